@@ -1,0 +1,481 @@
+/* The model engine (docs/model-format.md): a loader that trusts nothing in the blob (it arrives over a
+ * wire), and the streaming pipeline. Every check of §7 happens in hil_model_load; after it succeeds the
+ * run path indexes only what was checked, so it needs no bounds tests of its own. Integer only, no
+ * allocation. src/engine/blob.ts mirrors these checks in the same order with the same reasons. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "hil_engine.h"
+#include "cost_model.h"
+#include "dsp.h"
+#include "kernels.h"
+#include "quant.h"
+
+enum { OP_FC = 1, OP_ADD = 2, OP_SUB = 3, OP_MUL = 4, OP_LUT = 5 };
+enum { ENC_DENSE = 0, ENC_BLOCK = 1, ENC_CSR = 2 };
+#define HEADER_BYTES 64u
+#define TENSOR_RECORD_BYTES 16u
+#define NO_TENSOR 0xFFFFu
+#define STATE_FLAG 1u
+#define SCALE_1_256_BITS 0x3B800000u /* float32 1/256 */
+#define MAX_BLOCK_DIM 16u
+#define MAX_ADD_LEFT_SHIFT 23u
+#define ERR_INVALID 5
+#define ERR_ARENA 8
+
+static const char *const OP_NAMES[6] = {"?", "FC", "ADD", "SUB", "MUL", "LUT"};
+static const uint16_t OP_RECORD_BYTES[6] = {0, 44, 32, 20, 20, 268};
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t rd32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static int32_t rdi32(const uint8_t *p) { return (int32_t)rd32(p); }
+static uint32_t round16(uint32_t v) { return (v + 15u) & ~15u; }
+static uint64_t ceil_div64(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+/* --- the reason string: a tiny formatter (%u uint32, %d int32, %s), so the loader needs no stdio --- */
+typedef struct {
+  char *buf;
+  uint32_t size, len;
+} why_t;
+
+static void why_put(why_t *w, char c) {
+  if (w->buf && w->size && w->len + 1 < w->size) w->buf[w->len++] = c;
+}
+static void why_uint(why_t *w, uint32_t v) {
+  char digits[10];
+  int n = 0;
+  do { digits[n++] = (char)('0' + v % 10u); v /= 10u; } while (v);
+  while (n) why_put(w, digits[--n]);
+}
+static int fail(why_t *w, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  w->len = 0;
+  for (const char *p = fmt; *p; p++) {
+    if (*p != '%') { why_put(w, *p); continue; }
+    p++;
+    if (*p == 'u') why_uint(w, va_arg(ap, uint32_t));
+    else if (*p == 'd') {
+      int32_t v = va_arg(ap, int32_t);
+      if (v < 0) { why_put(w, '-'); why_uint(w, 0u - (uint32_t)v); } else why_uint(w, (uint32_t)v);
+    } else if (*p == 's') {
+      for (const char *s = va_arg(ap, const char *); *s; s++) why_put(w, *s);
+    } else { why_put(w, '%'); if (!*p) break; why_put(w, *p); }
+  }
+  va_end(ap);
+  if (w->buf && w->size) w->buf[w->len] = 0;
+  return code;
+}
+
+/* A data array: 16-byte aligned, after the op table, inside the blob. */
+static int array_ok(uint32_t off, uint64_t bytes, uint32_t data_start, uint32_t total) {
+  return (off & 15u) == 0 && off >= data_start && (uint64_t)off + bytes <= total;
+}
+
+static int multiplier_ok(int32_t m, int32_t shift) { return m >= 0 && shift >= -31 && shift <= 31; }
+
+/* Weight-stream layout sizes of docs/model-format.md §6. */
+static uint64_t block_index_bytes(uint32_t nbr, uint32_t nnzb) {
+  return ((2u * ((uint64_t)nbr + 1u + nnzb)) + 15u) & ~(uint64_t)15u;
+}
+static uint64_t csr_index_bytes(uint32_t out) { return ((2u * (uint64_t)out) + 3u) & ~(uint64_t)3u; }
+
+static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint32_t data_start) {
+  const uint8_t *b = m->blob;
+  const uint32_t total = m->blob_bytes;
+  const uint16_t tin = rd16(r + 4), tout = rd16(r + 6), in = rd16(r + 8), out = rd16(r + 10);
+  const int32_t act_min = (int8_t)r[12], act_max = (int8_t)r[13];
+  const uint8_t per_channel = r[14], enc = r[1], br = r[36], bc = r[37];
+  const uint32_t w_off = rd32(r + 16), w_bytes = rd32(r + 20), bias_off = rd32(r + 24), m_off = rd32(r + 28),
+                 s_off = rd32(r + 32), nnz = rd32(r + 40);
+  if (in != m->tensors[tin].length || out != m->tensors[tout].length)
+    return fail(w, ERR_INVALID, "op %u (FC): in_features %u / out_features %u do not match tensor lengths %u / %u", i,
+                (uint32_t)in, (uint32_t)out, (uint32_t)m->tensors[tin].length, (uint32_t)m->tensors[tout].length);
+  if (tin == tout) return fail(w, ERR_INVALID, "op %u (FC): output is its own input", i);
+  if (act_min > act_max) return fail(w, ERR_INVALID, "op %u (FC): act_min %d > act_max %d", i, act_min, act_max);
+  if (per_channel > 1) return fail(w, ERR_INVALID, "op %u (FC): per_channel %u invalid", i, (uint32_t)per_channel);
+  const uint32_t n_mult = per_channel ? out : 1u;
+  if (!array_ok(bias_off, 4u * (uint64_t)out, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC): %s array outside the data area or misaligned", i, "bias_eff");
+  if (!array_ok(m_off, 4u * (uint64_t)n_mult, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC): %s array outside the data area or misaligned", i, "M");
+  if (!array_ok(s_off, n_mult, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC): %s array outside the data area or misaligned", i, "shift");
+  for (uint32_t c = 0; c < n_mult; c++)
+    if (!multiplier_ok(rdi32(b + m_off + 4u * c), (int8_t)b[s_off + c]))
+      return fail(w, ERR_INVALID, "op %u (FC): multiplier out of range at channel %u", i, c);
+  if (!array_ok(w_off, w_bytes, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC): %s array outside the data area or misaligned", i, "weights");
+  const uint8_t *wt = b + w_off;
+  uint64_t expected;
+  if (enc == ENC_DENSE) {
+    expected = (uint64_t)out * in;
+    if (w_bytes != expected) return fail(w, ERR_INVALID, "op %u (FC): weights bytes %u (expected %u)", i, w_bytes, (uint32_t)expected);
+    if (nnz != expected) return fail(w, ERR_INVALID, "op %u (FC): nnz %u (expected %u for dense)", i, nnz, (uint32_t)expected);
+  } else if (enc == ENC_BLOCK) {
+    if (br < 1 || br > MAX_BLOCK_DIM || bc < 1 || bc > MAX_BLOCK_DIM)
+      return fail(w, ERR_INVALID, "op %u (FC): block %ux%u outside [1, 16]", i, (uint32_t)br, (uint32_t)bc);
+    const uint32_t nbr = (uint32_t)ceil_div64(out, br), nbc = (uint32_t)ceil_div64(in, bc);
+    expected = block_index_bytes(nbr, nnz) + (uint64_t)nnz * br * bc;
+    if (w_bytes != expected)
+      return fail(w, ERR_INVALID, "op %u (FC): weights bytes %u (expected %u)", i, w_bytes, (uint32_t)expected);
+    const uint8_t *row_ptr = wt, *col_idx = wt + 2u * (nbr + 1u);
+    if (rd16(row_ptr) != 0) return fail(w, ERR_INVALID, "op %u (FC): block row_ptr invalid at block row %u", i, 0u);
+    for (uint32_t rb = 0; rb < nbr; rb++) {
+      const uint32_t lo = rd16(row_ptr + 2u * rb), hi = rd16(row_ptr + 2u * (rb + 1u));
+      if (hi < lo || hi > nnz || (rb + 1u == nbr && hi != nnz))
+        return fail(w, ERR_INVALID, "op %u (FC): block row_ptr invalid at block row %u", i, rb + 1u);
+      for (uint32_t k = lo; k < hi; k++) {
+        const uint32_t col = rd16(col_idx + 2u * k);
+        if (col >= nbc || (k > lo && col <= rd16(col_idx + 2u * (k - 1u))))
+          return fail(w, ERR_INVALID, "op %u (FC): block col_idx invalid at block %u", i, k);
+      }
+    }
+  } else if (enc == ENC_CSR) {
+    expected = csr_index_bytes(out) + 2u * (uint64_t)nnz;
+    if (w_bytes != expected)
+      return fail(w, ERR_INVALID, "op %u (FC): weights bytes %u (expected %u)", i, w_bytes, (uint32_t)expected);
+    uint64_t sum = 0;
+    for (uint32_t o = 0; o < out; o++) sum += rd16(wt + 2u * o);
+    if (sum != nnz) return fail(w, ERR_INVALID, "op %u (FC): CSR row lengths sum to %u (expected nnz %u)", i, (uint32_t)sum, nnz);
+    const uint8_t *delta = wt + csr_index_bytes(out);
+    uint32_t k = 0;
+    for (uint32_t o = 0; o < out; o++) {
+      uint32_t col = 0;
+      for (uint32_t e = 0; e < rd16(wt + 2u * o); e++, k++) {
+        col += delta[k];
+        if (col >= in) return fail(w, ERR_INVALID, "op %u (FC): CSR column out of range in row %u", i, o);
+      }
+    }
+  } else {
+    return fail(w, ERR_INVALID, "op %u (FC): unknown encoding %u", i, (uint32_t)enc);
+  }
+  return 0;
+}
+
+static int validate_elementwise(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint8_t code) {
+  const char *name = OP_NAMES[code];
+  int32_t act_min, act_max;
+  if (code == OP_LUT) {
+    if (m->tensors[rd16(r + 4)].length != m->tensors[rd16(r + 6)].length) return fail(w, ERR_INVALID, "op %u (%s): lengths differ", i, name);
+    if (r[8] > 2) return fail(w, ERR_INVALID, "op %u (LUT): kind %u unknown", i, (uint32_t)r[8]);
+    return 0;
+  }
+  const uint16_t len = m->tensors[rd16(r + 4)].length;
+  if (m->tensors[rd16(r + 6)].length != len || m->tensors[rd16(r + 8)].length != len)
+    return fail(w, ERR_INVALID, "op %u (%s): lengths differ", i, name);
+  if (code == OP_MUL) {
+    act_min = (int8_t)r[16]; act_max = (int8_t)r[17];
+    if (!multiplier_ok(rdi32(r + 12), (int8_t)r[10])) return fail(w, ERR_INVALID, "op %u (%s): multiplier out of range", i, name);
+  } else {
+    act_min = (int8_t)r[28]; act_max = (int8_t)r[29];
+    if (r[10] > MAX_ADD_LEFT_SHIFT) return fail(w, ERR_INVALID, "op %u (%s): left_shift %u above 23", i, name, (uint32_t)r[10]);
+    if (!multiplier_ok(rdi32(r + 12), (int8_t)r[16]) || !multiplier_ok(rdi32(r + 20), (int8_t)r[17]) ||
+        !multiplier_ok(rdi32(r + 24), (int8_t)r[18]))
+      return fail(w, ERR_INVALID, "op %u (%s): multiplier out of range", i, name);
+  }
+  if (act_min > act_max) return fail(w, ERR_INVALID, "op %u (%s): act_min %d > act_max %d", i, name, act_min, act_max);
+  return 0;
+}
+
+/* Tensor ids an op reads (up to 2) and writes. */
+static uint32_t op_tensors(const uint8_t *r, uint16_t *reads, uint16_t *write) {
+  if (r[0] == OP_FC || r[0] == OP_LUT) { reads[0] = rd16(r + 4); *write = rd16(r + 6); return 1; }
+  reads[0] = rd16(r + 4); reads[1] = rd16(r + 6); *write = rd16(r + 8); return 2;
+}
+
+static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t arena_addr) {
+  const uint8_t *b = m->blob;
+  const uint32_t n = m->blob_bytes;
+  if (n < HEADER_BYTES) return fail(w, ERR_INVALID, "blob too short for the header (%u bytes)", n);
+  if (((uintptr_t)b & 15u) != 0) return fail(w, ERR_INVALID, "blob is not 16-byte aligned in memory (port bug)");
+  if (memcmp(b, "HILM", 4) != 0) return fail(w, ERR_INVALID, "bad magic (not a hil model blob)");
+  if (rd16(b + 4) != 1) return fail(w, ERR_INVALID, "format version %u unsupported (expected 1)", (uint32_t)rd16(b + 4));
+  if (rd16(b + 6) != HEADER_BYTES) return fail(w, ERR_INVALID, "header size %u unsupported (expected 64)", (uint32_t)rd16(b + 6));
+  if (rd32(b + 8) != n) return fail(w, ERR_INVALID, "total size %u does not match the %u bytes received", rd32(b + 8), n);
+  if (hil_crc32(0, b + 16, n - 16u) != rd32(b + 12)) return fail(w, ERR_INVALID, "CRC mismatch (blob corrupted in transfer or storage)");
+  if (rd32(b + 16) != 0) return fail(w, ERR_INVALID, "flags %u unsupported (expected 0)", rd32(b + 16));
+  m->n_fft = rd16(b + 20);
+  m->hop = rd16(b + 22);
+  if (m->n_fft != HIL_FFT_N) return fail(w, ERR_INVALID, "n_fft %u unsupported (expected 512)", (uint32_t)m->n_fft);
+  if (m->hop != 128 && m->hop != 256) return fail(w, ERR_INVALID, "hop %u unsupported (expected 128 or 256)", (uint32_t)m->hop);
+  if (rd32(b + 24) != 16000) return fail(w, ERR_INVALID, "sample rate %u unsupported (expected 16000)", rd32(b + 24));
+  m->n_bins = (uint16_t)(m->n_fft / 2u + 1u);
+  m->n_tensors = rd16(b + 28);
+  m->n_ops = rd16(b + 30);
+  if (m->n_tensors < 1 || m->n_tensors > HIL_MAX_TENSORS) return fail(w, ERR_INVALID, "n_tensors %u out of range [1, 128]", (uint32_t)m->n_tensors);
+  if (m->n_ops < 1 || m->n_ops > HIL_MAX_OPS) return fail(w, ERR_INVALID, "n_ops %u out of range [1, 128]", (uint32_t)m->n_ops);
+  m->input_id = rd16(b + 32);
+  m->output_id = rd16(b + 34);
+  if (m->input_id >= m->n_tensors) return fail(w, ERR_INVALID, "input tensor id %u out of range", (uint32_t)m->input_id);
+  if (m->output_id >= m->n_tensors) return fail(w, ERR_INVALID, "output tensor id %u out of range", (uint32_t)m->output_id);
+  const uint32_t tt = rd32(b + 36), ot = rd32(b + 40);
+  const uint64_t tt_end = (uint64_t)tt + TENSOR_RECORD_BYTES * m->n_tensors;
+  if ((tt & 15u) || tt < HEADER_BYTES || tt_end > n) return fail(w, ERR_INVALID, "tensor table outside the blob or misaligned");
+  if ((ot & 15u) || ot < tt_end || ot > n) return fail(w, ERR_INVALID, "op table outside the blob, misaligned or overlapping the tensor table");
+  uint32_t pos = ot;
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    if ((uint64_t)pos + 4u > n) return fail(w, ERR_INVALID, "op %u: record outside the blob", i);
+    const uint8_t code = b[pos];
+    if (code < OP_FC || code > OP_LUT) return fail(w, ERR_INVALID, "op %u: unknown code %u", i, (uint32_t)code);
+    const uint16_t size = rd16(b + pos + 2);
+    if (size != OP_RECORD_BYTES[code])
+      return fail(w, ERR_INVALID, "op %u (%s): record size %u (expected %u)", i, OP_NAMES[code], (uint32_t)size, (uint32_t)OP_RECORD_BYTES[code]);
+    if ((uint64_t)pos + size > n) return fail(w, ERR_INVALID, "op %u: record outside the blob", i);
+    m->ops[i] = b + pos;
+    pos += size;
+  }
+  const uint32_t data_start = pos;
+  const uint32_t wa = rd32(b + 44), ws = rd32(b + 48);
+  if (!array_ok(wa, 2u * m->n_fft, data_start, n)) return fail(w, ERR_INVALID, "win_a outside the data area or misaligned");
+  if (!array_ok(ws, 2u * m->n_fft, data_start, n)) return fail(w, ERR_INVALID, "win_s outside the data area or misaligned");
+  m->win_a = (const int16_t *)(const void *)(b + wa);
+  m->win_s = (const int16_t *)(const void *)(b + ws);
+  m->feat_mult = rdi32(b + 52);
+  m->feat_shift = (int8_t)b[56];
+  if (!multiplier_ok(m->feat_mult, m->feat_shift))
+    return fail(w, ERR_INVALID, "feature multiplier out of range (M %d, shift %d)", m->feat_mult, (int32_t)m->feat_shift);
+  m->model_id = rd32(b + 60);
+
+  for (uint32_t t = 0; t < m->n_tensors; t++) {
+    const uint8_t *r = b + tt + TENSOR_RECORD_BYTES * t;
+    hil_tensor_t *x = &m->tensors[t];
+    x->length = rd16(r);
+    x->flags = r[2];
+    x->zero_point = rdi32(r + 8);
+    x->next = rd16(r + 12);
+    x->ptr = 0;
+    if (x->length == 0) return fail(w, ERR_INVALID, "tensor %u: length 0", t);
+    if (x->flags & ~STATE_FLAG) return fail(w, ERR_INVALID, "tensor %u: unknown flags %u", t, (uint32_t)x->flags);
+    if (x->zero_point < -128 || x->zero_point > 127) return fail(w, ERR_INVALID, "tensor %u: zero point %d outside [-128, 127]", t, x->zero_point);
+  }
+  for (uint32_t t = 0; t < m->n_tensors; t++) {
+    const hil_tensor_t *x = &m->tensors[t];
+    if (!(x->flags & STATE_FLAG)) {
+      if (x->next != NO_TENSOR) return fail(w, ERR_INVALID, "tensor %u: next %u set on a non-state tensor", t, (uint32_t)x->next);
+      continue;
+    }
+    if (x->next >= m->n_tensors) return fail(w, ERR_INVALID, "tensor %u: state's next %u out of range", t, (uint32_t)x->next);
+    const hil_tensor_t *nx = &m->tensors[x->next];
+    if (nx->length != x->length || nx->zero_point != x->zero_point ||
+        rd32(b + tt + TENSOR_RECORD_BYTES * x->next + 4) != rd32(b + tt + TENSOR_RECORD_BYTES * t + 4))
+      return fail(w, ERR_INVALID, "tensor %u: state's next %u differs in length, scale or zero point", t, (uint32_t)x->next);
+  }
+  const hil_tensor_t *tin = &m->tensors[m->input_id], *tout = &m->tensors[m->output_id];
+  if (tin->length != m->n_bins) return fail(w, ERR_INVALID, "input tensor length %u (expected %u)", (uint32_t)tin->length, (uint32_t)m->n_bins);
+  if (tin->flags & STATE_FLAG) return fail(w, ERR_INVALID, "input tensor is a state tensor");
+  if (tout->length != m->n_bins || tout->zero_point != -128 || rd32(b + tt + TENSOR_RECORD_BYTES * m->output_id + 4) != SCALE_1_256_BITS)
+    return fail(w, ERR_INVALID, "output tensor must have length %u, zero point -128 and scale 1/256", (uint32_t)m->n_bins);
+
+  /* Ops: ids, data flow, then per-code checks. `ready` marks tensors holding this frame's values. */
+  uint8_t ready[HIL_MAX_TENSORS];
+  for (uint32_t t = 0; t < m->n_tensors; t++) ready[t] = (m->tensors[t].flags & STATE_FLAG) || t == m->input_id;
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    const uint8_t *r = m->ops[i];
+    const uint8_t code = r[0];
+    uint16_t reads[2], out;
+    const uint32_t nr = op_tensors(r, reads, &out);
+    for (uint32_t k = 0; k < nr; k++)
+      if (reads[k] >= m->n_tensors) return fail(w, ERR_INVALID, "op %u (%s): tensor id %u out of range", i, OP_NAMES[code], (uint32_t)reads[k]);
+    if (out >= m->n_tensors) return fail(w, ERR_INVALID, "op %u (%s): tensor id %u out of range", i, OP_NAMES[code], (uint32_t)out);
+    for (uint32_t k = 0; k < nr; k++)
+      if (!ready[reads[k]]) return fail(w, ERR_INVALID, "op %u (%s): reads tensor %u before it is written", i, OP_NAMES[code], (uint32_t)reads[k]);
+    if ((m->tensors[out].flags & STATE_FLAG) || out == m->input_id)
+      return fail(w, ERR_INVALID, "op %u (%s): writes tensor %u, the input or a state tensor", i, OP_NAMES[code], (uint32_t)out);
+    const int rc = code == OP_FC ? validate_fc(w, m, i, r, data_start) : validate_elementwise(w, m, i, r, code);
+    if (rc) return rc;
+    ready[out] = 1;
+  }
+
+  /* Arena (§8): inbuf, ola, re, im, then the tensors, each 16-byte aligned, tensors with 16 bytes of slack. */
+  uint32_t a = 0;
+  a += round16(2u * m->n_fft);
+  a += 3u * round16(4u * m->n_fft);
+  for (uint32_t t = 0; t < m->n_tensors; t++) a += round16(m->tensors[t].length) + 16u;
+  m->arena_bytes = a;
+  const uint32_t pad = (uint32_t)((16u - (arena_addr & 15u)) & 15u);
+  const uint32_t usable = arena_capacity > pad ? arena_capacity - pad : 0u;
+  if (a > usable) return fail(w, ERR_ARENA, "arena needs %u bytes, capacity %u", a, usable);
+  return 0;
+}
+
+int hil_model_load(hil_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uint8_t *arena, uint32_t arena_capacity,
+                   char *why, uint32_t why_size) {
+  why_t w = {why, why_size, 0};
+  memset(m, 0, sizeof *m);
+  m->blob = blob;
+  m->blob_bytes = blob_bytes;
+  if (why && why_size) why[0] = 0;
+  const int rc = validate(m, &w, arena_capacity, (uintptr_t)arena);
+  if (rc) {
+    m->blob = 0; /* an invalid model never runs */
+    m->n_ops = 0;
+    return rc;
+  }
+  uint8_t *base = arena + ((16u - ((uintptr_t)arena & 15u)) & 15u);
+  memset(base, 0, m->arena_bytes); /* includes the slack block kernels may read */
+  uint32_t a = 0;
+  m->inbuf = (int16_t *)(void *)(base + a); a += round16(2u * m->n_fft);
+  m->ola = (int32_t *)(void *)(base + a); a += round16(4u * m->n_fft);
+  m->re = (int32_t *)(void *)(base + a); a += round16(4u * m->n_fft);
+  m->im = (int32_t *)(void *)(base + a); a += round16(4u * m->n_fft);
+  for (uint32_t t = 0; t < m->n_tensors; t++) {
+    m->tensors[t].ptr = base + a;
+    a += round16(m->tensors[t].length) + 16u;
+  }
+  hil_model_reset_stream(m);
+  return 0;
+}
+
+void hil_model_set_cost(hil_model_t *m, const hil_cost_params_t *params) {
+  m->cost = *params;
+  m->has_cost = 1;
+}
+
+void hil_model_reset_stream(hil_model_t *m) {
+  if (!m->blob) return;
+  memset(m->inbuf, 0, 2u * m->n_fft);
+  memset(m->ola, 0, 4u * m->n_fft);
+  for (uint32_t t = 0; t < m->n_tensors; t++)
+    if (m->tensors[t].flags & STATE_FLAG) memset(m->tensors[t].ptr, (int)(int8_t)m->tensors[t].zero_point, m->tensors[t].length);
+}
+
+static void run_fc(hil_model_t *m, const uint8_t *r, uint32_t *macs, uint32_t *weight_bytes) {
+  const uint8_t *b = m->blob;
+  const hil_tensor_t *tin = &m->tensors[rd16(r + 4)], *tout = &m->tensors[rd16(r + 6)];
+  hil_fc_args_t a;
+  a.x = (const int8_t *)tin->ptr;
+  a.y = (int8_t *)tout->ptr;
+  a.in_features = rd16(r + 8);
+  a.out_features = rd16(r + 10);
+  a.act_min = (int8_t)r[12];
+  a.act_max = (int8_t)r[13];
+  a.per_channel = r[14];
+  a.out_zp = tout->zero_point;
+  a.bias_eff = (const int32_t *)(const void *)(b + rd32(r + 24));
+  a.mult = (const int32_t *)(const void *)(b + rd32(r + 28));
+  a.shift = (const int8_t *)(b + rd32(r + 32));
+  const uint8_t *wt = b + rd32(r + 16);
+  const uint32_t nnz = rd32(r + 40), in = a.in_features, out = a.out_features;
+  switch (r[1]) {
+    case ENC_DENSE:
+      hil_fc_dense(&a, (const int8_t *)wt);
+      *macs = out * in;
+      *weight_bytes = out * in;
+      break;
+    case ENC_BLOCK: {
+      hil_fc_block_t bw;
+      bw.br = r[36];
+      bw.bc = r[37];
+      const uint32_t nbr = (out + bw.br - 1u) / bw.br;
+      bw.row_ptr = (const uint16_t *)(const void *)wt;
+      bw.col_idx = bw.row_ptr + nbr + 1u;
+      bw.blocks = (const int8_t *)(wt + block_index_bytes(nbr, nnz));
+      hil_fc_block(&a, &bw);
+      *macs = nnz * bw.br * bw.bc;
+      *weight_bytes = nnz * bw.br * bw.bc + 2u * (nbr + 1u + nnz);
+      break;
+    }
+    default: { /* ENC_CSR: the loader accepts no other encoding */
+      hil_fc_csr_t cw;
+      cw.row_nnz = (const uint16_t *)(const void *)wt;
+      cw.delta = wt + csr_index_bytes(out);
+      cw.value = (const int8_t *)(cw.delta + nnz);
+      hil_fc_csr(&a, &cw);
+      *macs = nnz;
+      *weight_bytes = 2u * nnz + 2u * out;
+      break;
+    }
+  }
+}
+
+void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_frame_counters_t *counters) {
+  hil_frame_counters_t c = {0, 0, 0, 0, 0};
+  if (!m->blob) {
+    if (counters) *counters = c;
+    return;
+  }
+  const uint32_t n = m->n_fft, hop = m->hop, nb = m->n_bins;
+  int32_t *re = m->re, *im = m->im;
+
+  /* 1-3: shift in, window, forward FFT */
+  memmove(m->inbuf, m->inbuf + hop, 2u * (n - hop));
+  memcpy(m->inbuf + (n - hop), in, 2u * hop);
+  for (uint32_t k = 0; k < n; k++) {
+    re[k] = (int32_t)hil_rsr64((int64_t)m->inbuf[k] * m->win_a[k], 15);
+    im[k] = 0;
+  }
+  hil_fft(re, im, 0);
+
+  /* 4-6: power, log feature, input quantisation */
+  const hil_tensor_t *tin = &m->tensors[m->input_id];
+  int8_t *feat = (int8_t *)tin->ptr;
+  for (uint32_t k = 0; k < nb; k++) {
+    const uint64_t p = (uint64_t)((int64_t)re[k] * re[k]) + (uint64_t)((int64_t)im[k] * im[k]);
+    const int32_t l = hil_log2q(p + 1u);
+    feat[k] = hil_clamp8((int64_t)tin->zero_point + hil_mbqm(l, m->feat_mult, m->feat_shift), -128, 127);
+  }
+
+  /* 7: the graph, then the state copies */
+  uint64_t cycles = m->cost.frontend_cycles;
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    const uint8_t *r = m->ops[i];
+    uint32_t macs = 0, wbytes = 0, elements = 0;
+    if (r[0] == OP_FC) {
+      run_fc(m, r, &macs, &wbytes);
+    } else if (r[0] == OP_LUT) {
+      const hil_tensor_t *x = &m->tensors[rd16(r + 4)], *y = &m->tensors[rd16(r + 6)];
+      hil_lut((const int8_t *)(r + 12), (const int8_t *)x->ptr, (int8_t *)y->ptr, y->length);
+      elements = y->length;
+    } else {
+      const hil_tensor_t *x1 = &m->tensors[rd16(r + 4)], *x2 = &m->tensors[rd16(r + 6)], *y = &m->tensors[rd16(r + 8)];
+      if (r[0] == OP_MUL) {
+        hil_mul(x1->zero_point, x2->zero_point, y->zero_point, rdi32(r + 12), (int8_t)r[10], (int8_t)r[16], (int8_t)r[17],
+                (const int8_t *)x1->ptr, (const int8_t *)x2->ptr, (int8_t *)y->ptr, y->length);
+        macs = y->length;
+      } else {
+        hil_add_params_t p;
+        p.left_shift = r[10];
+        p.zp1 = x1->zero_point; p.zp2 = x2->zero_point; p.out_zp = y->zero_point;
+        p.m1 = rdi32(r + 12); p.sh1 = (int8_t)r[16];
+        p.m2 = rdi32(r + 20); p.sh2 = (int8_t)r[17];
+        p.mo = rdi32(r + 24); p.sho = (int8_t)r[18];
+        p.act_min = (int8_t)r[28]; p.act_max = (int8_t)r[29];
+        hil_add(&p, (const int8_t *)x1->ptr, (const int8_t *)x2->ptr, (int8_t *)y->ptr, y->length, r[0] == OP_SUB);
+      }
+      elements = y->length;
+    }
+    c.macs += macs;
+    c.weight_bytes += wbytes;
+    c.elements += elements;
+    c.ops++;
+    if (m->has_cost) cycles += hil_cost_op_cycles(&m->cost, r[0] == OP_FC, macs, wbytes, elements);
+  }
+  for (uint32_t t = 0; t < m->n_tensors; t++) {
+    const hil_tensor_t *s = &m->tensors[t];
+    if (s->flags & STATE_FLAG) memcpy(s->ptr, m->tensors[s->next].ptr, s->length);
+  }
+  c.modelled_cycles = m->has_cost ? hil_cost_saturate(cycles) : 0u;
+
+  /* 8: mask the spectrum, mirror it for the real inverse */
+  const int8_t *mask = (const int8_t *)m->tensors[m->output_id].ptr;
+  for (uint32_t k = 0; k < nb; k++) {
+    const int64_t g = (int64_t)mask[k] + 128;
+    re[k] = (int32_t)hil_rsr64(re[k] * g, 8);
+    im[k] = (int32_t)hil_rsr64(im[k] * g, 8);
+  }
+  for (uint32_t k = nb; k < n; k++) {
+    re[k] = re[n - k];
+    im[k] = -im[n - k];
+  }
+
+  /* 9-11: inverse FFT, synthesis window, overlap-add, shift out */
+  hil_fft(re, im, 1);
+  for (uint32_t k = 0; k < n; k++) m->ola[k] += (int32_t)hil_rsr64((int64_t)re[k] * m->win_s[k], 15);
+  for (uint32_t k = 0; k < hop; k++) out[k] = hil_sat16(m->ola[k]);
+  memmove(m->ola, m->ola + hop, 4u * (n - hop));
+  memset(m->ola + (n - hop), 0, 4u * hop);
+  if (counters) *counters = c;
+}

@@ -1,0 +1,72 @@
+/* Portable scalar kernels (docs/model-format.md §5-6). */
+#include "kernels.h"
+
+void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w) {
+  const uint32_t in = a->in_features;
+  for (uint32_t o = 0; o < a->out_features; o++) {
+    const int8_t *row = w + (uint32_t)o * in;
+    int32_t dot = 0;
+    for (uint32_t i = 0; i < in; i++) dot += (int32_t)row[i] * (int32_t)a->x[i];
+    a->y[o] = hil_fc_requant(a, o, dot);
+  }
+}
+
+void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w) {
+  const uint32_t br = w->br, bc = w->bc, out = a->out_features;
+  const uint32_t nbr = (out + br - 1) / br;
+  int32_t dot[16]; /* br <= 16 (validated) */
+  for (uint32_t rb = 0; rb < nbr; rb++) {
+    for (uint32_t r = 0; r < br; r++) dot[r] = 0;
+    for (uint32_t k = w->row_ptr[rb]; k < w->row_ptr[rb + 1]; k++) {
+      const int8_t *blk = w->blocks + k * br * bc;
+      const int8_t *x = a->x + (uint32_t)w->col_idx[k] * bc;
+      for (uint32_t r = 0; r < br; r++) {
+        int32_t s = 0;
+        for (uint32_t c = 0; c < bc; c++) s += (int32_t)blk[r * bc + c] * (int32_t)x[c];
+        dot[r] += s;
+      }
+    }
+    for (uint32_t r = 0; r < br; r++) {
+      const uint32_t o = rb * br + r;
+      if (o < out) a->y[o] = hil_fc_requant(a, o, dot[r]);
+    }
+  }
+}
+
+void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w) {
+  uint32_t k = 0;
+  for (uint32_t o = 0; o < a->out_features; o++) {
+    const uint32_t end = k + w->row_nnz[o];
+    uint32_t col = 0;
+    int32_t dot = 0;
+    for (; k < end; k++) {
+      col += w->delta[k];
+      dot += (int32_t)w->value[k] * (int32_t)a->x[col];
+    }
+    a->y[o] = hil_fc_requant(a, o, dot);
+  }
+}
+
+void hil_add(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n, int subtract) {
+  for (uint32_t i = 0; i < n; i++) {
+    /* |x - zp| <= 255 and left_shift <= 23 (validated), so the shifted values fit int32. */
+    const int32_t a = (x1[i] - p->zp1) * ((int32_t)1 << p->left_shift);
+    const int32_t b = (x2[i] - p->zp2) * ((int32_t)1 << p->left_shift);
+    const int32_t sa = hil_mbqm(a, p->m1, p->sh1);
+    const int32_t sb = hil_mbqm(b, p->m2, p->sh2);
+    const int32_t s = subtract ? hil_sub_wrap(sa, sb) : hil_add_wrap(sa, sb);
+    y[i] = hil_clamp8((int64_t)p->out_zp + hil_mbqm(s, p->mo, p->sho), p->act_min, p->act_max);
+  }
+}
+
+void hil_mul(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
+             const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    const int32_t prod = (x1[i] - zp1) * (x2[i] - zp2);
+    y[i] = hil_clamp8((int64_t)out_zp + hil_mbqm(prod, mo, sho), act_min, act_max);
+  }
+}
+
+void hil_lut(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) y[i] = table[(int32_t)x[i] + 128];
+}

@@ -1,0 +1,66 @@
+/* Scalar int8 kernels for the graph ops of docs/model-format.md §5-6.
+ *
+ * The FC kernels have one function per weight encoding with the same argument struct, so an optimised
+ * variant (e.g. Cortex-M55 MVE/Helium, behind #if defined(__ARM_FEATURE_MVE) in its own file) can replace
+ * one encoding at a time. Kernels never count work: the engine derives the counters from the validated
+ * op record (docs/model-format.md §6), so a faster kernel cannot change them.
+ *
+ * Contract shared by every FC variant: acc[o] = bias_eff[o] + sum of W[o][i] * x[i] over the stored
+ * weights, in any order (the partial sum of an exporter's blob fits int32; the final addition of the bias
+ * wraps as two's complement, which no exporter blob triggers), then y[o] = hil_fc_requant(...). */
+#ifndef HIL_KERNELS_H
+#define HIL_KERNELS_H
+
+#include <stdint.h>
+#include "quant.h"
+
+typedef struct {
+  const int8_t *x;          /* in_features values; block kernels may read up to 15 more (zeroed slack) */
+  int8_t *y;                /* out_features values */
+  uint16_t in_features, out_features;
+  const int32_t *bias_eff;  /* [out_features] */
+  const int32_t *mult;      /* [out_features], or [1] when !per_channel */
+  const int8_t *shift;      /* likewise */
+  int per_channel;
+  int32_t out_zp, act_min, act_max;
+} hil_fc_args_t;
+
+typedef struct {
+  uint8_t br, bc;
+  const uint16_t *row_ptr;  /* [ceil(out/br) + 1] */
+  const uint16_t *col_idx;  /* [nnzb] */
+  const int8_t *blocks;     /* [nnzb][br][bc] */
+} hil_fc_block_t;
+
+typedef struct {
+  const uint16_t *row_nnz;  /* [out_features] */
+  const uint8_t *delta;     /* [nnz] */
+  const int8_t *value;      /* [nnz] */
+} hil_fc_csr_t;
+
+/* The requantisation step every FC variant ends with, for output o. */
+static inline int8_t hil_fc_requant(const hil_fc_args_t *a, uint32_t o, int32_t dot) {
+  const uint32_t c = a->per_channel ? o : 0u;
+  const int32_t acc = hil_add_wrap(a->bias_eff[o], dot);
+  return hil_clamp8((int64_t)a->out_zp + hil_mbqm(acc, a->mult[c], a->shift[c]), a->act_min, a->act_max);
+}
+
+void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w);
+void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w);
+void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w);
+
+typedef struct {
+  int left_shift;
+  int32_t zp1, zp2, out_zp;
+  int32_t m1, m2, mo;
+  int sh1, sh2, sho;
+  int32_t act_min, act_max;
+} hil_add_params_t;
+
+/* ADD (subtract = 0) or SUB (subtract = 1) of n elements. */
+void hil_add(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n, int subtract);
+void hil_mul(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
+             const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n);
+void hil_lut(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n);
+
+#endif
