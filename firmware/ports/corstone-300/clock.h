@@ -1,0 +1,19 @@
+/* The latency clock of the Corstone-300 port. */
+#ifndef CS300_CLOCK_H
+#define CS300_CLOCK_H
+
+#include <stdint.h>
+
+/* Starts the system counter and probes the DWT cycle counter. On silicon the DWT counts core cycles:
+ * latency is `measured` (kind 0). Emulators leave it at 0, and the latency is the emulated instruction
+ * count from the system counter (kind 1): under QEMU's `-icount shift=0` one instruction takes 1 ns of
+ * virtual time, and the 32 MHz counter ticks every 31.25 ns, so instructions = ticks * 125 / 4 (exact
+ * to one tick, i.e. 31 instructions). */
+void clock_init(void);
+/* 0 = measured (DWT cycles), 1 = emulated (instructions), as docs/protocol.md's latency_kind. */
+uint8_t clock_kind(void);
+uint64_t clock_now(void);
+/* The raw 32 MHz system counter. */
+uint64_t clock_ticks(void);
+
+#endif
