@@ -1,0 +1,524 @@
+/* The device side of the hil serial protocol (docs/protocol.md): boot banner, wake handling, frame
+ * receive with resync on 0x00, in-order execution with duplicate memory, and one handler per message.
+ * Everything is static: the dispatcher owns no heap and its buffers count in the image's .bss. */
+#include <string.h>
+
+#include "frame.h"
+#include "hil_engine.h"
+#include "hil_port.h"
+
+#define HIL_FW_NAME "hil-firmware"
+#define HIL_FW_VERSION "0.1.0"
+#define HIL_PROTOCOL_VERSION 1u
+/* How many executed requests the device remembers (docs/protocol.md §4): the host never has more than
+ * this many requests in flight, so every retransmission it can send is still answerable. */
+#define HIL_DUP_WINDOW 4u
+#define HIL_MAX_HOP 256u
+
+/* A frame being received, at most one maximal encoded frame; longer garbage is dropped whole. */
+#define RX_CHUNK_BYTES (HIL_FRAME_MAX_WIRE - 2u)
+
+/* The credit the HELLO reply announces: bytes the host may have in flight. By default only what the
+ * core itself buffers; a port whose driver buffers more (a pty, a UART ring) raises it in port.mk. */
+#ifndef HIL_RX_CREDIT_BYTES
+#define HIL_RX_CREDIT_BYTES RX_CHUNK_BYTES
+#endif
+
+enum {
+  MSG_HELLO = 0x01, MSG_CONFIG = 0x02, MSG_MODEL_BEGIN = 0x10, MSG_MODEL_CHUNK = 0x11,
+  MSG_MODEL_ACTIVATE = 0x12, MSG_STREAM_RESET = 0x20, MSG_RUN_FRAME = 0x21, MSG_GET_STATS = 0x30,
+  MSG_RESET = 0x3F, MSG_LOG = 0x7E, MSG_ERROR = 0x7F, MSG_REPLY = 0x80,
+};
+enum {
+  ERR_BAD_REQUEST = 1, ERR_UNKNOWN_TYPE = 2, ERR_BAD_STATE = 3, ERR_TOO_LARGE = 4, ERR_MODEL_INVALID = 5,
+  ERR_OUT_OF_ORDER = 6, ERR_VERSION = 7, ERR_ARENA = 8,
+};
+
+typedef struct {
+  uint8_t valid, type;
+  uint16_t seq;
+  size_t wire_len;
+  uint8_t wire[HIL_FRAME_MAX_WIRE];
+} remembered_t;
+
+static struct {
+  uint8_t *partition, *arena;
+  uint32_t partition_bytes, arena_bytes;
+  hil_model_t model;
+  int model_active;
+  hil_cost_params_t cost;
+  int has_cost;
+  int uploading;
+  uint32_t upload_size, upload_received;
+  uint32_t frames_run;
+  int seq_known;
+  uint16_t last_seq;
+  remembered_t dup[HIL_DUP_WINDOW];
+  unsigned dup_next;
+  int reset_requested;
+} S;
+
+static uint8_t rx_chunk[RX_CHUNK_BYTES];
+static uint8_t tx_scratch[HIL_FRAME_MAX_RAW];
+static uint8_t tx_wire[HIL_FRAME_MAX_WIRE]; /* unremembered frames: HELLO reply, LOG */
+static uint8_t reply_payload[HIL_MAX_PAYLOAD];
+static int16_t pcm_in[HIL_MAX_HOP], pcm_out[HIL_MAX_HOP];
+
+/* The response of the request being executed: where it goes, and whether it is remembered. */
+typedef struct {
+  uint8_t type;
+  uint16_t seq;
+  remembered_t *slot; /* NULL: not remembered */
+} response_t;
+
+static void write_str(const char *s) { hil_port_write((const uint8_t *)s, strlen(s)); }
+
+static void send_banner(void) {
+  write_str("HIL-FW name=" HIL_FW_NAME " version=" HIL_FW_VERSION " board=");
+  write_str(hil_port_board_name());
+  write_str(" protocol=1 build=");
+  write_str(hil_port_build_id());
+  write_str("\nHIL-READY\n");
+}
+
+static void send_frame(const response_t *r, uint8_t type, const uint8_t *payload, uint16_t len) {
+  uint8_t *wire = r->slot ? r->slot->wire : tx_wire;
+  size_t n = hil_frame_encode(type, 0, r->seq, payload, len, tx_scratch, wire);
+  if (r->slot) {
+    r->slot->valid = 1;
+    r->slot->type = r->type;
+    r->slot->seq = r->seq;
+    r->slot->wire_len = n;
+  }
+  hil_port_write(wire, n);
+}
+
+static void reply(const response_t *r, uint16_t len) { send_frame(r, (uint8_t)(r->type | MSG_REPLY), reply_payload, len); }
+
+/* Small formatting helpers: the error messages carry numbers, and printf is too big for some ports. */
+typedef struct {
+  char *p;
+  size_t left;
+} text_t;
+
+static void text_add(text_t *t, const char *s) {
+  while (*s && t->left > 1) {
+    *t->p++ = *s++;
+    t->left--;
+  }
+  *t->p = 0;
+}
+
+static void text_u32(text_t *t, uint32_t v) {
+  char buf[11];
+  int i = 10;
+  buf[i] = 0;
+  do {
+    buf[--i] = (char)('0' + v % 10u);
+    v /= 10u;
+  } while (v);
+  text_add(t, buf + i);
+}
+
+static void text_hex32(text_t *t, uint32_t v) {
+  char buf[11] = "0x";
+  for (int i = 0; i < 8; i++) buf[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 15u];
+  buf[10] = 0;
+  text_add(t, buf);
+}
+
+static text_t error_text(void) {
+  text_t t = {(char *)reply_payload + 2, HIL_MAX_PAYLOAD - 2};
+  reply_payload[2] = 0;
+  return t;
+}
+
+/* Sends ERROR with the message assembled by error_text()/text_*. */
+static void send_error_text(const response_t *r, uint16_t code) {
+  hil_put_u16(reply_payload, code);
+  send_frame(r, MSG_ERROR, reply_payload, (uint16_t)(2 + strlen((const char *)reply_payload + 2)));
+}
+
+static void send_error(const response_t *r, uint16_t code, const char *message) {
+  text_t t = error_text();
+  text_add(&t, message);
+  send_error_text(r, code);
+}
+
+/* "<what>: payload is N bytes, expected M" */
+static int check_len(const response_t *r, const char *what, uint16_t got, uint32_t want) {
+  if (got == want) return 1;
+  text_t t = error_text();
+  text_add(&t, what);
+  text_add(&t, ": payload is ");
+  text_u32(&t, got);
+  text_add(&t, " bytes, expected ");
+  text_u32(&t, want);
+  send_error_text(r, ERR_BAD_REQUEST);
+  return 0;
+}
+
+static void send_log(uint8_t level, const char *text) {
+  size_t n = strlen(text);
+  if (n > HIL_MAX_PAYLOAD - 1) n = HIL_MAX_PAYLOAD - 1;
+  reply_payload[0] = level;
+  memcpy(reply_payload + 1, text, n);
+  response_t r = {MSG_LOG, 0, NULL};
+  send_frame(&r, MSG_LOG, reply_payload, (uint16_t)(n + 1));
+}
+
+static void put_str8(uint8_t *p, size_t *at, const char *s) {
+  size_t n = strlen(s);
+  if (n > 255) n = 255;
+  p[(*at)++] = (uint8_t)n;
+  memcpy(p + *at, s, n);
+  *at += n;
+}
+
+static void on_hello(const response_t *r, const hil_frame_t *f) {
+  if (!check_len(r, "HELLO", f->len, 2)) return;
+  uint16_t version = hil_get_u16(f->payload);
+  if (version != HIL_PROTOCOL_VERSION) {
+    text_t t = error_text();
+    text_add(&t, "HELLO: protocol version ");
+    text_u32(&t, version);
+    text_add(&t, " is not supported, this firmware speaks version 1");
+    send_error_text(r, ERR_VERSION);
+    return;
+  }
+  uint8_t *p = reply_payload;
+  hil_put_u16(p, HIL_PROTOCOL_VERSION);
+  hil_put_u16(p + 2, HIL_MAX_PAYLOAD);
+  hil_put_u32(p + 4, HIL_RX_CREDIT_BYTES);
+  hil_put_u32(p + 8, S.partition_bytes);
+  hil_put_u32(p + 12, S.arena_bytes);
+  hil_put_u32(p + 16, hil_port_clock_hz());
+  p[20] = hil_port_latency_kind();
+  p[21] = p[22] = p[23] = 0;
+  size_t at = 24;
+  put_str8(p, &at, HIL_FW_NAME);
+  put_str8(p, &at, HIL_FW_VERSION);
+  put_str8(p, &at, hil_port_board_name());
+  put_str8(p, &at, hil_port_build_id());
+  reply(r, (uint16_t)at);
+}
+
+static void on_config(const response_t *r, const hil_frame_t *f) {
+  if (!check_len(r, "CONFIG", f->len, 20)) return;
+  hil_cost_params_t c;
+  c.macs_per_cycle = hil_get_u32(f->payload);
+  c.weight_bytes_per_cycle = hil_get_u32(f->payload + 4);
+  c.elements_per_cycle = hil_get_u32(f->payload + 8);
+  c.op_overhead_cycles = hil_get_u32(f->payload + 12);
+  c.frontend_cycles = hil_get_u32(f->payload + 16);
+  /* These divide in the cost model. */
+  if (!c.macs_per_cycle || !c.weight_bytes_per_cycle || !c.elements_per_cycle) {
+    send_error(r, ERR_BAD_REQUEST, "CONFIG: macs_per_cycle, weight_bytes_per_cycle and elements_per_cycle must be > 0");
+    return;
+  }
+  S.cost = c;
+  S.has_cost = 1;
+  if (S.model_active) hil_model_set_cost(&S.model, &S.cost);
+  reply(r, 0);
+}
+
+static void partition_too_small(const response_t *r, const char *what, uint32_t size) {
+  text_t t = error_text();
+  text_add(&t, what);
+  text_add(&t, ": the model is ");
+  text_u32(&t, size);
+  text_add(&t, " bytes, the model partition holds ");
+  text_u32(&t, S.partition_bytes);
+  send_error_text(r, ERR_TOO_LARGE);
+}
+
+static void on_model_begin(const response_t *r, const hil_frame_t *f) {
+  if (!check_len(r, "MODEL_BEGIN", f->len, 8)) return;
+  uint32_t size = hil_get_u32(f->payload);
+  if (size == 0) {
+    send_error(r, ERR_BAD_REQUEST, "MODEL_BEGIN: size is 0");
+    return;
+  }
+  if (size > S.partition_bytes) {
+    partition_too_small(r, "MODEL_BEGIN", size);
+    return;
+  }
+  /* The partition is about to be overwritten: the model that lives in it is gone. */
+  S.model_active = 0;
+  S.uploading = 1;
+  S.upload_size = size;
+  S.upload_received = 0;
+  reply(r, 0);
+}
+
+static void on_model_chunk(const response_t *r, const hil_frame_t *f) {
+  if (f->len < 4) {
+    check_len(r, "MODEL_CHUNK", f->len, 4);
+    return;
+  }
+  if (!S.uploading) {
+    send_error(r, ERR_BAD_STATE, "MODEL_CHUNK: no upload in progress (send MODEL_BEGIN first)");
+    return;
+  }
+  uint32_t offset = hil_get_u32(f->payload), n = f->len - 4u;
+  if (offset != S.upload_received) {
+    text_t t = error_text();
+    text_add(&t, "MODEL_CHUNK: chunk at offset ");
+    text_u32(&t, offset);
+    text_add(&t, ", expected offset ");
+    text_u32(&t, S.upload_received);
+    send_error_text(r, ERR_OUT_OF_ORDER);
+    return;
+  }
+  if (n > S.upload_size - offset) {
+    text_t t = error_text();
+    text_add(&t, "MODEL_CHUNK: chunk ends at byte ");
+    text_u32(&t, offset + n);
+    text_add(&t, ", past the size ");
+    text_u32(&t, S.upload_size);
+    text_add(&t, " given in MODEL_BEGIN");
+    send_error_text(r, ERR_BAD_REQUEST);
+    return;
+  }
+  memcpy(S.partition + offset, f->payload + 4, n);
+  S.upload_received = offset + n;
+  hil_put_u32(reply_payload, S.upload_received);
+  reply(r, 4);
+}
+
+static void on_model_activate(const response_t *r, const hil_frame_t *f) {
+  if (!check_len(r, "MODEL_ACTIVATE", f->len, 8)) return;
+  uint32_t size = hil_get_u32(f->payload), crc = hil_get_u32(f->payload + 4);
+  if (size > S.partition_bytes) {
+    partition_too_small(r, "MODEL_ACTIVATE", size);
+    return;
+  }
+  if (S.uploading && S.upload_received != size) {
+    text_t t = error_text();
+    text_add(&t, "MODEL_ACTIVATE: ");
+    text_u32(&t, size);
+    text_add(&t, " bytes asked, but the upload holds ");
+    text_u32(&t, S.upload_received);
+    text_add(&t, " of the ");
+    text_u32(&t, S.upload_size);
+    text_add(&t, " announced");
+    send_error_text(r, ERR_BAD_STATE);
+    return;
+  }
+  S.model_active = 0;
+  uint32_t have = hil_crc32(0, S.partition, size);
+  if (have != crc) {
+    text_t t = error_text();
+    text_add(&t, "MODEL_ACTIVATE: the partition's first ");
+    text_u32(&t, size);
+    text_add(&t, " bytes have CRC-32 ");
+    text_hex32(&t, have);
+    text_add(&t, ", the host expects ");
+    text_hex32(&t, crc);
+    send_error_text(r, ERR_MODEL_INVALID);
+    return;
+  }
+  text_t t = error_text();
+  int code = hil_model_load(&S.model, S.partition, size, S.arena, S.arena_bytes, t.p, (uint32_t)t.left);
+  if (code != 0) {
+    send_error_text(r, (uint16_t)code);
+    return;
+  }
+  if (S.has_cost) hil_model_set_cost(&S.model, &S.cost);
+  S.model_active = 1;
+  S.uploading = 0;
+  uint8_t *p = reply_payload;
+  hil_put_u32(p, S.model.blob_bytes);
+  hil_put_u32(p + 4, S.model.arena_bytes);
+  hil_put_u16(p + 8, S.model.n_tensors);
+  hil_put_u16(p + 10, S.model.n_ops);
+  hil_put_u16(p + 12, S.model.n_fft);
+  hil_put_u16(p + 14, S.model.hop);
+  hil_put_u32(p + 16, S.model.model_id);
+  reply(r, 20);
+}
+
+static int need_model(const response_t *r, const char *what) {
+  if (S.model_active) return 1;
+  text_t t = error_text();
+  text_add(&t, what);
+  text_add(&t, ": no active model (send MODEL_ACTIVATE first)");
+  send_error_text(r, ERR_BAD_STATE);
+  return 0;
+}
+
+static void on_stream_reset(const response_t *r, const hil_frame_t *f) {
+  if (!check_len(r, "STREAM_RESET", f->len, 0) || !need_model(r, "STREAM_RESET")) return;
+  hil_model_reset_stream(&S.model);
+  reply(r, 0);
+}
+
+static void on_run_frame(const response_t *r, const hil_frame_t *f) {
+  if (!need_model(r, "RUN_FRAME")) return;
+  uint16_t hop = S.model.hop;
+  if (hop > HIL_MAX_HOP) { /* the loader allows 128 and 256 only; this guards the static buffers */
+    send_error(r, ERR_MODEL_INVALID, "RUN_FRAME: the active model's hop is larger than this firmware supports");
+    return;
+  }
+  if (!check_len(r, "RUN_FRAME", f->len, 4u + 2u * hop)) return;
+  uint32_t index = hil_get_u32(f->payload);
+  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(f->payload + 4 + 2 * i);
+  hil_frame_counters_t c;
+  memset(&c, 0, sizeof c);
+  uint64_t t0 = hil_port_latency_now();
+  hil_model_run_frame(&S.model, pcm_in, pcm_out, &c);
+  uint64_t t1 = hil_port_latency_now();
+  S.frames_run++;
+  uint64_t latency = hil_port_latency_kind() == HIL_LATENCY_MODELLED ? c.modelled_cycles : t1 - t0;
+  uint8_t *p = reply_payload;
+  hil_put_u32(p, index);
+  hil_put_u64(p + 4, latency);
+  hil_put_u32(p + 12, c.modelled_cycles);
+  hil_put_u32(p + 16, c.macs);
+  hil_put_u32(p + 20, c.weight_bytes);
+  hil_put_u32(p + 24, c.elements);
+  hil_put_u16(p + 28, c.ops);
+  hil_put_u16(p + 30, 0);
+  for (uint16_t i = 0; i < hop; i++) hil_put_u16(p + 32 + 2 * i, (uint16_t)pcm_out[i]);
+  reply(r, (uint16_t)(32u + 2u * hop));
+}
+
+static void on_get_stats(const response_t *r, const hil_frame_t *f) {
+  if (!check_len(r, "GET_STATS", f->len, 0)) return;
+  hil_port_memory_t m;
+  memset(&m, 0, sizeof m);
+  hil_port_memory(&m);
+  uint8_t *p = reply_payload;
+  hil_put_u32(p, m.image_flash_bytes);
+  hil_put_u32(p + 4, S.model_active ? S.model.blob_bytes : 0);
+  hil_put_u32(p + 8, m.static_sram_bytes);
+  hil_put_u32(p + 12, S.model_active ? S.model.arena_bytes : 0);
+  hil_put_u32(p + 16, m.stack_high_water_bytes);
+  hil_put_u32(p + 20, m.stack_size_bytes);
+  hil_put_u32(p + 24, S.frames_run);
+  reply(r, 28);
+}
+
+static void on_reset(const response_t *r, const hil_frame_t *f) {
+  if (!check_len(r, "RESET", f->len, 0)) return;
+  reply(r, 0);
+  S.reset_requested = 1;
+}
+
+static void execute(const response_t *r, const hil_frame_t *f) {
+  switch (f->type) {
+    case MSG_HELLO: on_hello(r, f); break;
+    case MSG_CONFIG: on_config(r, f); break;
+    case MSG_MODEL_BEGIN: on_model_begin(r, f); break;
+    case MSG_MODEL_CHUNK: on_model_chunk(r, f); break;
+    case MSG_MODEL_ACTIVATE: on_model_activate(r, f); break;
+    case MSG_STREAM_RESET: on_stream_reset(r, f); break;
+    case MSG_RUN_FRAME: on_run_frame(r, f); break;
+    case MSG_GET_STATS: on_get_stats(r, f); break;
+    case MSG_RESET: on_reset(r, f); break;
+    default: {
+      text_t t = error_text();
+      text_add(&t, "unknown message type ");
+      text_hex32(&t, f->type);
+      send_error_text(r, ERR_UNKNOWN_TYPE);
+    }
+  }
+}
+
+static uint16_t next_seq(uint16_t seq) { return seq == 0xFFFFu ? 1u : (uint16_t)(seq + 1u); }
+
+static void forget_requests(void) {
+  for (unsigned i = 0; i < HIL_DUP_WINDOW; i++) S.dup[i].valid = 0;
+  S.dup_next = 0;
+}
+
+static void on_frame(const hil_frame_t *f) {
+  if (f->type == MSG_HELLO) {
+    /* HELLO starts a session: always executed, never remembered, and the sequence restarts after it. */
+    forget_requests();
+    S.seq_known = 1;
+    S.last_seq = f->seq;
+    response_t r = {f->type, f->seq, NULL};
+    execute(&r, f);
+    return;
+  }
+  for (unsigned i = 0; i < HIL_DUP_WINDOW; i++) {
+    remembered_t *d = &S.dup[i];
+    if (d->valid && d->seq == f->seq && d->type == f->type) {
+      hil_port_write(d->wire, d->wire_len);
+      return;
+    }
+  }
+  /* Executing a request whose predecessor was lost would reorder the stream; dropping it lets the
+   * host's retransmissions arrive in order. */
+  if (S.seq_known && f->seq != next_seq(S.last_seq)) {
+    send_log(2, "dropped a request that arrived out of sequence (its predecessor was lost)");
+    return;
+  }
+  S.seq_known = 1;
+  S.last_seq = f->seq;
+  remembered_t *slot = &S.dup[S.dup_next];
+  S.dup_next = (S.dup_next + 1u) % HIL_DUP_WINDOW;
+  slot->valid = 0;
+  response_t r = {f->type, f->seq, slot};
+  execute(&r, f);
+}
+
+static const char *const drop_reason[] = {
+  "", "dropped a chunk that is not valid COBS", "dropped a frame shorter than 10 bytes",
+  "dropped a frame whose len field disagrees with its length", "dropped a frame with a bad CRC",
+};
+
+static void on_chunk(uint8_t *chunk, size_t n) {
+  hil_frame_t f;
+  int why = hil_frame_decode(chunk, n, &f);
+  if (why != HIL_FRAME_OK) {
+    send_log(2, drop_reason[why]);
+    return;
+  }
+  on_frame(&f);
+}
+
+static int is_wake_line(const uint8_t *p, size_t n) {
+  return (n == 5 && memcmp(p, "HIL?\n", 5) == 0) || (n == 6 && memcmp(p, "HIL?\r\n", 6) == 0);
+}
+
+static void boot(void) {
+  memset(&S, 0, sizeof S);
+  S.partition = hil_port_model_partition(&S.partition_bytes);
+  S.arena = hil_port_arena(&S.arena_bytes);
+  send_banner();
+}
+
+int hil_serve(void) {
+  boot();
+  size_t n = 0;
+  int overflow = 0;
+  uint8_t b;
+  while (hil_port_read_byte(&b)) {
+    if (b == 0) {
+      if (n && !overflow) on_chunk(rx_chunk, n);
+      else if (overflow) send_log(2, "dropped a chunk longer than the largest frame");
+      n = 0;
+      overflow = 0;
+    } else if (n < sizeof rx_chunk) {
+      rx_chunk[n++] = b;
+      /* The wake line is answered at its newline, not at the next delimiter, which may never come.
+       * No frame starts with these bytes (type 0x49 does not exist), so this never eats a frame. */
+      if (b == '\n' && is_wake_line(rx_chunk, n)) {
+        send_banner();
+        n = 0;
+      }
+    } else {
+      overflow = 1;
+    }
+    if (S.reset_requested) {
+      hil_port_reset();
+      /* A port whose reset returns (the host port) restarts the core in place. */
+      boot();
+      n = 0;
+      overflow = 0;
+    }
+  }
+  return 0;
+}
