@@ -1,13 +1,22 @@
 /**
- * WAV input and output. Decoding, bit-depth conversion and resampling are wavefile's; this module only
- * fixes the shapes hil uses: mono float64 in [-1, 1) for analysis, mono int16 for the device.
+ * WAV input and output, in the shapes hil uses: mono float64 for analysis, mono int16 for the device.
+ *
+ * wavefile parses the container (RIFF/RIFX chunks); the sample words are decoded here and resampling is
+ * SoX's (see resample()).
+ * wavefile's own int → float conversion divides positive samples by 2^(b−1) − 1 and negative ones by
+ * 2^(b−1), which bends the waveform at zero and breaks the int16 round trip, and it reads
+ * WAVE_FORMAT_EXTENSIBLE float data as integers. hil uses the common symmetric convention instead
+ * (soundfile, scipy, sox): integer PCM of b bits is value / 2^(b−1), 8-bit is (value − 128) / 128, so
+ * int16 → float → int16 is exact (`toInt16(fromInt16(x))` is x).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import wavefilePkg from 'wavefile';
 import { HilError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
 
 const { WaveFile } = wavefilePkg;
+type Wav = InstanceType<typeof WaveFile>;
 
 export interface MonoAudio {
   sampleRate: number;
@@ -16,40 +25,127 @@ export interface MonoAudio {
   source: { sampleRate: number; channels: number; bitDepth: string };
 }
 
-function decode(path: string): InstanceType<typeof WaveFile> {
+const CONVERT_HINT = 'convert it to 16-bit PCM WAV, e.g. sox in.wav -b 16 out.wav';
+const WAVE_FORMAT_PCM = 1;
+const WAVE_FORMAT_IEEE_FLOAT = 3;
+const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+
+interface WavInternals {
+  container: string;
+  fmt: { audioFormat: number; numChannels: number; sampleRate: number; blockAlign: number; bitsPerSample: number; subformat: number[] };
+  data: { chunkSize: number; samples: Uint8Array };
+}
+
+interface Decoded {
+  sampleRate: number;
+  channels: number;
+  bitDepth: string; // wavefile's notation: '8', '16', '24', '32', '32f', '64'
+  interleaved: Float64Array;
+}
+
+function decode(path: string): Decoded {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new HilError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  let wav: Wav;
   try {
-    const wav = new WaveFile();
+    wav = new WaveFile();
     wav.fromBuffer(bytes);
-    return wav;
   } catch (e) {
-    throw new HilError(`${path} is not a readable WAV file: ${(e as Error).message}`, 'convert it to PCM WAV, e.g. with sox');
+    throw new HilError(`${path} is not a readable WAV file: ${(e as Error).message}`, CONVERT_HINT);
   }
+  const { container, fmt, data } = wav as unknown as WavInternals;
+  const code = fmt.audioFormat === WAVE_FORMAT_EXTENSIBLE ? (fmt.subformat[0] ?? 0) : fmt.audioFormat;
+  const bits = fmt.bitsPerSample;
+  const isFloat = code === WAVE_FORMAT_IEEE_FLOAT && (bits === 32 || bits === 64);
+  const isInt = code === WAVE_FORMAT_PCM && (bits === 8 || bits === 16 || bits === 24 || bits === 32);
+  if (!isFloat && !isInt) throw new HilError(`${path}: unsupported WAV encoding (format code ${code}, ${bits} bits)`, CONVERT_HINT);
+  const channels = fmt.numChannels;
+  const bytesPerSample = bits / 8;
+  if (!channels || !fmt.sampleRate || fmt.blockAlign !== channels * bytesPerSample) {
+    throw new HilError(`${path} has an inconsistent format chunk (${channels} channels, ${fmt.sampleRate} Hz, block ${fmt.blockAlign} bytes)`, CONVERT_HINT);
+  }
+  // A file cut short (an interrupted copy or recording) declares more data than it holds. RF64 keeps
+  // the real size elsewhere (ds64), so its 32-bit field is no evidence.
+  const got = data.samples.length;
+  if ((container !== 'RF64' && got < data.chunkSize) || got % fmt.blockAlign !== 0) {
+    throw new HilError(`${path} is truncated: its data chunk declares ${data.chunkSize} bytes, the file holds ${got}`, 'recreate or re-copy the file');
+  }
+  return {
+    sampleRate: fmt.sampleRate,
+    channels,
+    bitDepth: isFloat ? (bits === 32 ? '32f' : '64') : String(bits),
+    interleaved: decodeSamples(data.samples, bits, isFloat, container === 'RIFX'),
+  };
 }
 
-/** Reads any PCM/float WAV, mixes to mono and, when asked, resamples. */
-export function readWavMono(path: string, targetRate?: number): MonoAudio {
-  const wav = decode(path);
-  const fmt = wav.fmt as { sampleRate: number; numChannels: number };
-  const source = { sampleRate: fmt.sampleRate, channels: fmt.numChannels, bitDepth: wav.bitDepth };
-  if (!fmt.numChannels || !fmt.sampleRate) throw new HilError(`${path} has no audio format chunk`);
-  try {
-    if (wav.bitDepth !== '32f') wav.toBitDepth('32f');
-    if (targetRate && targetRate !== fmt.sampleRate) wav.toSampleRate(targetRate, { method: 'sinc' });
-  } catch (e) {
-    throw new HilError(`${path}: cannot convert ${source.bitDepth}-bit audio: ${(e as Error).message}`, 'convert it to 16-bit PCM WAV');
+function decodeSamples(bytes: Uint8Array, bits: number, isFloat: boolean, bigEndian: boolean): Float64Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const step = bits / 8;
+  const n = bytes.byteLength / step;
+  const le = !bigEndian;
+  const out = new Float64Array(n);
+  for (let i = 0, o = 0; i < n; i++, o += step) {
+    if (isFloat) out[i] = bits === 32 ? view.getFloat32(o, le) : view.getFloat64(o, le);
+    else if (bits === 8) out[i] = (view.getUint8(o) - 128) / 128;
+    else if (bits === 16) out[i] = view.getInt16(o, le) / 32768;
+    else if (bits === 32) out[i] = view.getInt32(o, le) / 2147483648;
+    else {
+      const [lo, mid, hi] = le ? [bytes[o], bytes[o + 1], view.getInt8(o + 2)] : [bytes[o + 2], bytes[o + 1], view.getInt8(o)];
+      out[i] = (hi * 65536 + mid * 256 + lo) / 8388608;
+    }
   }
-  const channels = wav.getSamples(false, Float64Array) as unknown as Float64Array | Float64Array[];
-  const list = Array.isArray(channels) ? channels : [channels];
-  const n = list[0]?.length ?? 0;
-  const samples = new Float64Array(n);
-  for (const ch of list) for (let i = 0; i < n; i++) samples[i] += ch[i] / list.length;
-  return { sampleRate: (wav.fmt as { sampleRate: number }).sampleRate, samples, source };
+  return out;
+}
+
+/** Reads any PCM/float WAV, averages the channels to mono and, when asked, resamples. */
+export function readWavMono(path: string, targetRate?: number): MonoAudio {
+  const d = decode(path);
+  const frames = d.interleaved.length / d.channels;
+  let samples: Float64Array = new Float64Array(frames);
+  for (let f = 0; f < frames; f++) {
+    let sum = 0;
+    for (let c = 0; c < d.channels; c++) sum += d.interleaved[f * d.channels + c];
+    samples[f] = sum / d.channels;
+  }
+  let sampleRate = d.sampleRate;
+  if (targetRate && targetRate !== d.sampleRate) {
+    samples = resample(samples, d.sampleRate, targetRate, path);
+    sampleRate = targetRate;
+  }
+  return { sampleRate, samples, source: { sampleRate: d.sampleRate, channels: d.channels, bitDepth: d.bitDepth } };
+}
+
+/**
+ * Resampling is SoX's `rate -v` (very high quality, linear phase, its delay compensated), a core
+ * dependency already (scripts/deps.json). wavefile's resampler is not used: it maps output sample m to
+ * input position m·(N−1)/M instead of m·N/M, so every frequency comes out scaled by about N/(N−1), a
+ * length-dependent detuning, and its 12-tap Gaussian-windowed sinc leaves distortion near −30 dB.
+ * SoX computes in 32-bit integers internally and would clip above full scale, so the signal goes in
+ * normalised to a peak of 0.5 (room for the filter's overshoot) and is scaled back afterwards.
+ */
+function resample(samples: Float64Array, from: number, to: number, path: string): Float64Array {
+  let peak = 0;
+  for (let i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i]));
+  if (peak === 0) return new Float64Array(Math.round((samples.length * to) / from));
+  const gain = 0.5 / peak;
+  const input = samples.map((v) => v * gain);
+  const args = ['-D', '-V1', '-t', 'f64', '-r', String(from), '-c', '1', '-', '-t', 'f64', '-', 'rate', '-v', String(to)];
+  const r = spawnSync('sox', args, { input: new Uint8Array(input.buffer), maxBuffer: 8 * input.length * Math.ceil(to / from + 1) + 4096 });
+  if (r.error) {
+    const why = (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'sox is not installed' : r.error.message;
+    throw new HilError(`${path}: cannot resample from ${from} Hz to ${to} Hz: ${why}`, 'apt-get install sox (see hil doctor), or convert the file to the target rate');
+  }
+  if (r.status !== 0) {
+    throw new HilError(`${path}: sox failed to resample from ${from} Hz to ${to} Hz: ${String(r.stderr).trim().split('\n')[0]}`, CONVERT_HINT);
+  }
+  const out = new Float64Array(r.stdout.byteLength / 8);
+  new Uint8Array(out.buffer).set(r.stdout);
+  for (let i = 0; i < out.length; i++) out[i] /= gain;
+  return out;
 }
 
 /** float [-1, 1) → int16 with rounding and saturation (the device's input format). */
