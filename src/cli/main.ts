@@ -18,6 +18,7 @@ program
 // Stage command modules: each exports register(program).
 const modules = [
   await import('./doctor.js'),
+  await import('./score.js'),
 ];
 for (const m of modules) m.register(program);
 
