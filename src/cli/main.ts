@@ -19,6 +19,7 @@ program
 const modules = [
   await import('./doctor.js'),
   await import('./score.js'),
+  await import('./train.js'),
 ];
 for (const m of modules) m.register(program);
 

@@ -17,26 +17,32 @@ export interface QuantParams {
   zeroPoint: number;
 }
 
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
 /**
- * TFLite's asymmetric int8 mapping: the range is widened to contain 0 (so zero is exact),
- * scale = (max − min) / 255, zero point = round(−128 − min / scale) clamped to [−128, 127].
+ * TFLite's ChooseQuantizationParams for int8: the range is widened to contain 0, scale = (max − min)/255
+ * as a float32, and the zero point is the rounded candidate (from min or from max) with the smaller error.
  */
 export function quantParamsForRange(min: number, max: number): QuantParams {
   const lo = Math.min(0, min);
-  const hi = Math.max(0, max);
-  if (!(hi > lo)) return { scale: 1, zeroPoint: 0 }; // an all-zero tensor: any scale is exact
-  const scale = (hi - lo) / (QMAX - QMIN);
-  const zp = Math.round(QMIN - lo / scale);
-  return { scale, zeroPoint: Math.max(QMIN, Math.min(QMAX, zp)) };
+  let hi = Math.max(0, max);
+  if (hi - lo < 1e-6) hi = lo + 1e-6;
+  const scale = Math.fround((hi - lo) / (QMAX - QMIN));
+  const fromMin = QMIN - lo / scale;
+  const fromMax = QMAX - hi / scale;
+  const zp = Math.abs(QMIN) + Math.abs(lo / scale) < Math.abs(QMAX) + Math.abs(hi / scale) ? fromMin : fromMax;
+  return { scale, zeroPoint: zp < QMIN ? QMIN : zp > QMAX ? QMAX : roundHalfAway(zp) };
 }
 
-/** Per-output-row symmetric scales of a row-major [out][in] matrix: max|w| / 127 (1 for an all-zero row). */
+/** Per-output-row symmetric scales of a row-major [out][in] matrix: max|w| / 127 (1/127 for an all-zero row). */
 export function weightScales(data: Float32Array, rows: number, cols: number): Float32Array {
   const scales = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     let m = 0;
     for (let c = 0; c < cols; c++) m = Math.max(m, Math.abs(data[r * cols + c]));
-    scales[r] = m > 0 ? m / WEIGHT_QMAX : 1;
+    scales[r] = Math.fround(m > 0 ? m / WEIGHT_QMAX : 1 / WEIGHT_QMAX);
   }
   return scales;
 }
@@ -47,7 +53,7 @@ export function fakeQuantWeightsJs(data: Float32Array, rows: number, cols: numbe
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const q = Math.max(-WEIGHT_QMAX, Math.min(WEIGHT_QMAX, Math.round(data[r * cols + c] / s[r])));
+      const q = Math.max(-WEIGHT_QMAX, Math.min(WEIGHT_QMAX, roundHalfAway(data[r * cols + c] / s[r])));
       out[r * cols + c] = q * s[r];
     }
   }

@@ -8,7 +8,7 @@
  * Semantics (per last-axis channel c, or one value for the whole tensor):
  *   q = clamp(round(x / scale[c]) + zp[c], qmin, qmax);  y = (q − zp[c]) · scale[c]
  *   dy/dx = 1 where (qmin − zp)·scale ≤ x ≤ (qmax − zp)·scale, else 0   (clipped straight-through estimator)
- * `round` is Math.round (half towards +∞), the same as qat.ts's integer quantization.
+ * `round` rounds half away from zero (C's round, TFLite's and the exporter's).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
@@ -63,7 +63,8 @@ function fakeQuantKernel(args: Args): TensorInfo {
     const c = nc === 1 ? 0 : i % nc;
     const s = a.scale[c];
     const zp = a.zeroPoint[c];
-    let q = Math.round(xs[i] / s) + zp;
+    const v = xs[i] / s;
+    let q = (v < 0 ? -Math.round(-v) : Math.round(v)) + zp;
     q = q < qmin ? qmin : q > qmax ? qmax : q;
     dst[i] = (q - zp) * s;
   }
@@ -112,8 +113,7 @@ export function fakeQuantComposite(x: tf.Tensor, a: FakeQuantAttrs): tf.Tensor {
     (save as tf.GradSaveFunc)([xt]);
     const s = tf.tensor1d(a.scale);
     const zp = tf.tensor1d(a.zeroPoint);
-    // Math.round is floor(v + 0.5); tf.round rounds half to even, so spell it out.
-    const q = tf.clipByValue(tf.floor(tf.div(xt, s).add(0.5)).add(zp), a.qmin, a.qmax);
+    const q = tf.clipByValue(roundHalfAway(tf.div(xt, s)).add(zp), a.qmin, a.qmax);
     const value = q.sub(zp).mul(s);
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       // Forward-pass tensors are gone by now: rebuild the bounds from the attributes.
@@ -125,6 +125,11 @@ export function fakeQuantComposite(x: tf.Tensor, a: FakeQuantAttrs): tf.Tensor {
     return { value, gradFunc };
   });
   return f(x);
+}
+
+/** Round half away from zero from tfjs ops (tf.round rounds half to even). */
+export function roundHalfAway(v: tf.Tensor): tf.Tensor {
+  return tf.sign(v).mul(tf.floor(tf.abs(v).add(0.5)));
 }
 
 export function fakeQuant(x: tf.Tensor, a: FakeQuantAttrs): tf.Tensor {

@@ -1,0 +1,75 @@
+/**
+ * Training speed on this machine: steps/s at batch 16 × 100 frames (hop 256) for each arch, float and
+ * QAT steps, with and without hil's wasm kernel fixes (on tfjs-node there is nothing to fix, so one row).
+ * Usage: npm run bench:train [-- --arch se-small --steps 5 --backend wasm]
+ */
+import { parseArgs } from 'node:util';
+import { ARCHS, isArchName, type ArchName } from '../src/model/arch.js';
+import { initTf, setKernelFixes, type BackendChoice } from '../src/model/tfBackend.js';
+import { initWeights, SeNet, FLOAT_MODE, type QuantMode } from '../src/model/tfModel.js';
+import { Adam } from '../src/model/trainAdam.js';
+import { trainStep } from '../src/model/train.js';
+import { RangeObserver, observedActivationNames } from '../src/model/qat.js';
+import type { Batch } from '../src/model/dataset.js';
+import seedrandom from 'seedrandom';
+
+const { values } = parseArgs({
+  options: { arch: { type: 'string', multiple: true }, steps: { type: 'string' }, backend: { type: 'string' }, batch: { type: 'string' }, frames: { type: 'string' } },
+});
+const archs = (values.arch ?? Object.keys(ARCHS)) as string[];
+for (const a of archs) if (!isArchName(a)) throw new Error(`unknown arch ${a}`);
+const steps = Number(values.steps ?? 4);
+const B = Number(values.batch ?? 16);
+const T = Number(values.frames ?? 100);
+
+const info = await initTf({ backend: (values.backend ?? 'auto') as BackendChoice });
+console.log(`backend ${info.backend}${info.simd ? ' (SIMD)' : ''}${info.threads ? ' (threads)' : ''}, tfjs ${info.tfjsVersion}; batch ${B} × ${T} frames`);
+for (const note of info.notes) console.log(`  note: ${note}`);
+
+function randomBatch(): Batch {
+  const rng = seedrandom('bench');
+  const n = B * T * 257;
+  const features = new Float32Array(n);
+  const noisyMag = new Float32Array(n);
+  const cleanMag = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    features[i] = 10 + 25 * rng();
+    noisyMag[i] = rng();
+    cleanMag[i] = noisyMag[i] * rng();
+  }
+  return { batch: B, frames: T, features, noisyMag, cleanMag };
+}
+
+function qatMode(arch: ArchName): { mode: QuantMode; observer: RangeObserver } {
+  const observer = new RangeObserver();
+  for (const n of observedActivationNames(ARCHS[arch])) observer.ranges[n] = [-8, 8];
+  return { mode: { weights: true, act: (n) => observer.params(n) }, observer };
+}
+
+function measure(arch: ArchName, quant: 'float' | 'qat'): number {
+  const net = new SeNet(arch, 256, initWeights(ARCHS[arch], 1));
+  const adam = new Adam(net.vars);
+  const batch = randomBatch();
+  const mode = quant === 'qat' ? qatMode(arch).mode : FLOAT_MODE;
+  trainStep(net, adam, batch, mode, 1e-3); // warm-up: kernel setup, allocations
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) trainStep(net, adam, batch, mode, 1e-3);
+  const sps = steps / ((performance.now() - t0) / 1000);
+  adam.dispose();
+  net.dispose();
+  return sps;
+}
+
+const fixesOptions = info.backend === 'wasm' ? [true, false] : [true];
+console.log(['arch', 'step', ...fixesOptions.map((f) => (info.backend !== 'wasm' ? 'steps/s' : f ? 'steps/s (fixes)' : 'steps/s (tfjs kernels)'))].join('\t'));
+for (const arch of archs as ArchName[]) {
+  for (const quant of ['float', 'qat'] as const) {
+    const row: string[] = [arch, quant];
+    for (const fixes of fixesOptions) {
+      setKernelFixes(fixes);
+      row.push(measure(arch, quant).toFixed(3));
+    }
+    console.log(row.join('\t'));
+  }
+}
+setKernelFixes(true);

@@ -1,0 +1,98 @@
+/** `hil train`: trains a streaming SE model (float or int8 QAT) on a corpus; rerun the same command to resume. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { isArchName, ARCHS } from '../model/arch.js';
+import { loadFloatModel } from '../model/floatModel.js';
+import type { BackendChoice } from '../model/tfBackend.js';
+import { HilError } from '../util/errors.js';
+import { action, intOption } from './common.js';
+
+interface CorpusModule {
+  ensureCorpus(opts: { size: string; seed: number }): Promise<{ dir: string } | string>;
+}
+
+/** `small`/`paper` name corpora `hil data build` makes (built on first use); anything else is a directory. */
+async function corpusDir(spec: string): Promise<string> {
+  if (spec === 'small' || spec === 'paper') {
+    const path = '../data/corpus.js';
+    let mod: CorpusModule;
+    try {
+      mod = (await import(path)) as CorpusModule;
+    } catch (e) {
+      throw new HilError(`cannot build the ${spec} corpus here: ${(e as Error).message.split('\n')[0]}`, 'pass --corpus <dir> of a corpus made by `hil data build`');
+    }
+    const c = await mod.ensureCorpus({ size: spec, seed: 1 });
+    return typeof c === 'string' ? c : c.dir;
+  }
+  if (!existsSync(spec)) throw new HilError(`corpus directory ${spec} does not exist`, 'pass --corpus small, paper or a directory made by `hil data build`');
+  return resolve(spec);
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a streaming SE model (float or int8 QAT); rerunning the same command resumes from the last epoch')
+    .requiredOption('--arch <name>', `architecture: ${Object.keys(ARCHS).join(', ')}`)
+    .requiredOption('--corpus <dir|small|paper>', 'corpus directory from `hil data build`, or small/paper to build/reuse one')
+    .requiredOption('--out <dir>', 'output directory: model.json, train-log.jsonl, checkpoint.json')
+    .option('--epochs <n>', 'epochs (one remixed segment per train utterance each)', '20')
+    .option('--seed <n>', 'seed for init, remixing and batching', '1')
+    .option('--qat', 'int8 quantization-aware training (fake-quantised weights and activations)')
+    .option('--workers <n>', 'worker threads (only 1 is supported; see docs/training.md)', '1')
+    .option('--hop <n>', 'STFT hop: 256 or 128', '256')
+    .option('--batch <n>', 'sequences per step', '16')
+    .option('--frames <n>', 'frames per sequence', '100')
+    .option('--lr <x>', 'peak learning rate (cosine decay)', '0.002')
+    .option('--init <model.json>', 'start from a float model instead of a random init')
+    .option('--val-limit <n>', 'validate on at most this many val mixtures')
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu', 'auto')
+    .action(
+      action(async (o: Record<string, string | boolean | undefined>) => {
+        const arch = String(o.arch);
+        if (!isArchName(arch)) throw new HilError(`unknown arch "${arch}"`, `use one of ${Object.keys(ARCHS).join(', ')}`);
+        const hop = intOption('hop', o.hop as string, 256);
+        if (hop !== 256 && hop !== 128) throw new HilError(`--hop must be 256 or 128, got ${hop}`);
+        const workers = intOption('workers', o.workers as string, 1);
+        if (workers !== 1) {
+          throw new HilError(`--workers ${workers} is not supported`, 'use --workers 1 (docs/training.md explains why data-parallel workers are not used)');
+        }
+        const epochs = intOption('epochs', o.epochs as string, 20);
+        const lr = Number(o.lr);
+        if (!(lr > 0)) throw new HilError(`--lr must be a positive number, got "${o.lr}"`);
+        // tfjs loads only for this command, not for every `hil` invocation.
+        const { initTf } = await import('../model/tfBackend.js');
+        const { loadTrainCorpus } = await import('../model/dataset.js');
+        const { train } = await import('../model/train.js');
+        const info = await initTf({ backend: o.backend as BackendChoice });
+        process.stderr.write(`hil train: backend ${info.backend}${info.simd ? ' (SIMD)' : ''}${info.kernelFixes ? ' with kernel fixes' : ''}\n`);
+        const dir = await corpusDir(String(o.corpus));
+        const valLimit = o.valLimit === undefined ? undefined : intOption('val-limit', o.valLimit as string, 0);
+        const corpus = loadTrainCorpus(dir, { valLimit });
+        process.stderr.write(`hil train: corpus ${dir}: ${corpus.speech.length} speech, ${corpus.noise.length} noise, ${corpus.val.length} val mixtures\n`);
+        const out = resolve(String(o.out));
+        const result = await train({
+          arch,
+          hop,
+          corpus,
+          epochs,
+          seed: intOption('seed', o.seed as string, 1),
+          qat: { enabled: Boolean(o.qat) },
+          outDir: out,
+          batchSize: intOption('batch', o.batch as string, 16),
+          frames: intOption('frames', o.frames as string, 100),
+          lr,
+          init: o.init ? loadFloatModel(String(o.init)) : undefined,
+          backend: o.backend as BackendChoice,
+          log: (line) => process.stderr.write(`${line}\n`),
+          provenance: { command: `hil ${process.argv.slice(2).join(' ')}` },
+        });
+        const last = result.history.at(-1);
+        if (last) {
+          process.stdout.write(
+            `${out}/model.json: val SI-SDR ${last.valSisdr.toFixed(2)} dB vs noisy ${last.valSisdrNoisy.toFixed(2)} dB (${(last.valSisdr - last.valSisdrNoisy).toFixed(2)} dB improvement), ${last.wallSeconds.toFixed(0)} s\n`,
+          );
+        }
+      }),
+    );
+}

@@ -1,0 +1,193 @@
+/**
+ * Training data from a hil corpus (`hil data build`; layout in docs/data.md): train speech is remixed with
+ * train noise every epoch at random SNRs and levels, seeded by (seed, epoch) so that an epoch's batches
+ * are the same whether or not training was interrupted before it; validation uses the corpus's fixed
+ * `val` mixtures. Features and targets are computed here in plain JS (stft.ts), once per batch.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import seedrandom from 'seedrandom';
+import { readWavMono } from '../data/wav.js';
+import { HilError } from '../util/errors.js';
+import { sha256 } from '../util/fsx.js';
+import { logPowerFeatures, N_BINS, stft, type Spectrum } from './stft.js';
+
+export interface CorpusEntry {
+  id: string;
+  split: string;
+  path: string;
+}
+
+export interface ValItem {
+  id: string;
+  noisy: Float32Array;
+  clean: Float32Array;
+}
+
+export interface TrainCorpus {
+  dir: string;
+  /** SHA-256 of manifest.json: identifies the corpus in provenance and checkpoints. */
+  manifestSha256: string;
+  speech: Float32Array[];
+  noise: Float32Array[];
+  val: ValItem[];
+}
+
+export const SNR_RANGE_DB: [number, number] = [-5, 20];
+/** Mixture RMS level range (dBFS): the features are absolute log power, so the level must vary. */
+export const LEVEL_RANGE_DB: [number, number] = [-38, -18];
+
+function readSamples(path: string): Float32Array {
+  return Float32Array.from(readWavMono(path, 16000).samples);
+}
+
+/** Loads a corpus directory for training: train speech and noise, and up to `valLimit` val mixtures. */
+export function loadTrainCorpus(dir: string, opts: { valLimit?: number } = {}): TrainCorpus {
+  const manifestPath = join(dir, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new HilError(`${dir} is not a hil corpus: ${manifestPath} is missing`, 'build one with `hil data build --size small` or pass --corpus small');
+  const text = readFileSync(manifestPath, 'utf8');
+  let manifest: { speech?: CorpusEntry[]; noise?: CorpusEntry[] };
+  try {
+    manifest = JSON.parse(text);
+  } catch (e) {
+    throw new HilError(`${manifestPath} is not valid JSON: ${(e as Error).message}`, 'rebuild the corpus with `hil data build`');
+  }
+  const pick = (list: CorpusEntry[] | undefined, split: string) => (list ?? []).filter((e) => e.split === split).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const speechEntries = pick(manifest.speech, 'train');
+  const noiseEntries = pick(manifest.noise, 'train');
+  if (speechEntries.length === 0 || noiseEntries.length === 0) {
+    throw new HilError(`${manifestPath} lists ${speechEntries.length} train speech and ${noiseEntries.length} train noise files`, 'training needs both; rebuild the corpus');
+  }
+  const speech = speechEntries.map((e) => readSamples(join(dir, e.path)));
+  const noise = noiseEntries.map((e) => readSamples(join(dir, e.path)));
+  const noisyDir = join(dir, 'val', 'noisy');
+  if (!existsSync(noisyDir)) throw new HilError(`${dir} has no validation mixtures (${noisyDir})`, 'rebuild the corpus with `hil data build`');
+  const ids = readdirSync(noisyDir)
+    .filter((f) => f.endsWith('.wav'))
+    .map((f) => f.slice(0, -4))
+    .sort();
+  const val = ids.slice(0, opts.valLimit ?? ids.length).map((id) => ({
+    id,
+    noisy: readSamples(join(noisyDir, `${id}.wav`)),
+    clean: readSamples(join(dir, 'val', 'clean', `${id}.wav`)),
+  }));
+  if (val.length === 0) throw new HilError(`${noisyDir} holds no .wav mixtures`, 'rebuild the corpus with `hil data build`');
+  return { dir, manifestSha256: sha256(text), speech, noise, val };
+}
+
+export interface Batch {
+  batch: number;
+  frames: number;
+  /** [B][T][257] log2 power of the noisy mixture (int16 scale), the network input. */
+  features: Float32Array;
+  /** [B][T][257] |X| of noisy and clean, in float scale (samples in [-1, 1)). */
+  noisyMag: Float32Array;
+  cleanMag: Float32Array;
+}
+
+function power(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return s / Math.max(1, x.length);
+}
+
+/** A random crop of `length` samples (zero-padded when the source is shorter), wrapping for noise. */
+function crop(src: Float32Array, length: number, rng: () => number, wrap: boolean): Float32Array {
+  const out = new Float32Array(length);
+  if (wrap) {
+    const start = Math.floor(rng() * src.length);
+    for (let i = 0; i < length; i++) out[i] = src[(start + i) % src.length];
+  } else if (src.length >= length) {
+    out.set(src.subarray(Math.floor(rng() * (src.length - length + 1))).subarray(0, length));
+  } else {
+    out.set(src, Math.floor(rng() * (length - src.length + 1)));
+  }
+  return out;
+}
+
+/** Mixes speech and noise at `snrDb`, then scales both to `levelDb` mixture RMS (peak-limited to 0.99). */
+export function mix(speech: Float32Array, noise: Float32Array, snrDb: number, levelDb: number): { noisy: Float32Array; clean: Float32Array } {
+  const ps = power(speech);
+  const pn = power(noise);
+  const gn = pn > 0 ? (ps > 0 ? Math.sqrt(ps / (pn * 10 ** (snrDb / 10))) : 10 ** (-30 / 20) / Math.sqrt(pn)) : 0;
+  const noisy = new Float32Array(speech.length);
+  let peak = 0;
+  for (let i = 0; i < noisy.length; i++) {
+    noisy[i] = speech[i] + gn * noise[i];
+    peak = Math.max(peak, Math.abs(noisy[i]));
+  }
+  const pm = power(noisy);
+  let g = pm > 0 ? 10 ** (levelDb / 20) / Math.sqrt(pm) : 1;
+  if (peak * g > 0.99) g = 0.99 / peak;
+  const clean = new Float32Array(speech.length);
+  for (let i = 0; i < noisy.length; i++) {
+    noisy[i] *= g;
+    clean[i] = speech[i] * g;
+  }
+  return { noisy, clean };
+}
+
+function scaled(x: Float32Array): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = x[i] * 32768;
+  return y;
+}
+
+export function magnitude(spec: Spectrum): Float32Array {
+  const m = new Float32Array(spec.re.length);
+  for (let i = 0; i < m.length; i++) m[i] = Math.hypot(spec.re[i], spec.im[i]) / 32768;
+  return m;
+}
+
+/** Spectrum, features and magnitude of float samples (scaled to int16 range as the device sees them). */
+export function analyse(samples: Float32Array, hop: number): { spec: Spectrum; features: Float32Array; mag: Float32Array } {
+  const spec = stft(scaled(samples), hop);
+  return { spec, features: logPowerFeatures(spec), mag: magnitude(spec) };
+}
+
+export interface EpochPlan {
+  seed: number;
+  epoch: number;
+  batchSize: number;
+  frames: number;
+  hop: number;
+}
+
+/** Steps in one epoch: one segment per train speech file, whole batches only. */
+export function stepsPerEpoch(corpus: TrainCorpus, batchSize: number): number {
+  return Math.max(1, Math.floor(corpus.speech.length / batchSize));
+}
+
+/** The batches of one epoch, deterministic in (seed, epoch). Generated lazily, one at a time. */
+export function* epochBatches(corpus: TrainCorpus, plan: EpochPlan): Generator<Batch> {
+  const rng = seedrandom(`hil-train:${plan.seed}:epoch:${plan.epoch}`);
+  const order = [...corpus.speech.keys()];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const steps = stepsPerEpoch(corpus, plan.batchSize);
+  const length = plan.frames * plan.hop;
+  const per = plan.frames * N_BINS;
+  for (let s = 0; s < steps; s++) {
+    const b: Batch = {
+      batch: plan.batchSize,
+      frames: plan.frames,
+      features: new Float32Array(plan.batchSize * per),
+      noisyMag: new Float32Array(plan.batchSize * per),
+      cleanMag: new Float32Array(plan.batchSize * per),
+    };
+    for (let k = 0; k < plan.batchSize; k++) {
+      const speech = crop(corpus.speech[order[(s * plan.batchSize + k) % order.length]], length, rng, false);
+      const noise = crop(corpus.noise[Math.floor(rng() * corpus.noise.length)], length, rng, true);
+      const snr = SNR_RANGE_DB[0] + rng() * (SNR_RANGE_DB[1] - SNR_RANGE_DB[0]);
+      const level = LEVEL_RANGE_DB[0] + rng() * (LEVEL_RANGE_DB[1] - LEVEL_RANGE_DB[0]);
+      const { noisy, clean } = mix(speech, noise, snr, level);
+      const n = analyse(noisy, plan.hop);
+      b.features.set(n.features, k * per);
+      b.noisyMag.set(n.mag, k * per);
+      b.cleanMag.set(magnitude(stft(scaled(clean), plan.hop)), k * per);
+    }
+    yield b;
+  }
+}

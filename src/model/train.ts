@@ -1,0 +1,417 @@
+/**
+ * Training the streaming SE model (docs/training.md): float or int8 quantization-aware, checkpointed every
+ * epoch and resumable, deterministic given the seed. Compression builds on the hooks here: a callback
+ * before every step that may set per-matrix pruning masks (see `TrainHooks`), so pruning schedules need
+ * no access to the internals.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARCHS, type ArchName } from './arch.js';
+import { type FloatModel, type Tensor, saveFloatModel } from './floatModel.js';
+import { HilError } from '../util/errors.js';
+import { appendLine, sha256, writeJsonAtomic } from '../util/fsx.js';
+import { toolVersions } from '../util/version.js';
+import { sisdr } from '../metrics/index.js';
+import { analyse, epochBatches, stepsPerEpoch, type Batch, type TrainCorpus } from './dataset.js';
+import { istft } from './stft.js';
+import { fixedQuant, observedActivationNames, RangeObserver } from './qat.js';
+import { backendInfo, initTf, tf, type BackendChoice } from './tfBackend.js';
+import { FLOAT_MODE, initWeights, matrixNames, readRecorded, SeNet, type QuantMode, type RecordedRanges } from './tfModel.js';
+import { Adam, type AdamState } from './trainAdam.js';
+
+export interface QatOptions {
+  /** Fake-quantise weights and activations (int8) once ranges have warmed up; false trains float only. */
+  enabled: boolean;
+  /** Steps at the start that only observe ranges (activations and weights stay float). */
+  warmupSteps?: number;
+  /** Fraction of all steps after which ranges freeze (also in float training, for the exporter). */
+  freezeFraction?: number;
+  /** Observe ranges every this many steps after the warm-up (observation costs ~30% of a step). */
+  observeEvery?: number;
+}
+
+export interface TrainOptions {
+  arch: ArchName;
+  hop?: 128 | 256;
+  corpus: TrainCorpus;
+  epochs: number;
+  seed: number;
+  qat: QatOptions;
+  outDir: string;
+  batchSize?: number;
+  /** Frames per training sequence. */
+  frames?: number;
+  lr?: number;
+  /** Final learning rate as a fraction of `lr` (cosine decay over all steps). */
+  lrFloor?: number;
+  /** Start from these weights (fine-tuning, compression) instead of a seeded random init. */
+  init?: FloatModel;
+  hooks?: TrainHooks;
+  backend?: BackendChoice;
+  kernelFixes?: boolean;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** Stop after this many epochs in this call (tests use it to simulate an interruption). */
+  stopAfterEpochs?: number;
+  /** Extra provenance merged into model.json (e.g. the CLI command line). */
+  provenance?: Record<string, unknown>;
+}
+
+/** What a step callback sees and may change. */
+export interface StepContext {
+  /** Global step index from 0 (continues across resume). */
+  readonly step: number;
+  readonly epoch: number;
+  readonly stepInEpoch: number;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  /** Prunable weight matrices, canonical names ([out][in], row-major). */
+  readonly matrices: readonly string[];
+  shape(name: string): number[];
+  /** Current values of a weight (a copy). */
+  weights(name: string): Float32Array;
+  mask(name: string): Float32Array | undefined;
+  /** Sets (or clears) a 0/1 mask; it multiplies the weight immediately, in every forward, and after every update. */
+  setMask(name: string, mask: Float32Array | undefined): void;
+}
+
+export interface EpochSummary {
+  epoch: number;
+  step: number;
+  loss: number;
+  valSisdr: number;
+  valSisdrNoisy: number;
+  stepsPerSec: number;
+  wallSeconds: number;
+  rangesFrozen: boolean;
+}
+
+export interface TrainHooks {
+  /** Before every step (masks set here hold for that step), including the first after a resume. */
+  beforeStep?(ctx: StepContext): void;
+  /** After each epoch, before its checkpoint is written. */
+  afterEpoch?(summary: EpochSummary, ctx: StepContext): void;
+}
+
+export interface TrainResult {
+  model: FloatModel;
+  history: EpochSummary[];
+  resumedFromEpoch: number;
+}
+
+const CHECKPOINT = 'checkpoint.json';
+
+interface Checkpoint {
+  format: 'hil-train-checkpoint';
+  version: 1;
+  fingerprint: Record<string, unknown>;
+  epochsDone: number;
+  step: number;
+  weights: Record<string, { shape: number[]; base64: string }>;
+  masks: Record<string, string>;
+  adam: { t: number; m: Record<string, string>; v: Record<string, string> };
+  observer: ReturnType<RangeObserver['toJSON']>;
+  history: EpochSummary[];
+}
+
+const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+const unb64 = (s: string) => {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+/** Compressed-magnitude MSE: |m·|X| + ε|^0.3 against |S| + ε|^0.3 (ε keeps the gradient finite at 0). */
+export function spectralLoss(mask: tf.Tensor3D, noisyMag: tf.Tensor3D, cleanMag: tf.Tensor3D): tf.Scalar {
+  const eps = 1e-4;
+  const est = tf.pow(mask.mul(noisyMag).add(eps), 0.3);
+  const ref = tf.pow(cleanMag.add(eps), 0.3);
+  return tf.mean(tf.squaredDifference(est, ref)) as tf.Scalar;
+}
+
+export interface Schedule {
+  totalSteps: number;
+  warmupSteps: number;
+  freezeStep: number;
+  observeEvery: number;
+}
+
+export function qatSchedule(qat: QatOptions, totalSteps: number): Schedule {
+  return {
+    totalSteps,
+    warmupSteps: qat.warmupSteps ?? Math.min(300, Math.max(1, Math.round(0.15 * totalSteps))),
+    freezeStep: Math.round((qat.freezeFraction ?? 0.6) * totalSteps),
+    observeEvery: qat.observeEvery ?? 4,
+  };
+}
+
+/** The quantization a forward uses at `step` (QAT only after the warm-up; float training never). */
+export function quantModeAt(qat: QatOptions, sched: Schedule, step: number, observer: RangeObserver): QuantMode {
+  if (!qat.enabled || step < sched.warmupSteps) return FLOAT_MODE;
+  return { weights: true, act: (name) => observer.params(name) };
+}
+
+function shouldObserve(sched: Schedule, step: number, observer: RangeObserver): boolean {
+  if (observer.frozen) return false;
+  return step < sched.warmupSteps || step % sched.observeEvery === 0;
+}
+
+/** One optimizer step on a batch. Returns the loss before the update. */
+export function trainStep(net: SeNet, adam: Adam, batch: Batch, mode: QuantMode, lr: number, observer?: RangeObserver): number {
+  const shape: [number, number, number] = [batch.batch, batch.frames, net.arch.nBins];
+  const rec: RecordedRanges | undefined = observer ? new Map() : undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const feats = tf.tensor3d(batch.features, shape);
+    const { mask } = net.forward(feats, { quant: mode, record: rec });
+    return spectralLoss(mask, tf.tensor3d(batch.noisyMag, shape), tf.tensor3d(batch.cleanMag, shape));
+  }, Object.values(net.vars));
+  const loss = value.dataSync()[0];
+  value.dispose();
+  const byName: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(net.vars)) byName[name] = grads[v.name];
+  adam.apply(byName, lr);
+  tf.dispose(Object.values(grads));
+  net.applyMasks();
+  if (rec && observer) for (const [name, [mn, mx]] of Object.entries(readRecorded(rec))) observer.observe(name, mn, mx);
+  return loss;
+}
+
+/** Enhances whole utterances with the network (in the given quantization) and returns mean SI-SDR. */
+export function validate(net: SeNet, items: { noisy: Float32Array; clean: Float32Array }[], mode: QuantMode, chunk = 16): { sisdr: number; noisySisdr: number } {
+  let sum = 0;
+  let sumNoisy = 0;
+  const nBins = net.arch.nBins;
+  for (let i0 = 0; i0 < items.length; i0 += chunk) {
+    const group = items.slice(i0, i0 + chunk);
+    const analysed = group.map((it) => analyse(it.noisy, net.hop));
+    const T = Math.max(...analysed.map((a) => a.spec.frames));
+    const feats = new Float32Array(group.length * T * nBins);
+    analysed.forEach((a, k) => feats.set(a.features, k * T * nBins));
+    const masks = tf.tidy(() => net.forward(tf.tensor3d(feats, [group.length, T, nBins]), { quant: mode }).mask.dataSync() as Float32Array);
+    group.forEach((it, k) => {
+      const a = analysed[k];
+      const est = istft(a.spec, net.hop, it.noisy.length, masks.subarray(k * T * nBins, (k * T + a.spec.frames) * nBins));
+      const ref = Float64Array.from(it.clean);
+      sum += sisdr(ref, est);
+      sumNoisy += sisdr(ref, Float64Array.from(it.noisy));
+    });
+  }
+  return { sisdr: sum / items.length, noisySisdr: sumNoisy / items.length };
+}
+
+function lrAt(base: number, floor: number, step: number, total: number): number {
+  const p = Math.min(1, step / Math.max(1, total));
+  return base * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * p)));
+}
+
+function loadCheckpoint(path: string): Checkpoint {
+  try {
+    const c = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+    if (c.format !== 'hil-train-checkpoint' || c.version !== 1) throw new Error(`format ${String(c.format)}`);
+    return c;
+  } catch (e) {
+    throw new HilError(`cannot resume from ${path}: ${(e as Error).message}`, 'delete the checkpoint to start over');
+  }
+}
+
+function modelSha(m: FloatModel | undefined): string | null {
+  if (!m) return null;
+  return sha256(JSON.stringify(Object.entries(m.weights).map(([k, t]) => [k, t.shape, b64(t.data)])));
+}
+
+/**
+ * Trains (or resumes training) and writes `<outDir>/model.json`, `<outDir>/train-log.jsonl` and
+ * `<outDir>/checkpoint.json` (after every epoch, atomically). Rerunning with the same options continues
+ * from the last completed epoch; a checkpoint from different options is refused.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const arch = ARCHS[opts.arch];
+  const hop = opts.hop ?? 256;
+  const batchSize = opts.batchSize ?? 16;
+  const frames = opts.frames ?? 100;
+  const lr = opts.lr ?? 2e-3;
+  const lrFloor = opts.lrFloor ?? 0.05;
+  const log = opts.log ?? (() => {});
+  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new HilError(`epochs must be a positive integer, got ${opts.epochs}`);
+  if (opts.init && (opts.init.arch !== opts.arch || opts.init.hop !== hop)) {
+    throw new HilError(`initial model is ${opts.init.arch} hop ${opts.init.hop}, training asks for ${opts.arch} hop ${hop}`, 'pass a matching --arch/--hop');
+  }
+  const info = await initTf({ backend: opts.backend, kernelFixes: opts.kernelFixes });
+  const corpus = opts.corpus;
+  const perEpoch = stepsPerEpoch(corpus, batchSize);
+  const totalSteps = perEpoch * opts.epochs;
+  const sched = qatSchedule(opts.qat, totalSteps);
+  const fingerprint = {
+    arch: opts.arch,
+    hop,
+    corpus: corpus.manifestSha256,
+    seed: opts.seed,
+    qat: opts.qat,
+    epochs: opts.epochs,
+    batchSize,
+    frames,
+    lr,
+    lrFloor,
+    init: modelSha(opts.init),
+  };
+
+  const ckptPath = join(opts.outDir, CHECKPOINT);
+  const logPath = join(opts.outDir, 'train-log.jsonl');
+  let ckpt: Checkpoint | undefined;
+  if (existsSync(ckptPath)) {
+    ckpt = loadCheckpoint(ckptPath);
+    if (JSON.stringify(ckpt.fingerprint) !== JSON.stringify(fingerprint)) {
+      const diff = Object.keys(fingerprint).filter((k) => JSON.stringify(ckpt!.fingerprint[k]) !== JSON.stringify((fingerprint as Record<string, unknown>)[k]));
+      throw new HilError(`${ckptPath} belongs to a different training run (differs in: ${diff.join(', ')})`, 'rerun with the same options to resume, or use a new --out');
+    }
+  }
+
+  const weights: Record<string, Tensor> = ckpt
+    ? Object.fromEntries(Object.entries(ckpt.weights).map(([k, s]) => [k, { shape: s.shape, data: unb64(s.base64) }]))
+    : (opts.init?.weights ?? initWeights(arch, opts.seed));
+  const net = new SeNet(opts.arch, hop, weights);
+  const adam = new Adam(net.vars);
+  let observer = new RangeObserver();
+  if (opts.init && !ckpt) for (const [k, r] of Object.entries(opts.init.ranges)) observer.ranges[k] = [r[0], r[1]];
+  let epochsDone = 0;
+  let step = 0;
+  const history: EpochSummary[] = [];
+  if (ckpt) {
+    const s: AdamState = { t: ckpt.adam.t, m: {}, v: {} };
+    for (const k of Object.keys(ckpt.adam.m)) {
+      s.m[k] = unb64(ckpt.adam.m[k]);
+      s.v[k] = unb64(ckpt.adam.v[k]);
+    }
+    adam.restore(s);
+    for (const [k, m] of Object.entries(ckpt.masks)) net.setMask(k, unb64(m));
+    observer = RangeObserver.fromJSON(ckpt.observer);
+    epochsDone = ckpt.epochsDone;
+    step = ckpt.step;
+    history.push(...ckpt.history);
+    log(`resuming ${opts.outDir} after epoch ${epochsDone}/${opts.epochs} (step ${step})`);
+  }
+  const resumedFromEpoch = epochsDone;
+
+  const matrices = matrixNames(arch);
+  const ctx = (epoch: number, stepInEpoch: number): StepContext => ({
+    step,
+    epoch,
+    stepInEpoch,
+    stepsPerEpoch: perEpoch,
+    totalSteps,
+    matrices,
+    shape: (n) => net.vars[n].shape.slice(),
+    weights: (n) => net.vars[n].dataSync() as Float32Array,
+    mask: (n) => (net.masks[n] ? (net.masks[n].dataSync() as Float32Array) : undefined),
+    setMask: (n, m) => net.setMask(n, m),
+  });
+
+  const t0 = Date.now() - (history.at(-1)?.wallSeconds ?? 0) * 1000;
+  const stopAt = opts.stopAfterEpochs === undefined ? opts.epochs : Math.min(opts.epochs, epochsDone + opts.stopAfterEpochs);
+  try {
+    for (let epoch = epochsDone; epoch < stopAt; epoch++) {
+      let lossSum = 0;
+      let n = 0;
+      const te = Date.now();
+      let si = 0;
+      for (const batch of epochBatches(corpus, { seed: opts.seed, epoch, batchSize, frames, hop })) {
+        opts.hooks?.beforeStep?.(ctx(epoch, si));
+        if (step === sched.freezeStep) observer.frozen = true;
+        const mode = quantModeAt(opts.qat, sched, step, observer);
+        const observe = shouldObserve(sched, step, observer);
+        const loss = trainStep(net, adam, batch, mode, lrAt(lr, lrFloor, step, totalSteps), observe ? observer : undefined);
+        if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step}`);
+        lossSum += loss;
+        n++;
+        step++;
+        si++;
+        if (si % 10 === 0 || si === perEpoch) {
+          const sps = si / ((Date.now() - te) / 1000);
+          log(`epoch ${epoch + 1}/${opts.epochs} step ${si}/${perEpoch} loss ${(lossSum / n).toFixed(5)} ${sps.toFixed(2)} steps/s`);
+        }
+      }
+      const stepsPerSec = n / ((Date.now() - te) / 1000);
+      const mode = quantModeAt(opts.qat, sched, step, observer);
+      const val = validate(net, corpus.val, mode);
+      const summary: EpochSummary = {
+        epoch: epoch + 1,
+        step,
+        loss: lossSum / Math.max(1, n),
+        valSisdr: val.sisdr,
+        valSisdrNoisy: val.noisySisdr,
+        stepsPerSec,
+        wallSeconds: (Date.now() - t0) / 1000,
+        rangesFrozen: observer.frozen,
+      };
+      history.push(summary);
+      opts.hooks?.afterEpoch?.(summary, ctx(epoch, perEpoch));
+      log(
+        `epoch ${epoch + 1}/${opts.epochs} step ${step} loss ${summary.loss.toFixed(5)} ${stepsPerSec.toFixed(2)} steps/s ` +
+          `val SI-SDR ${val.sisdr.toFixed(2)} dB (noisy ${val.noisySisdr.toFixed(2)} dB, ${(val.sisdr - val.noisySisdr >= 0 ? '+' : '') + (val.sisdr - val.noisySisdr).toFixed(2)} dB)`,
+      );
+      appendLine(logPath, JSON.stringify({ type: 'epoch', ...summary, quant: mode === FLOAT_MODE ? 'float' : 'int8-fake' }));
+      writeCheckpoint(ckptPath, { fingerprint, epochsDone: epoch + 1, step, net, adam, observer, history });
+    }
+    const model = net.toFloatModel(opts.seed, exportRanges(observer, arch), {
+      producer: 'hil train',
+      corpus: { dir: corpus.dir, manifestSha256: corpus.manifestSha256 },
+      seed: opts.seed,
+      epochs: history.length,
+      steps: step,
+      batchSize,
+      frames,
+      lr,
+      qat: { ...opts.qat, ...sched, rangesFrozen: observer.frozen },
+      init: fingerprint.init,
+      masks: Object.fromEntries(Object.keys(net.masks).map((k) => [k, sparsity(net.masks[k])])),
+      backend: { name: info.backend, simd: info.simd, kernelFixes: info.kernelFixes },
+      versions: { ...toolVersions(), tfjs: info.tfjsVersion },
+      validation: history.at(-1) ? { sisdr: history.at(-1)!.valSisdr, noisySisdr: history.at(-1)!.valSisdrNoisy, items: corpus.val.length } : null,
+      wallSeconds: history.at(-1)?.wallSeconds ?? 0,
+      ...opts.provenance,
+    });
+    if (history.length === opts.epochs) saveFloatModel(join(opts.outDir, 'model.json'), model);
+    return { model, history, resumedFromEpoch };
+  } finally {
+    adam.dispose();
+    net.dispose();
+  }
+}
+
+function sparsity(mask: tf.Tensor): number {
+  const d = mask.dataSync();
+  let z = 0;
+  for (const v of d) if (v === 0) z++;
+  return z / d.length;
+}
+
+/** Observed ranges for the exporter; fixed-quantization tensors are left to the format. */
+function exportRanges(observer: RangeObserver, arch: (typeof ARCHS)[ArchName]): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const name of observedActivationNames(arch)) {
+    const r = observer.ranges[name];
+    if (r && !fixedQuant(name)) out[name] = [r[0], r[1]];
+  }
+  return out;
+}
+
+function writeCheckpoint(
+  path: string,
+  s: { fingerprint: Record<string, unknown>; epochsDone: number; step: number; net: SeNet; adam: Adam; observer: RangeObserver; history: EpochSummary[] },
+): void {
+  const a = s.adam.state();
+  const c: Checkpoint = {
+    format: 'hil-train-checkpoint',
+    version: 1,
+    fingerprint: s.fingerprint,
+    epochsDone: s.epochsDone,
+    step: s.step,
+    weights: Object.fromEntries(Object.entries(s.net.readWeights()).map(([k, t]) => [k, { shape: t.shape, base64: b64(t.data) }])),
+    masks: Object.fromEntries(Object.entries(s.net.masks).map(([k, m]) => [k, b64(m.dataSync() as Float32Array)])),
+    adam: { t: a.t, m: Object.fromEntries(Object.entries(a.m).map(([k, v]) => [k, b64(v)])), v: Object.fromEntries(Object.entries(a.v).map(([k, v]) => [k, b64(v)])) },
+    observer: s.observer.toJSON(),
+    history: s.history,
+  };
+  writeJsonAtomic(path, c);
+}
+
+export { backendInfo };
