@@ -1,5 +1,5 @@
 /**
- * Training data from a hil corpus (`hil data build`; layout in docs/data.md): train speech is remixed with
+ * Training data from a hil corpus (`hil data build`, src/data/): train speech is remixed with
  * train noise every epoch at random SNRs and levels, seeded by (seed, epoch) so that an epoch's batches
  * are the same whether or not training was interrupted before it; validation uses the corpus's fixed
  * `val` mixtures. Features and targets are computed here in plain JS (stft.ts), once per batch.

@@ -175,26 +175,46 @@ export function trainStep(net: SeNet, adam: Adam, batch: Batch, mode: QuantMode,
   return loss;
 }
 
-/** Enhances whole utterances with the network (in the given quantization) and returns mean SI-SDR. */
-export function validate(net: SeNet, items: { noisy: Float32Array; clean: Float32Array }[], mode: QuantMode, chunk = 16): { sisdr: number; noisySisdr: number } {
-  let sum = 0;
-  let sumNoisy = 0;
+/**
+ * Enhances whole utterances with the network (in the given quantization), as the device would: n_fft/hop − 1
+ * extra zero frames flush the overlap-add so that the output covers the whole input. Returns audio in
+ * float scale, time-aligned with the input.
+ */
+export function enhance(net: SeNet, clips: Float32Array[], mode: QuantMode = FLOAT_MODE, chunk = 16): Float64Array[] {
   const nBins = net.arch.nBins;
-  for (let i0 = 0; i0 < items.length; i0 += chunk) {
-    const group = items.slice(i0, i0 + chunk);
-    const analysed = group.map((it) => analyse(it.noisy, net.hop));
+  const pad = 512 - net.hop;
+  const out: Float64Array[] = [];
+  for (let i0 = 0; i0 < clips.length; i0 += chunk) {
+    const group = clips.slice(i0, i0 + chunk);
+    const analysed = group.map((c) => {
+      const padded = new Float32Array(c.length + pad);
+      padded.set(c);
+      return analyse(padded, net.hop);
+    });
     const T = Math.max(...analysed.map((a) => a.spec.frames));
     const feats = new Float32Array(group.length * T * nBins);
     analysed.forEach((a, k) => feats.set(a.features, k * T * nBins));
     const masks = tf.tidy(() => net.forward(tf.tensor3d(feats, [group.length, T, nBins]), { quant: mode }).mask.dataSync() as Float32Array);
-    group.forEach((it, k) => {
+    group.forEach((c, k) => {
       const a = analysed[k];
-      const est = istft(a.spec, net.hop, it.noisy.length, masks.subarray(k * T * nBins, (k * T + a.spec.frames) * nBins));
-      const ref = Float64Array.from(it.clean);
-      sum += sisdr(ref, est);
-      sumNoisy += sisdr(ref, Float64Array.from(it.noisy));
+      const y = istft(a.spec, net.hop, c.length, masks.subarray(k * T * nBins, (k * T + a.spec.frames) * nBins));
+      for (let n = 0; n < y.length; n++) y[n] /= 32768;
+      out.push(y);
     });
   }
+  return out;
+}
+
+/** Mean SI-SDR of the enhanced val mixtures, and of the noisy ones, against clean. */
+export function validate(net: SeNet, items: { noisy: Float32Array; clean: Float32Array }[], mode: QuantMode): { sisdr: number; noisySisdr: number } {
+  const est = enhance(net, items.map((it) => it.noisy), mode);
+  let sum = 0;
+  let sumNoisy = 0;
+  items.forEach((it, k) => {
+    const ref = Float64Array.from(it.clean);
+    sum += sisdr(ref, est[k]);
+    sumNoisy += sisdr(ref, Float64Array.from(it.noisy));
+  });
   return { sisdr: sum / items.length, noisySisdr: sumNoisy / items.length };
 }
 
