@@ -79,6 +79,11 @@ function cases(): Case[] {
   add('DC offset 0.02 + noise 30 dB', A, noisy(A, 30, 'n9').map((v) => v + 0.02));
   add('int16 device output, noise 20 dB', int16(A), int16(noisy(A, 20, 'n10')));
   add('other talker, 1 s, IIR resonator + talker 0 dB', talkerC, addAt(resonator(talkerC), talkerB.subarray(0, talkerC.length), 0));
+  // Ill-conditioned Gram matrices: a reference with an empty band (8 kHz material at 16 kHz), a pure tone.
+  const band = (x: Float64Array) => fir(fir(x, 255, 3800), 255, 3800);
+  add('reference band-limited to 3.8 kHz, delay 5 + noise 30 dB', band(A), noisy(delay(band(A), 5), 30, 'n12'));
+  const tone = Float64Array.from({ length: 16000 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / FS));
+  add('pure 440 Hz tone reference + noise 20 dB', tone, noisy(tone, 20, 'n13'));
   add('400 samples (shorter than the filter) + noise 10 dB', A.subarray(4000, 4400), noisy(A.subarray(4000, 4400), 10, 'n11'));
   return c;
 }
@@ -97,7 +102,7 @@ describe('metrics against mir_eval', () => {
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ cases: all.map((_, i) => ({ name: `c${i}` })) }));
     const r = spawnSync(PYTHON, [SCRIPT, dir], { encoding: 'utf8', timeout: 120_000 });
     if (r.error) assert.fail(`cannot run ${PYTHON} (${r.error.message}): apt-get install python3-mir-eval`);
-    if (r.status !== 0) assert.fail(`${SCRIPT} exited ${r.status}: ${r.stderr.trim() || '(no message)'} — apt-get install python3-mir-eval`);
+    if (r.status !== 0) assert.fail(`${SCRIPT} exited ${r.status} (apt-get install python3-mir-eval): ${r.stderr.trim() || '(no message)'}`);
     const parsed = JSON.parse(r.stdout) as { cases: Record<string, Record<string, number | string>> };
     refs = Object.fromEntries(
       Object.entries(parsed.cases).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([f, x]) => [f, Number(x)])) as unknown as RefScores]),
