@@ -75,13 +75,13 @@ function requireAll(clean: string[], have: Set<string>, dir: string, cleanDir: s
   );
 }
 
-function readPair(cleanPath: string, otherPath: string): { clean: MonoAudio; other: MonoAudio } {
-  const clean = readWavMono(cleanPath);
+/** Reads the file scored against `clean`; a different rate is refused rather than silently resampled. */
+function readAgainst(clean: MonoAudio, cleanPath: string, otherPath: string): MonoAudio {
   const other = readWavMono(otherPath);
   if (other.sampleRate !== clean.sampleRate) {
     throw new HilError(`${otherPath} is ${other.sampleRate} Hz but ${cleanPath} is ${clean.sampleRate} Hz`, 'score files at the same sample rate (convert one, e.g. with sox)');
   }
-  return { clean, other };
+  return other;
 }
 
 function meanOf(values: number[]): number {
@@ -101,12 +101,13 @@ export function scoreDirs(opts: ScoreOptions, onProgress?: (done: number, total:
   clean.forEach((name, i) => {
     const cleanPath = join(opts.clean, name);
     const estPath = join(opts.estimate, name);
-    const { clean: ref, other: est } = readPair(cleanPath, estPath);
+    const ref = readWavMono(cleanPath);
+    const est = readAgainst(ref, cleanPath, estPath);
     const s = scorePair(ref.samples, est.samples, { reference: cleanPath, estimate: estPath });
     const row: ScoreRow = { file: name, sdr: s.sdr, sisdr: s.sisdr };
     if (opts.noisy !== undefined) {
       const noisyPath = join(opts.noisy, name);
-      const noisy = readPair(cleanPath, noisyPath).other;
+      const noisy = readAgainst(ref, cleanPath, noisyPath);
       const n = scorePair(ref.samples, noisy.samples, { reference: cleanPath, estimate: noisyPath });
       Object.assign(row, { sdrNoisy: n.sdr, sisdrNoisy: n.sisdr, sdrImprovement: s.sdr - n.sdr, sisdrImprovement: s.sisdr - n.sisdr });
     }
