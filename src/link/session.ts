@@ -1,0 +1,171 @@
+/**
+ * A session with one board over one line: what a benchmark run does with it (docs/protocol.md §5).
+ * Boards create sessions (src/board); everything here is board-independent.
+ */
+import { crc32 } from 'node:zlib';
+import { HilError } from '../util/errors.js';
+import { ProtocolClient } from './client.js';
+import { MAX_PAYLOAD } from './frame.js';
+import {
+  latencyKindName,
+  Msg,
+  PROTOCOL_VERSION,
+  type ActivateReply,
+  type CostParams,
+  type HelloReply,
+  type ModelRef,
+  type StatsReply,
+} from './messages.js';
+import type { Banner, LinkLog, StreamTransport } from './transport.js';
+
+/** The board file's `link` section (milliseconds, counts, bytes). */
+export interface LinkTiming {
+  banner_ms: number;
+  start_ms: number;
+  request_ms: number;
+  activate_ms: number;
+  retries: number;
+  chunk_bytes: number;
+}
+
+export interface FrameResult {
+  output: Int16Array;
+  /** In the unit of the board's latency kind; a bigint only beyond 2^53. */
+  latency: bigint | number;
+  modelledCycles: number;
+  macs: number;
+  weightBytes: number;
+  elements: number;
+  ops: number;
+}
+
+export interface SessionOptions {
+  link: LinkTiming;
+  /** What the board's flasher put in the partition before boot, if anything. */
+  placed?: ModelRef | null;
+  log?: LinkLog;
+  /** Called by close() after the line is closed (a board stops its process, say). */
+  onClose?: () => Promise<void>;
+  /** When the line closes under the session: why, if the board knows (its process died, say). */
+  explainLineClosed?: () => Promise<Error | null>;
+}
+
+export class Session {
+  readonly client: ProtocolClient;
+  private helloReply: HelloReply | null = null;
+  private active: ActivateReply | null = null;
+  private closed = false;
+
+  constructor(
+    readonly transport: StreamTransport,
+    readonly banner: Banner,
+    private readonly opts: SessionOptions,
+  ) {
+    this.client = new ProtocolClient(transport, { requestMs: opts.link.request_ms, retries: opts.link.retries, log: opts.log });
+    // Pending requests fail at once with the reason, instead of waiting out their timeouts.
+    transport.on('close', () => {
+      if (this.closed) return;
+      void (async () => {
+        const why = (await this.opts.explainLineClosed?.()) ?? new HilError(`the line to ${transport.where} closed`);
+        this.client.fail(why);
+      })();
+    });
+  }
+
+  /** The last HELLO reply. */
+  get device(): HelloReply | null {
+    return this.helloReply;
+  }
+
+  /** The active model, as the device reported it. */
+  get model(): ActivateReply | null {
+    return this.active;
+  }
+
+  async hello(): Promise<HelloReply> {
+    const h = await this.client.hello();
+    if (h.protocolVersion !== PROTOCOL_VERSION) {
+      throw new HilError(`the board speaks protocol ${h.protocolVersion}, hil speaks ${PROTOCOL_VERSION}`, 'rebuild and reflash the firmware');
+    }
+    if (h.maxPayload < 16) throw new HilError(`the board announces a max payload of ${h.maxPayload} bytes, too small for any message`);
+    this.opts.log?.(
+      'info',
+      `${h.boardName}: ${h.firmwareName} ${h.firmwareVersion} build ${h.buildId}, latency ${latencyKindName(h.latencyKind)} at ${h.clockHz} Hz`,
+    );
+    this.helloReply = h;
+    return h;
+  }
+
+  async configure(cost: CostParams): Promise<void> {
+    await this.client.request(Msg.CONFIG, cost);
+  }
+
+  /**
+   * Makes `blob` the active model: uploads it in chunks unless the board's flasher already placed these
+   * exact bytes, then activates it. Returns the device's MODEL_ACTIVATE reply.
+   */
+  async loadModel(blob: Uint8Array): Promise<ActivateReply> {
+    const h = this.helloReply ?? (await this.hello());
+    const ref: ModelRef = { size: blob.length, crc32: crc32(blob) };
+    if (blob.length > h.modelPartitionBytes) {
+      throw new HilError(
+        `the model is ${blob.length} bytes, the board's model partition holds ${h.modelPartitionBytes}`,
+        'compress the model further or pick a board with more flash',
+      );
+    }
+    const placed = this.opts.placed;
+    if (!placed || placed.size !== ref.size || placed.crc32 !== ref.crc32) await this.upload(blob, ref, h);
+    this.active = null;
+    this.active = await this.client.request(Msg.MODEL_ACTIVATE, ref, { timeoutMs: this.opts.link.activate_ms });
+    return this.active;
+  }
+
+  private async upload(blob: Uint8Array, ref: ModelRef, h: HelloReply): Promise<void> {
+    await this.client.request(Msg.MODEL_BEGIN, ref);
+    const chunk = Math.max(1, Math.min(this.opts.link.chunk_bytes, h.maxPayload - 4, MAX_PAYLOAD - 4));
+    const replies: Promise<unknown>[] = [];
+    // All chunks are queued at once; the client's credit decides how many are on the line.
+    for (let offset = 0; offset < blob.length; offset += chunk) {
+      const data = blob.subarray(offset, Math.min(offset + chunk, blob.length));
+      replies.push(this.client.request(Msg.MODEL_CHUNK, { offset, data }, { label: `MODEL_CHUNK at offset ${offset}` }));
+    }
+    await Promise.all(replies);
+  }
+
+  async resetStream(): Promise<void> {
+    await this.client.request(Msg.STREAM_RESET, {});
+  }
+
+  /** Runs one hop of PCM. Calls may overlap: the client pipelines them within the device's credit. */
+  async runFrame(index: number, samples: Int16Array): Promise<FrameResult> {
+    const hop = this.active?.hop;
+    if (hop === undefined) throw new HilError('runFrame before loadModel: no active model on the board');
+    if (samples.length !== hop) throw new HilError(`runFrame: ${samples.length} samples given, the model's hop is ${hop}`);
+    const label = `RUN_FRAME frame_index ${index}`;
+    const r = await this.client.request(Msg.RUN_FRAME, { frameIndex: index >>> 0, samples }, { label });
+    if (r.frameIndex !== index >>> 0) throw new HilError(`${label}: the reply is for frame_index ${r.frameIndex}`);
+    if (r.samples.length !== hop) throw new HilError(`${label}: the reply has ${r.samples.length} samples, expected ${hop}`);
+    return {
+      output: r.samples,
+      latency: r.latency <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.latency) : r.latency,
+      modelledCycles: r.modelledCycles,
+      macs: r.macs,
+      weightBytes: r.weightBytes,
+      elements: r.elements,
+      ops: r.ops,
+    };
+  }
+
+  async stats(): Promise<StatsReply> {
+    return this.client.request(Msg.GET_STATS, {});
+  }
+
+  /** Ends the session: the line is closed and the board's own cleanup runs. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.detach();
+    await this.transport.close();
+    await this.opts.onClose?.();
+  }
+}

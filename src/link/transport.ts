@@ -1,0 +1,198 @@
+/**
+ * The byte line to a board: first its text banner (read with @serialport/parser-readline), then frames
+ * (FrameDecoder). Works over any Duplex; openSerialTransport() puts it on a serial device or a pty with
+ * serialport. Writes are queued and awaited one at a time, and callers keep them small (the client's
+ * credit): serialport 13 stalls a full-duplex pty when its write buffer fills while a read is pending.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { ReadlineParser } from '@serialport/parser-readline';
+import { SerialPort } from 'serialport';
+import { HilError } from '../util/errors.js';
+import { FrameDecoder, type Frame } from './frame.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn';
+export type LinkLog = (level: LogLevel, text: string) => void;
+
+/** The boot banner: `HIL-FW key=value …` (docs/protocol.md §1). */
+export interface Banner {
+  line: string;
+  fields: Record<string, string>;
+}
+
+export interface BannerTiming {
+  /** Silence after which the host sends the wake line, and its repeat period. */
+  bannerMs: number;
+  /** Give up when no banner arrived within this long. */
+  startMs: number;
+}
+
+const WAKE_LINE = Buffer.from('\x00HIL?\n', 'latin1');
+
+export function parseBanner(line: string): Banner {
+  const fields: Record<string, string> = {};
+  for (const word of line.split(/\s+/).slice(1)) {
+    const eq = word.indexOf('=');
+    if (eq > 0) fields[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return { line, fields };
+}
+
+/** Non-printable bytes of a console line, escaped for a log. */
+function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Events: 'frame' (Frame), 'dropped' (reason: string, bytes: number), 'close' (error: Error | undefined).
+ */
+export class StreamTransport extends EventEmitter {
+  private writeChain: Promise<void> = Promise.resolve();
+  private decoder: FrameDecoder | null = null;
+  private closedWith: Error | null = null;
+  private lastError: Error | undefined;
+
+  constructor(
+    private readonly stream: Duplex,
+    /** Where the line goes, for messages: a device path, 'loopback'. */
+    readonly where: string,
+    private readonly log: LinkLog = () => {},
+  ) {
+    super();
+    stream.on('error', (e: Error) => {
+      this.lastError = e;
+      this.log('debug', `${where}: ${e.message}`);
+    });
+    stream.on('close', (err?: Error) => this.markClosed(err instanceof Error ? err : this.lastError));
+    stream.on('end', () => this.markClosed(this.lastError));
+  }
+
+  get isClosed(): boolean {
+    return this.closedWith !== null;
+  }
+
+  private markClosed(err?: Error): void {
+    if (this.closedWith) return;
+    this.closedWith = new HilError(`the line to ${this.where} closed${err ? `: ${err.message}` : ''}`);
+    this.emit('close', err);
+  }
+
+  /**
+   * Reads text lines until `HIL-READY`, waking the device with `\x00HIL?\n` after every `bannerMs` of
+   * silence, then switches to frames without losing a byte: whatever the line reader holds past the
+   * last line it handed out goes to the frame decoder first.
+   */
+  readBanner(timing: BannerTiming): Promise<Banner> {
+    const parser = new ReadlineParser({ delimiter: '\n', encoding: 'latin1' });
+    let banner: Banner | null = null;
+    let done = false;
+    return new Promise<Banner>((resolve, reject) => {
+      const wake = setInterval(() => {
+        if (banner || done) return;
+        this.log('debug', `${this.where}: no banner yet, sending the wake line`);
+        this.write(WAKE_LINE).catch(() => {});
+      }, timing.bannerMs);
+      const deadline = setTimeout(
+        () =>
+          finish(
+            new HilError(
+              `no banner from the board on ${this.where} within ${timing.startMs} ms`,
+              'is the firmware running and is this its line? raise link.start_ms in the board file for a slow start',
+            ),
+          ),
+        timing.startMs,
+      );
+      const onClose = () => finish(this.closedWith ?? new HilError(`the line to ${this.where} closed`));
+      const onLine = (raw: string) => {
+        if (done) return;
+        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        if (line.startsWith('HIL-FW ')) {
+          banner = parseBanner(line);
+          this.log('info', `${this.where}: ${line}`);
+        } else if (line === 'HIL-READY' && banner) {
+          finish(null);
+        } else if (line.trim()) {
+          this.log('info', `${this.where} console: ${printable(line)}`);
+        }
+      };
+      const finish = (err: Error | null) => {
+        if (done) return;
+        done = true;
+        clearInterval(wake);
+        clearTimeout(deadline);
+        this.off('close', onClose);
+        parser.off('data', onLine);
+        this.stream.unpipe(parser);
+        parser.pause();
+        if (err) {
+          reject(err);
+          return;
+        }
+        // Lines the parser split but did not hand out yet, then its partial line: put the delimiters back.
+        const rest: Buffer[] = [];
+        for (let l = parser.read() as string | null; l !== null; l = parser.read() as string | null) {
+          rest.push(Buffer.from(l, 'latin1'), Buffer.from('\n'));
+        }
+        rest.push(parser.buffer);
+        this.startFrames(Buffer.concat(rest));
+        resolve(banner!);
+      };
+      if (this.closedWith) return onClose();
+      this.on('close', onClose);
+      parser.on('data', onLine);
+      this.stream.pipe(parser);
+    });
+  }
+
+  /** Binary mode: frames from here on. `pending` are bytes already read that belong to it. */
+  startFrames(pending: Uint8Array = new Uint8Array(0)): void {
+    if (this.decoder) return;
+    const d = new FrameDecoder();
+    this.decoder = d;
+    d.on('data', (f: Frame) => this.emit('frame', f));
+    d.on('dropped', (reason: string, bytes: number) => {
+      this.log('warn', `${this.where}: dropped ${bytes} received bytes (${reason})`);
+      this.emit('dropped', reason, bytes);
+    });
+    if (pending.length) d.write(pending);
+    this.stream.pipe(d);
+  }
+
+  /** Queues bytes for the line; resolves when they were handed to the OS. */
+  write(bytes: Uint8Array): Promise<void> {
+    const p = this.writeChain.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          if (this.closedWith) return reject(this.closedWith);
+          this.stream.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) =>
+            err ? reject(new HilError(`cannot write to ${this.where}: ${err.message}`)) : resolve(),
+          );
+        }),
+    );
+    this.writeChain = p.catch(() => {});
+    return p;
+  }
+
+  /** Closes the line; safe to call twice, and after the other side went away. */
+  async close(): Promise<void> {
+    if (this.decoder) this.stream.unpipe(this.decoder);
+    const s = this.stream as Duplex & { isOpen?: boolean; close?: (cb: (err?: Error | null) => void) => void };
+    if (s instanceof SerialPort) {
+      if (s.isOpen) await new Promise<void>((resolve) => s.close(() => resolve()));
+    } else {
+      s.destroy();
+    }
+    this.markClosed();
+  }
+}
+
+/** Opens a serial device or pty (no flow control, 115200 8N1: a pty ignores the rate). */
+export async function openSerialTransport(path: string, log?: LinkLog): Promise<StreamTransport> {
+  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) =>
+    port.open((err) =>
+      err ? reject(new HilError(`cannot open ${path}: ${err.message}`, 'is the board connected and the path right?')) : resolve(),
+    ),
+  );
+  return new StreamTransport(port, path, log);
+}
