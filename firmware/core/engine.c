@@ -24,7 +24,7 @@ enum { ENC_DENSE = 0, ENC_BLOCK = 1, ENC_CSR = 2 };
 #define ERR_ARENA 8
 
 static const char *const OP_NAMES[6] = {"?", "FC", "ADD", "SUB", "MUL", "LUT"};
-static const uint16_t OP_RECORD_BYTES[6] = {0, 44, 32, 20, 20, 268};
+static const uint16_t OP_RECORD_BYTES[6] = {0, 44, 32, 32, 20, 268};
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t rd32(const uint8_t *p) {

@@ -1,0 +1,476 @@
+/**
+ * Parser and validator of the model blob (docs/model-format.md §7). It mirrors firmware/core/engine.c's
+ * hil_model_load check for check, in the same order and with the same reason text, so a blob the host
+ * accepts is one the device accepts and a refusal reads the same on both sides. Reads go through a
+ * DataView, which throws instead of reading out of bounds: the fuzz tests rely on every refusal being a
+ * HilError and never a RangeError.
+ */
+import { crc32 } from 'node:zlib';
+import { HilError } from '../util/errors.js';
+
+export const HEADER_BYTES = 64;
+export const TENSOR_RECORD_BYTES = 16;
+export const MAX_TENSORS = 128;
+export const MAX_OPS = 128;
+export const NO_TENSOR = 0xffff;
+export const MAGIC = 'HILM';
+export const FORMAT_VERSION = 1;
+const STATE_FLAG = 1;
+const SCALE_1_256_BITS = 0x3b800000;
+export const MAX_BLOCK_DIM = 16;
+export const MAX_ADD_LEFT_SHIFT = 23;
+
+export const OP_CODES = { FC: 1, ADD: 2, SUB: 3, MUL: 4, LUT: 5 } as const;
+export type OpName = keyof typeof OP_CODES;
+export const OP_NAMES: Record<number, OpName> = { 1: 'FC', 2: 'ADD', 3: 'SUB', 4: 'MUL', 5: 'LUT' };
+export const OP_RECORD_BYTES: Record<number, number> = { 1: 44, 2: 32, 3: 32, 4: 20, 5: 268 };
+export const ENCODINGS = { dense: 0, block: 1, csr: 2 } as const;
+export type EncodingName = keyof typeof ENCODINGS;
+export const ENCODING_NAMES: Record<number, EncodingName> = { 0: 'dense', 1: 'block', 2: 'csr' };
+export const LUT_KINDS = ['other', 'logistic', 'tanh'] as const;
+
+/** Protocol error codes a refusal maps to (docs/protocol.md §3). */
+export const ERR_MODEL_INVALID = 5;
+export const ERR_ARENA_TOO_SMALL = 8;
+
+export class BlobError extends HilError {
+  constructor(
+    readonly reason: string,
+    readonly code: number = ERR_MODEL_INVALID,
+  ) {
+    super(`model blob invalid: ${reason}`, code === ERR_ARENA_TOO_SMALL ? 'use a board with a larger arena or a smaller model' : 're-export the model (hil model init / export)');
+    this.name = 'BlobError';
+  }
+}
+
+export interface BlobTensor {
+  id: number;
+  length: number;
+  flags: number;
+  isState: boolean;
+  scale: number;
+  scaleBits: number;
+  zeroPoint: number;
+  /** For a state tensor: the tensor copied into it after each frame. */
+  next: number | null;
+  /** Byte offset inside the arena (§8). */
+  arenaOffset: number;
+}
+
+/** The work an op does every frame; static for a given blob (§6, §8). */
+export interface OpCounters {
+  macs: number;
+  weightBytes: number;
+  elements: number;
+}
+
+interface OpBase {
+  index: number;
+  recordOffset: number;
+  counters: OpCounters;
+}
+
+export interface FcWeightsDense {
+  encoding: 'dense';
+  w: Int8Array;
+}
+export interface FcWeightsBlock {
+  encoding: 'block';
+  br: number;
+  bc: number;
+  rowPtr: Uint16Array;
+  colIdx: Uint16Array;
+  blocks: Int8Array;
+}
+export interface FcWeightsCsr {
+  encoding: 'csr';
+  rowNnz: Uint16Array;
+  delta: Uint8Array;
+  values: Int8Array;
+}
+export type FcWeights = FcWeightsDense | FcWeightsBlock | FcWeightsCsr;
+
+export interface BlobFcOp extends OpBase {
+  op: 'FC';
+  input: number;
+  output: number;
+  inFeatures: number;
+  outFeatures: number;
+  actMin: number;
+  actMax: number;
+  perChannel: boolean;
+  weightsOffset: number;
+  weightsBytes: number;
+  nnz: number;
+  biasEff: Int32Array;
+  mult: Int32Array;
+  shift: Int8Array;
+  weights: FcWeights;
+}
+export interface BlobAddOp extends OpBase {
+  op: 'ADD' | 'SUB';
+  in1: number;
+  in2: number;
+  output: number;
+  leftShift: number;
+  m1: number;
+  sh1: number;
+  m2: number;
+  sh2: number;
+  mo: number;
+  sho: number;
+  actMin: number;
+  actMax: number;
+}
+export interface BlobMulOp extends OpBase {
+  op: 'MUL';
+  in1: number;
+  in2: number;
+  output: number;
+  mo: number;
+  sho: number;
+  actMin: number;
+  actMax: number;
+}
+export interface BlobLutOp extends OpBase {
+  op: 'LUT';
+  input: number;
+  output: number;
+  kind: number;
+  table: Int8Array;
+}
+export type BlobOp = BlobFcOp | BlobAddOp | BlobMulOp | BlobLutOp;
+
+export interface ModelBlob {
+  bytes: Uint8Array;
+  totalBytes: number;
+  crc: number;
+  nFft: number;
+  hop: number;
+  sampleRate: number;
+  nBins: number;
+  inputId: number;
+  outputId: number;
+  featMult: number;
+  featShift: number;
+  modelId: number;
+  winA: Int16Array;
+  winS: Int16Array;
+  tensors: BlobTensor[];
+  ops: BlobOp[];
+  /** Offsets (§8) of the stream buffers inside the arena, and its size. */
+  arena: { inbuf: number; ola: number; re: number; im: number; bytes: number };
+}
+
+export function round16(v: number): number {
+  return Math.ceil(v / 16) * 16;
+}
+export function blockIndexBytes(nbr: number, nnzb: number): number {
+  return round16(2 * (nbr + 1 + nnzb));
+}
+export function csrIndexBytes(out: number): number {
+  return Math.ceil((2 * out) / 4) * 4;
+}
+
+/** Arena layout of §8 for a tensor length list. */
+export function arenaLayout(nFft: number, lengths: readonly number[]): { inbuf: number; ola: number; re: number; im: number; tensors: number[]; bytes: number } {
+  let a = 0;
+  const inbuf = a;
+  a += round16(2 * nFft);
+  const ola = a;
+  a += round16(4 * nFft);
+  const re = a;
+  a += round16(4 * nFft);
+  const im = a;
+  a += round16(4 * nFft);
+  const tensors: number[] = [];
+  for (const len of lengths) {
+    tensors.push(a);
+    a += round16(len) + 16;
+  }
+  return { inbuf, ola, re, im, tensors, bytes: a };
+}
+
+function fail(reason: string, code = ERR_MODEL_INVALID): never {
+  throw new BlobError(reason, code);
+}
+
+function multiplierOk(m: number, shift: number): boolean {
+  return m >= 0 && shift >= -31 && shift <= 31;
+}
+
+export interface ParseOptions {
+  /** Like the device's arena capacity: refuse (code 8) a blob whose arena does not fit. */
+  arenaCapacity?: number;
+}
+
+/** Validates a blob exactly as the firmware does and decodes it. Throws BlobError (a HilError) with the reason. */
+export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelBlob {
+  const bytes = new Uint8Array(input); // own, aligned copy: views below never alias the caller's buffer
+  const n = bytes.length;
+  const dv = new DataView(bytes.buffer);
+  const u8 = (o: number) => dv.getUint8(o);
+  const i8 = (o: number) => dv.getInt8(o);
+  const u16 = (o: number) => dv.getUint16(o, true);
+  const u32 = (o: number) => dv.getUint32(o, true);
+  const i32 = (o: number) => dv.getInt32(o, true);
+
+  if (n < HEADER_BYTES) fail(`blob too short for the header (${n} bytes)`);
+  if (String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]) !== MAGIC) fail('bad magic (not a hil model blob)');
+  if (u16(4) !== FORMAT_VERSION) fail(`format version ${u16(4)} unsupported (expected 1)`);
+  if (u16(6) !== HEADER_BYTES) fail(`header size ${u16(6)} unsupported (expected 64)`);
+  if (u32(8) !== n) fail(`total size ${u32(8)} does not match the ${n} bytes received`);
+  const crc = u32(12);
+  if (crc32(bytes.subarray(16)) >>> 0 !== crc) fail('CRC mismatch (blob corrupted in transfer or storage)');
+  if (u32(16) !== 0) fail(`flags ${u32(16)} unsupported (expected 0)`);
+  const nFft = u16(20);
+  const hop = u16(22);
+  if (nFft !== 512) fail(`n_fft ${nFft} unsupported (expected 512)`);
+  if (hop !== 128 && hop !== 256) fail(`hop ${hop} unsupported (expected 128 or 256)`);
+  const sampleRate = u32(24);
+  if (sampleRate !== 16000) fail(`sample rate ${sampleRate} unsupported (expected 16000)`);
+  const nBins = nFft / 2 + 1;
+  const nTensors = u16(28);
+  const nOps = u16(30);
+  if (nTensors < 1 || nTensors > MAX_TENSORS) fail(`n_tensors ${nTensors} out of range [1, 128]`);
+  if (nOps < 1 || nOps > MAX_OPS) fail(`n_ops ${nOps} out of range [1, 128]`);
+  const inputId = u16(32);
+  const outputId = u16(34);
+  if (inputId >= nTensors) fail(`input tensor id ${inputId} out of range`);
+  if (outputId >= nTensors) fail(`output tensor id ${outputId} out of range`);
+  const tt = u32(36);
+  const ot = u32(40);
+  const ttEnd = tt + TENSOR_RECORD_BYTES * nTensors;
+  if (tt % 16 || tt < HEADER_BYTES || ttEnd > n) fail('tensor table outside the blob or misaligned');
+  if (ot % 16 || ot < ttEnd || ot > n) fail('op table outside the blob, misaligned or overlapping the tensor table');
+  const recordOffsets: number[] = [];
+  let pos = ot;
+  for (let i = 0; i < nOps; i++) {
+    if (pos + 4 > n) fail(`op ${i}: record outside the blob`);
+    const code = u8(pos);
+    if (code < 1 || code > 5) fail(`op ${i}: unknown code ${code}`);
+    const size = u16(pos + 2);
+    if (size !== OP_RECORD_BYTES[code]) fail(`op ${i} (${OP_NAMES[code]}): record size ${size} (expected ${OP_RECORD_BYTES[code]})`);
+    if (pos + size > n) fail(`op ${i}: record outside the blob`);
+    recordOffsets.push(pos);
+    pos += size;
+  }
+  const dataStart = pos;
+  const arrayOk = (off: number, len: number) => off % 16 === 0 && off >= dataStart && off + len <= n;
+  const wa = u32(44);
+  const ws = u32(48);
+  if (!arrayOk(wa, 2 * nFft)) fail('win_a outside the data area or misaligned');
+  if (!arrayOk(ws, 2 * nFft)) fail('win_s outside the data area or misaligned');
+  const readI16 = (off: number, len: number) => Int16Array.from({ length: len }, (_, k) => dv.getInt16(off + 2 * k, true));
+  const winA = readI16(wa, nFft);
+  const winS = readI16(ws, nFft);
+  const featMult = i32(52);
+  const featShift = i8(56);
+  if (!multiplierOk(featMult, featShift)) fail(`feature multiplier out of range (M ${featMult}, shift ${featShift})`);
+  const modelId = u32(60);
+
+  const tensors: BlobTensor[] = [];
+  for (let t = 0; t < nTensors; t++) {
+    const r = tt + TENSOR_RECORD_BYTES * t;
+    const length = u16(r);
+    const flags = u8(r + 2);
+    const zeroPoint = i32(r + 8);
+    const next = u16(r + 12);
+    if (length === 0) fail(`tensor ${t}: length 0`);
+    if (flags & ~STATE_FLAG) fail(`tensor ${t}: unknown flags ${flags}`);
+    if (zeroPoint < -128 || zeroPoint > 127) fail(`tensor ${t}: zero point ${zeroPoint} outside [-128, 127]`);
+    tensors.push({ id: t, length, flags, isState: (flags & STATE_FLAG) !== 0, scale: dv.getFloat32(r + 4, true), scaleBits: u32(r + 4), zeroPoint, next, arenaOffset: 0 });
+  }
+  for (const x of tensors) {
+    const next = x.next as number;
+    if (!x.isState) {
+      if (next !== NO_TENSOR) fail(`tensor ${x.id}: next ${next} set on a non-state tensor`);
+      x.next = null;
+      continue;
+    }
+    if (next >= nTensors) fail(`tensor ${x.id}: state's next ${next} out of range`);
+    const nx = tensors[next];
+    if (nx.length !== x.length || nx.zeroPoint !== x.zeroPoint || nx.scaleBits !== x.scaleBits)
+      fail(`tensor ${x.id}: state's next ${next} differs in length, scale or zero point`);
+  }
+  const tin = tensors[inputId];
+  const tout = tensors[outputId];
+  if (tin.length !== nBins) fail(`input tensor length ${tin.length} (expected ${nBins})`);
+  if (tin.isState) fail('input tensor is a state tensor');
+  if (tout.length !== nBins || tout.zeroPoint !== -128 || tout.scaleBits !== SCALE_1_256_BITS)
+    fail(`output tensor must have length ${nBins}, zero point -128 and scale 1/256`);
+
+  const ready = tensors.map((x) => x.isState || x.id === inputId);
+  const ops: BlobOp[] = [];
+  for (let i = 0; i < nOps; i++) {
+    const r = recordOffsets[i];
+    const code = u8(r);
+    const name = OP_NAMES[code];
+    const reads = code === 1 || code === 5 ? [u16(r + 4)] : [u16(r + 4), u16(r + 6)];
+    const out = code === 1 || code === 5 ? u16(r + 6) : u16(r + 8);
+    for (const t of reads) if (t >= nTensors) fail(`op ${i} (${name}): tensor id ${t} out of range`);
+    if (out >= nTensors) fail(`op ${i} (${name}): tensor id ${out} out of range`);
+    for (const t of reads) if (!ready[t]) fail(`op ${i} (${name}): reads tensor ${t} before it is written`);
+    if (tensors[out].isState || out === inputId) fail(`op ${i} (${name}): writes tensor ${out}, the input or a state tensor`);
+    if (code === 1) ops.push(parseFc(i, r));
+    else ops.push(parseElementwise(i, r, code));
+    ready[out] = true;
+  }
+
+  const layout = arenaLayout(nFft, tensors.map((x) => x.length));
+  tensors.forEach((x, t) => (x.arenaOffset = layout.tensors[t]));
+  if (options.arenaCapacity !== undefined && layout.bytes > options.arenaCapacity)
+    fail(`arena needs ${layout.bytes} bytes, capacity ${options.arenaCapacity}`, ERR_ARENA_TOO_SMALL);
+
+  return {
+    bytes,
+    totalBytes: n,
+    crc,
+    nFft,
+    hop,
+    sampleRate,
+    nBins,
+    inputId,
+    outputId,
+    featMult,
+    featShift,
+    modelId,
+    winA,
+    winS,
+    tensors,
+    ops,
+    arena: { inbuf: layout.inbuf, ola: layout.ola, re: layout.re, im: layout.im, bytes: layout.bytes },
+  };
+
+  function parseFc(i: number, r: number): BlobFcOp {
+    const tinId = u16(r + 4);
+    const toutId = u16(r + 6);
+    const inF = u16(r + 8);
+    const outF = u16(r + 10);
+    const actMin = i8(r + 12);
+    const actMax = i8(r + 13);
+    const perChannel = u8(r + 14);
+    const enc = u8(r + 1);
+    const br = u8(r + 36);
+    const bc = u8(r + 37);
+    const wOff = u32(r + 16);
+    const wBytes = u32(r + 20);
+    const biasOff = u32(r + 24);
+    const mOff = u32(r + 28);
+    const sOff = u32(r + 32);
+    const nnz = u32(r + 40);
+    if (inF !== tensors[tinId].length || outF !== tensors[toutId].length)
+      fail(`op ${i} (FC): in_features ${inF} / out_features ${outF} do not match tensor lengths ${tensors[tinId].length} / ${tensors[toutId].length}`);
+    if (tinId === toutId) fail(`op ${i} (FC): output is its own input`);
+    if (actMin > actMax) fail(`op ${i} (FC): act_min ${actMin} > act_max ${actMax}`);
+    if (perChannel > 1) fail(`op ${i} (FC): per_channel ${perChannel} invalid`);
+    const nMult = perChannel ? outF : 1;
+    if (!arrayOk(biasOff, 4 * outF)) fail(`op ${i} (FC): bias_eff array outside the data area or misaligned`);
+    if (!arrayOk(mOff, 4 * nMult)) fail(`op ${i} (FC): M array outside the data area or misaligned`);
+    if (!arrayOk(sOff, nMult)) fail(`op ${i} (FC): shift array outside the data area or misaligned`);
+    const mult = Int32Array.from({ length: nMult }, (_, c) => i32(mOff + 4 * c));
+    const shift = Int8Array.from({ length: nMult }, (_, c) => i8(sOff + c));
+    for (let c = 0; c < nMult; c++) if (!multiplierOk(mult[c], shift[c])) fail(`op ${i} (FC): multiplier out of range at channel ${c}`);
+    if (!arrayOk(wOff, wBytes)) fail(`op ${i} (FC): weights array outside the data area or misaligned`);
+    const biasEff = Int32Array.from({ length: outF }, (_, o) => i32(biasOff + 4 * o));
+    let weights: FcWeights;
+    let counters: OpCounters;
+    if (enc === 0) {
+      const expected = outF * inF;
+      if (wBytes !== expected) fail(`op ${i} (FC): weights bytes ${wBytes} (expected ${expected})`);
+      if (nnz !== expected) fail(`op ${i} (FC): nnz ${nnz} (expected ${expected} for dense)`);
+      weights = { encoding: 'dense', w: new Int8Array(bytes.buffer.slice(wOff, wOff + wBytes)) };
+      counters = { macs: expected, weightBytes: expected, elements: 0 };
+    } else if (enc === 1) {
+      if (br < 1 || br > MAX_BLOCK_DIM || bc < 1 || bc > MAX_BLOCK_DIM) fail(`op ${i} (FC): block ${br}x${bc} outside [1, 16]`);
+      const nbr = Math.ceil(outF / br);
+      const nbc = Math.ceil(inF / bc);
+      const expected = blockIndexBytes(nbr, nnz) + nnz * br * bc;
+      if (wBytes !== expected) fail(`op ${i} (FC): weights bytes ${wBytes} (expected ${expected >>> 0})`);
+      const colBase = wOff + 2 * (nbr + 1);
+      if (u16(wOff) !== 0) fail(`op ${i} (FC): block row_ptr invalid at block row 0`);
+      for (let rb = 0; rb < nbr; rb++) {
+        const lo = u16(wOff + 2 * rb);
+        const hi = u16(wOff + 2 * (rb + 1));
+        if (hi < lo || hi > nnz || (rb + 1 === nbr && hi !== nnz)) fail(`op ${i} (FC): block row_ptr invalid at block row ${rb + 1}`);
+        for (let k = lo; k < hi; k++) {
+          const col = u16(colBase + 2 * k);
+          if (col >= nbc || (k > lo && col <= u16(colBase + 2 * (k - 1)))) fail(`op ${i} (FC): block col_idx invalid at block ${k}`);
+        }
+      }
+      const rowPtr = Uint16Array.from({ length: nbr + 1 }, (_, k) => u16(wOff + 2 * k));
+      const colIdx = Uint16Array.from({ length: nnz }, (_, k) => u16(colBase + 2 * k));
+      const bOff = wOff + blockIndexBytes(nbr, nnz);
+      weights = { encoding: 'block', br, bc, rowPtr, colIdx, blocks: new Int8Array(bytes.buffer.slice(bOff, bOff + nnz * br * bc)) };
+      counters = { macs: nnz * br * bc, weightBytes: nnz * br * bc + 2 * (nbr + 1 + nnz), elements: 0 };
+    } else if (enc === 2) {
+      const expected = csrIndexBytes(outF) + 2 * nnz;
+      if (wBytes !== expected) fail(`op ${i} (FC): weights bytes ${wBytes} (expected ${expected >>> 0})`);
+      const rowNnz = Uint16Array.from({ length: outF }, (_, o) => u16(wOff + 2 * o));
+      let sum = 0;
+      for (let o = 0; o < outF; o++) sum += rowNnz[o];
+      if (sum !== nnz) fail(`op ${i} (FC): CSR row lengths sum to ${sum} (expected nnz ${nnz})`);
+      const dOff = wOff + csrIndexBytes(outF);
+      const delta = new Uint8Array(bytes.buffer.slice(dOff, dOff + nnz));
+      let k = 0;
+      for (let o = 0; o < outF; o++) {
+        let col = 0;
+        for (let e = 0; e < rowNnz[o]; e++, k++) {
+          col += delta[k];
+          if (col >= inF) fail(`op ${i} (FC): CSR column out of range in row ${o}`);
+        }
+      }
+      weights = { encoding: 'csr', rowNnz, delta, values: new Int8Array(bytes.buffer.slice(dOff + nnz, dOff + 2 * nnz)) };
+      counters = { macs: nnz, weightBytes: 2 * nnz + 2 * outF, elements: 0 };
+    } else {
+      fail(`op ${i} (FC): unknown encoding ${enc}`);
+    }
+    return {
+      op: 'FC', index: i, recordOffset: r, counters, input: tinId, output: toutId, inFeatures: inF, outFeatures: outF, actMin, actMax,
+      perChannel: perChannel === 1, weightsOffset: wOff, weightsBytes: wBytes, nnz, biasEff, mult, shift, weights,
+    };
+  }
+
+  function parseElementwise(i: number, r: number, code: number): BlobOp {
+    const name = OP_NAMES[code];
+    if (code === 5) {
+      const input = u16(r + 4);
+      const output = u16(r + 6);
+      if (tensors[input].length !== tensors[output].length) fail(`op ${i} (${name}): lengths differ`);
+      const kind = u8(r + 8);
+      if (kind > 2) fail(`op ${i} (LUT): kind ${kind} unknown`);
+      const table = Int8Array.from({ length: 256 }, (_, k) => i8(r + 12 + k));
+      return { op: 'LUT', index: i, recordOffset: r, input, output, kind, table, counters: { macs: 0, weightBytes: 0, elements: tensors[output].length } };
+    }
+    const in1 = u16(r + 4);
+    const in2 = u16(r + 6);
+    const output = u16(r + 8);
+    const len = tensors[in1].length;
+    if (tensors[in2].length !== len || tensors[output].length !== len) fail(`op ${i} (${name}): lengths differ`);
+    if (code === 4) {
+      const mo = i32(r + 12);
+      const sho = i8(r + 10);
+      const actMin = i8(r + 16);
+      const actMax = i8(r + 17);
+      if (!multiplierOk(mo, sho)) fail(`op ${i} (${name}): multiplier out of range`);
+      if (actMin > actMax) fail(`op ${i} (${name}): act_min ${actMin} > act_max ${actMax}`);
+      return { op: 'MUL', index: i, recordOffset: r, in1, in2, output, mo, sho, actMin, actMax, counters: { macs: len, weightBytes: 0, elements: len } };
+    }
+    const leftShift = u8(r + 10);
+    const m1 = i32(r + 12);
+    const sh1 = i8(r + 16);
+    const sh2 = i8(r + 17);
+    const sho = i8(r + 18);
+    const m2 = i32(r + 20);
+    const mo = i32(r + 24);
+    const actMin = i8(r + 28);
+    const actMax = i8(r + 29);
+    if (leftShift > MAX_ADD_LEFT_SHIFT) fail(`op ${i} (${name}): left_shift ${leftShift} above 23`);
+    if (!multiplierOk(m1, sh1) || !multiplierOk(m2, sh2) || !multiplierOk(mo, sho)) fail(`op ${i} (${name}): multiplier out of range`);
+    if (actMin > actMax) fail(`op ${i} (${name}): act_min ${actMin} > act_max ${actMax}`);
+    return {
+      op: name as 'ADD' | 'SUB', index: i, recordOffset: r, in1, in2, output, leftShift, m1, sh1, m2, sh2, mo, sho, actMin, actMax,
+      counters: { macs: 0, weightBytes: 0, elements: len },
+    };
+  }
+}

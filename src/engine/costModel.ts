@@ -1,0 +1,53 @@
+/**
+ * The modelled-latency formula of docs/cost-model.md, integer for integer the same as
+ * firmware/core/cost_model.c. Figures it produces are `modelled`, never measured.
+ */
+export interface CostParams {
+  macsPerCycle: number;
+  weightBytesPerCycle: number;
+  elementsPerCycle: number;
+  opOverheadCycles: number;
+  frontendCycles: number;
+}
+
+/** Nominal Ethos-U55-128 figures (docs/cost-model.md); not calibrated against silicon. */
+export const ETHOS_U55_128: Readonly<CostParams> = Object.freeze({
+  macsPerCycle: 128,
+  weightBytesPerCycle: 8,
+  elementsPerCycle: 8,
+  opOverheadCycles: 200,
+  frontendCycles: 0,
+});
+
+export const ETHOS_U55_CLOCK_HZ = 500_000_000;
+
+/** The work one op did in a frame (docs/model-format.md §8). */
+export interface OpWork {
+  isFc: boolean;
+  macs: number;
+  weightBytes: number;
+  elements: number;
+}
+
+const UINT32_MAX = 0xffffffff;
+
+function ceilDiv(a: number, b: number): number {
+  // A zero rate is a configuration error; the firmware makes its term 0 rather than divide by zero.
+  return b === 0 ? 0 : Math.floor((a + b - 1) / b);
+}
+
+export function opCycles(p: CostParams, w: OpWork): number {
+  if (w.isFc) return Math.max(ceilDiv(w.macs, p.macsPerCycle), ceilDiv(w.weightBytes, p.weightBytesPerCycle)) + p.opOverheadCycles;
+  return ceilDiv(w.elements, p.elementsPerCycle) + p.opOverheadCycles;
+}
+
+/** frontend_cycles + Σ op cycles, saturated to uint32. */
+export function frameCycles(p: CostParams, ops: readonly OpWork[]): number {
+  let total = p.frontendCycles;
+  for (const w of ops) total += opCycles(p, w);
+  return Math.min(total, UINT32_MAX);
+}
+
+export function cyclesToSeconds(cycles: number, clockHz: number): number {
+  return cycles / clockHz;
+}

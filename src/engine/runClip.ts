@@ -1,0 +1,29 @@
+/** A whole clip through the host engine, framed exactly as the device path frames it. */
+import { type ModelBlob } from './blob.js';
+import { type CostParams } from './costModel.js';
+import { Engine, type FrameCounters } from './engine.js';
+import { clipToFrames, framesToClip } from './framing.js';
+
+export interface ClipResult {
+  output: Int16Array;
+  /** One entry per frame fed, flush frames included. */
+  frames: FrameCounters[];
+  /** The raw per-frame outputs, before the pipeline delay is dropped. */
+  outFrames: Int16Array[];
+  arenaBytes: number;
+}
+
+export function runClipOnHost(blob: ModelBlob | Uint8Array | Engine, pcm: Int16Array, options: { cost?: CostParams } = {}): ClipResult {
+  const engine = blob instanceof Engine ? blob : new Engine(blob);
+  engine.setCost(options.cost ?? null);
+  engine.reset();
+  const { hop, nFft } = engine.blob;
+  const frames: FrameCounters[] = [];
+  const outFrames: Int16Array[] = [];
+  for (const frame of clipToFrames(pcm, hop, nFft)) {
+    const r = engine.runFrame(frame);
+    outFrames.push(r.output);
+    frames.push(r.counters);
+  }
+  return { output: framesToClip(outFrames, hop, nFft, pcm.length), frames, outFrames, arenaBytes: engine.arenaBytes };
+}

@@ -1,0 +1,219 @@
+/**
+ * FloatModel → QuantGraph: the lowering of docs/model-format.md §9 with the tensor names of
+ * src/model/arch.ts. The graph follows the weights' shapes, so a unit-pruned model (fewer rows in every
+ * gate's FCs, fewer columns downstream) lowers to a smaller graph.
+ */
+import { createHash } from 'node:crypto';
+import { HilError } from '../util/errors.js';
+import { ARCHS, GATES, weightNames } from '../model/arch.js';
+import type { FloatModel, Tensor } from '../model/floatModel.js';
+import { analysisWindow, synthesisWindow } from '../engine/windows.js';
+import { chooseQuantParams, quantizeBias, quantizeMultiplier, quantizeValue, quantizeWeightsPerChannel, type QuantParams } from './quantize.js';
+import type { QAddSub, QFc, QLut, QMul, QOp, QTensor, QuantGraph } from './quantGraph.js';
+
+/** Fixed quantizations (TFLite's LOGISTIC and TANH outputs; the GRU state shares TANH's). */
+export const LOGISTIC_Q: QuantParams = { scale: 1 / 256, zeroPoint: -128 };
+export const TANH_Q: QuantParams = { scale: 1 / 128, zeroPoint: 0 };
+export const ADD_LEFT_SHIFT = 20;
+
+/** Dimensions read off the weights (unit pruning shrinks them). */
+export interface GraphDims {
+  nBins: number;
+  d0: number;
+  hidden: number[];
+}
+
+function shapeOf(model: FloatModel, name: string): number[] {
+  const t = model.weights[name];
+  if (!t) throw new HilError(`float model has no weight ${name}`, 're-create it with hil model init or training');
+  return t.shape;
+}
+
+export function graphDims(model: FloatModel): GraphDims {
+  const arch = ARCHS[model.arch];
+  const expect = (name: string, shape: number[]) => {
+    const s = shapeOf(model, name);
+    if (s.length !== shape.length || s.some((v, k) => v !== shape[k]))
+      throw new HilError(`weight ${name} has shape [${s}], expected [${shape}]`, 'unit pruning must remove the same units from every gate and the matching columns downstream');
+  };
+  const [d0, nBins] = shapeOf(model, 'fc_in.w');
+  if (nBins !== arch.nBins) throw new HilError(`fc_in.w has ${nBins} inputs, expected ${arch.nBins} frequency bins`);
+  expect('fc_in.b', [d0]);
+  const hidden: number[] = [];
+  let inF = d0;
+  for (let l = 0; l < arch.gruLayers; l++) {
+    const h = shapeOf(model, `gru${l}.w_hz`)[0];
+    for (const g of GATES) {
+      expect(`gru${l}.w_x${g}`, [h, inF]);
+      expect(`gru${l}.w_h${g}`, [h, h]);
+      expect(`gru${l}.b_x${g}`, [h]);
+      expect(`gru${l}.b_h${g}`, [h]);
+    }
+    hidden.push(h);
+    inF = h;
+  }
+  expect('fc_out.w', [nBins, inF]);
+  expect('fc_out.b', [nBins]);
+  if (d0 < 1 || hidden.some((h) => h < 1)) throw new HilError('a layer has no units left', 'prune fewer units');
+  return { nBins, d0, hidden };
+}
+
+/** A digest of everything that defines the float model's function: arch, hop, weights and ranges. */
+export function floatModelDigest(model: FloatModel): Buffer {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ arch: model.arch, hop: model.hop, sampleRate: model.sampleRate, ranges: model.ranges }));
+  for (const name of weightNames(ARCHS[model.arch])) {
+    const t = model.weights[name];
+    h.update(`${name}[${t.shape}]`);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest();
+}
+
+function lutTable(fn: (x: number) => number, inQ: QuantParams, outQ: QuantParams): Int8Array {
+  const table = new Int8Array(256);
+  for (let x = -128; x <= 127; x++) table[x + 128] = quantizeValue(fn(inQ.scale * (x - inQ.zeroPoint)), outQ);
+  return table;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+export interface LowerOptions {
+  /** Overrides ranges by activation name (e.g. calibration on real data). */
+  ranges?: Record<string, [number, number]>;
+}
+
+export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {}): QuantGraph {
+  const arch = ARCHS[model.arch];
+  const dims = graphDims(model);
+  const ranges = { ...model.ranges, ...options.ranges };
+  const tensors = new Map<string, QTensor>();
+
+  const observed = (name: string, length: number, relu = false): QTensor => {
+    const r = ranges[name];
+    if (!r || r.length !== 2) throw new HilError(`float model has no activation range for ${name}`, 'observe ranges with the float forward (hil model init does) or calibrate');
+    const lo = relu ? 0 : r[0];
+    const q = chooseQuantParams(lo, Math.max(lo, r[1]));
+    return add({ name, length, scale: q.scale, zeroPoint: q.zeroPoint, isState: false, next: null, range: [r[0], r[1]] });
+  };
+  const fixed = (name: string, length: number, q: QuantParams): QTensor =>
+    add({ name, length, scale: Math.fround(q.scale), zeroPoint: q.zeroPoint, isState: false, next: null, range: null });
+  const add = (t: QTensor): QTensor => {
+    tensors.set(t.name, t);
+    return t;
+  };
+  const qp = (t: QTensor): QuantParams => ({ scale: t.scale, zeroPoint: t.zeroPoint });
+
+  const ops: QOp[] = [];
+  const weight = (name: string): Tensor => model.weights[name];
+
+  const fc = (name: string, x: QTensor, y: QTensor, wName: string, bName: string, activation: 'none' | 'relu'): void => {
+    const w = weight(wName);
+    const [outF, inF] = w.shape;
+    const b = weight(bName).data;
+    // Floor each channel's scale so its int32 bias stays below 2^30 in magnitude.
+    const minScale = new Float64Array(outF);
+    for (let o = 0; o < outF; o++) minScale[o] = Math.abs(b[o]) / (x.scale * 2 ** 30);
+    const { q, scales } = quantizeWeightsPerChannel(w.data, outF, inF, minScale);
+    const bias = quantizeBias(b, x.scale, scales);
+    const biasEff = new Int32Array(outF);
+    const multipliers = new Int32Array(outF);
+    const shifts = new Int8Array(outF);
+    for (let o = 0; o < outF; o++) {
+      let sumW = 0;
+      for (let i = 0; i < inF; i++) sumW += q[o * inF + i];
+      const eff = bias[o] - x.zeroPoint * sumW;
+      // The kernel's int32 accumulator: |bias_eff| plus the largest possible dot product must fit.
+      if (Math.abs(eff) + 127 * 128 * inF > 2147483647) throw new HilError(`${name}: channel ${o}'s accumulator could overflow int32`, 'check the activation ranges and bias magnitudes');
+      biasEff[o] = eff;
+      const m = quantizeMultiplier((x.scale * scales[o]) / y.scale);
+      multipliers[o] = m.m;
+      shifts[o] = m.shift;
+    }
+    const op: QFc = {
+      op: 'FC', name, input: x.name, output: y.name, inFeatures: inF, outFeatures: outF, weights: q, weightScales: scales, bias, biasEff,
+      multipliers, shifts, actMin: activation === 'relu' ? y.zeroPoint : -128, actMax: 127, activation,
+    };
+    ops.push(op);
+  };
+  const addSub = (op: 'ADD' | 'SUB', name: string, a: QTensor, b: QTensor, y: QTensor): void => {
+    const twiceMax = 2 * Math.max(a.scale, b.scale);
+    const m1 = quantizeMultiplier(a.scale / twiceMax);
+    const m2 = quantizeMultiplier(b.scale / twiceMax);
+    const mo = quantizeMultiplier(twiceMax / (2 ** ADD_LEFT_SHIFT * y.scale));
+    const rec: QAddSub = {
+      op, name, in1: a.name, in2: b.name, output: y.name, leftShift: ADD_LEFT_SHIFT,
+      m1: m1.m, sh1: m1.shift, m2: m2.m, sh2: m2.shift, mo: mo.m, sho: mo.shift, actMin: -128, actMax: 127,
+    };
+    ops.push(rec);
+  };
+  const mul = (name: string, a: QTensor, b: QTensor, y: QTensor): void => {
+    const mo = quantizeMultiplier((a.scale * b.scale) / y.scale);
+    const rec: QMul = { op: 'MUL', name, in1: a.name, in2: b.name, output: y.name, mo: mo.m, sho: mo.shift, actMin: -128, actMax: 127 };
+    ops.push(rec);
+  };
+  const lut = (name: string, kind: 'logistic' | 'tanh', x: QTensor, y: QTensor): void => {
+    const rec: QLut = { op: 'LUT', name, input: x.name, output: y.name, kind, table: lutTable(kind === 'logistic' ? sigmoid : Math.tanh, qp(x), qp(y)) };
+    ops.push(rec);
+  };
+
+  // Tensors are created in arch.activationNames order, which is also the blob's tensor table order.
+  const features = observed('features', dims.nBins);
+  const fcIn = observed('fc_in', dims.d0, true);
+  fc('fc_in', features, fcIn, 'fc_in.w', 'fc_in.b', 'relu');
+  let x = fcIn;
+  for (let l = 0; l < arch.gruLayers; l++) {
+    const p = `gru${l}.`;
+    const H = dims.hidden[l];
+    const t = (s: string) => observed(p + s, H);
+    const xz = t('xz'), hz = t('hz'), zPre = t('z_pre'), z = fixed(p + 'z', H, LOGISTIC_Q);
+    const xr = t('xr'), hr = t('hr'), rPre = t('r_pre'), r = fixed(p + 'r', H, LOGISTIC_Q);
+    const xn = t('xn'), hn = t('hn'), rhn = t('rhn'), nPre = t('n_pre'), nT = fixed(p + 'n', H, TANH_Q);
+    const hMinusN = t('h_minus_n'), zHMinusN = t('z_h_minus_n'), hNext = fixed(p + 'h_next', H, TANH_Q);
+    const h = fixed(p + 'h', H, TANH_Q);
+    h.isState = true;
+    h.next = hNext.name;
+    fc(p + 'fc_xz', x, xz, `${p}w_xz`, `${p}b_xz`, 'none');
+    fc(p + 'fc_hz', h, hz, `${p}w_hz`, `${p}b_hz`, 'none');
+    addSub('ADD', p + 'add_z', xz, hz, zPre);
+    lut(p + 'sigmoid_z', 'logistic', zPre, z);
+    fc(p + 'fc_xr', x, xr, `${p}w_xr`, `${p}b_xr`, 'none');
+    fc(p + 'fc_hr', h, hr, `${p}w_hr`, `${p}b_hr`, 'none');
+    addSub('ADD', p + 'add_r', xr, hr, rPre);
+    lut(p + 'sigmoid_r', 'logistic', rPre, r);
+    fc(p + 'fc_xn', x, xn, `${p}w_xn`, `${p}b_xn`, 'none');
+    fc(p + 'fc_hn', h, hn, `${p}w_hn`, `${p}b_hn`, 'none');
+    mul(p + 'mul_rhn', r, hn, rhn);
+    addSub('ADD', p + 'add_n', xn, rhn, nPre);
+    lut(p + 'tanh_n', 'tanh', nPre, nT);
+    addSub('SUB', p + 'sub_h_n', h, nT, hMinusN);
+    mul(p + 'mul_z', z, hMinusN, zHMinusN);
+    addSub('ADD', p + 'add_h', nT, zHMinusN, hNext);
+    x = hNext; // the next layer (or the mask FC) reads this frame's new state
+  }
+  const maskPre = observed('mask_pre', dims.nBins);
+  const mask = fixed('mask', dims.nBins, LOGISTIC_Q);
+  fc('fc_out', x, maskPre, 'fc_out.w', 'fc_out.b', 'none');
+  lut('mask', 'logistic', maskPre, mask);
+
+  const featQ = quantizeMultiplier(1 / (1024 * features.scale));
+  const digest = floatModelDigest(model);
+  return {
+    format: 'hil-quant-graph',
+    version: 1,
+    arch: model.arch,
+    nFft: arch.nFft,
+    hop: model.hop,
+    sampleRate: 16000,
+    nBins: dims.nBins,
+    tensors: [...tensors.values()],
+    ops,
+    input: features.name,
+    output: mask.name,
+    featMult: featQ.m,
+    featShift: featQ.shift,
+    winA: analysisWindow(arch.nFft),
+    winS: synthesisWindow(arch.nFft, model.hop),
+    modelId: digest.readUInt32LE(0),
+  };
+}

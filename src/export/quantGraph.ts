@@ -1,0 +1,106 @@
+/**
+ * QuantGraph: the int8 operator graph an exported model is, before it is serialized. The blob writer
+ * (src/export/blob.ts) and a .tflite writer serialize the same QuantGraph, so it keeps what either needs:
+ * float scales and zero points, the float ranges they came from, the raw (unfolded) int32 biases and the
+ * folded ones, per-channel weight scales, requantization multipliers and LUT tables.
+ *
+ * Conventions (docs/model-format.md §4–5): a real value is scale · (q − zeroPoint); `scale` holds a
+ * float32 value (Math.fround); weights are int8 [out][in] row-major, symmetric, per output channel.
+ */
+import type { ArchName } from '../model/arch.js';
+
+export interface QTensor {
+  name: string;
+  length: number;
+  scale: number;
+  zeroPoint: number;
+  /** A state tensor carries a value across frames; after each frame the tensor `next` is copied into it. */
+  isState: boolean;
+  next: string | null;
+  /** The float range the quantization was chosen from, or null for fixed-quantization tensors (LOGISTIC/TANH outputs, GRU state). */
+  range: [number, number] | null;
+}
+
+export interface QFc {
+  op: 'FC';
+  name: string;
+  input: string;
+  output: string;
+  inFeatures: number;
+  outFeatures: number;
+  /** int8 [out][in]; zeros stand for pruned weights (the blob encoding decides whether they are stored). */
+  weights: Int8Array;
+  weightScales: Float32Array;
+  /** int32 bias at scale fround(input_scale · weightScales[o]), zero point 0 (the .tflite bias tensor). */
+  bias: Int32Array;
+  /** bias − input_zp · Σ_i W[o][i]: what the blob stores (docs/model-format.md §5). */
+  biasEff: Int32Array;
+  multipliers: Int32Array;
+  shifts: Int8Array;
+  actMin: number;
+  actMax: number;
+  activation: 'none' | 'relu';
+}
+
+export interface QAddSub {
+  op: 'ADD' | 'SUB';
+  name: string;
+  in1: string;
+  in2: string;
+  output: string;
+  leftShift: number;
+  m1: number;
+  sh1: number;
+  m2: number;
+  sh2: number;
+  mo: number;
+  sho: number;
+  actMin: number;
+  actMax: number;
+}
+
+export interface QMul {
+  op: 'MUL';
+  name: string;
+  in1: string;
+  in2: string;
+  output: string;
+  mo: number;
+  sho: number;
+  actMin: number;
+  actMax: number;
+}
+
+export interface QLut {
+  op: 'LUT';
+  name: string;
+  input: string;
+  output: string;
+  kind: 'other' | 'logistic' | 'tanh';
+  /** table[x + 128] = quantize(f(dequantize(x))). */
+  table: Int8Array;
+}
+
+export type QOp = QFc | QAddSub | QMul | QLut;
+
+export interface QuantGraph {
+  format: 'hil-quant-graph';
+  version: 1;
+  arch: ArchName;
+  nFft: 512;
+  hop: 128 | 256;
+  sampleRate: 16000;
+  nBins: number;
+  /** Tensors in blob-table order; ops in execution order. */
+  tensors: QTensor[];
+  ops: QOp[];
+  input: string;
+  output: string;
+  /** Feature quantization: 1 / (1024 · input_scale) as (M, shift). */
+  featMult: number;
+  featShift: number;
+  winA: Int16Array;
+  winS: Int16Array;
+  /** First 4 bytes (little-endian u32) of the SHA-256 of the float model it was lowered from. */
+  modelId: number;
+}
