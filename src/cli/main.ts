@@ -17,6 +17,7 @@ program
 
 // Stage command modules: each exports register(program).
 const modules = [
+  await import('./data.js'),
   await import('./doctor.js'),
   await import('./score.js'),
   await import('./train.js'),
