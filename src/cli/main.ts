@@ -17,8 +17,10 @@ program
 
 // Stage command modules: each exports register(program).
 const modules = [
+  await import('./board.js'),
   await import('./data.js'),
   await import('./doctor.js'),
+  await import('./firmware.js'),
   await import('./score.js'),
   await import('./train.js'),
 ];

@@ -40,6 +40,8 @@ export interface ClientOptions {
   /** Retransmissions after the first attempt. */
   retries: number;
   log?: LinkLog;
+  /** Turns a write error into the reason behind it (the board died, say); the error itself otherwise. */
+  explainLineError?: (err: Error) => Promise<Error>;
 }
 
 export interface RequestOptions {
@@ -212,7 +214,14 @@ export class ProtocolClient {
         clearTimeout(p.timer);
         p.timer = setTimeout(() => this.onTimeout(p), p.timeoutMs);
       },
-      (err: Error) => this.fail(err),
+      (err: Error) => {
+        const explain = this.opts.explainLineError;
+        if (!explain) return this.fail(err);
+        void explain(err).then(
+          (why) => this.fail(why),
+          () => this.fail(err),
+        );
+      },
     );
   }
 

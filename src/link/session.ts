@@ -55,13 +55,21 @@ export class Session {
   private helloReply: HelloReply | null = null;
   private active: ActivateReply | null = null;
   private closed = false;
+  /** What the partition is known to hold without an upload. */
+  private placed: ModelRef | null;
 
   constructor(
     readonly transport: StreamTransport,
     readonly banner: Banner,
     private readonly opts: SessionOptions,
   ) {
-    this.client = new ProtocolClient(transport, { requestMs: opts.link.request_ms, retries: opts.link.retries, log: opts.log });
+    this.placed = opts.placed ?? null;
+    this.client = new ProtocolClient(transport, {
+      requestMs: opts.link.request_ms,
+      retries: opts.link.retries,
+      log: opts.log,
+      explainLineError: async (err) => (await opts.explainLineClosed?.()) ?? err,
+    });
     // Pending requests fail at once with the reason, instead of waiting out their timeouts.
     transport.on('close', () => {
       if (this.closed) return;
@@ -113,7 +121,7 @@ export class Session {
         'compress the model further or pick a board with more flash',
       );
     }
-    const placed = this.opts.placed;
+    const placed = this.placed;
     if (!placed || placed.size !== ref.size || placed.crc32 !== ref.crc32) await this.upload(blob, ref, h);
     this.active = null;
     this.active = await this.client.request(Msg.MODEL_ACTIVATE, ref, { timeoutMs: this.opts.link.activate_ms });
@@ -121,6 +129,7 @@ export class Session {
   }
 
   private async upload(blob: Uint8Array, ref: ModelRef, h: HelloReply): Promise<void> {
+    this.placed = null; // MODEL_BEGIN starts overwriting the partition
     await this.client.request(Msg.MODEL_BEGIN, ref);
     const chunk = Math.max(1, Math.min(this.opts.link.chunk_bytes, h.maxPayload - 4, MAX_PAYLOAD - 4));
     const replies: Promise<unknown>[] = [];
@@ -130,6 +139,7 @@ export class Session {
       replies.push(this.client.request(Msg.MODEL_CHUNK, { offset, data }, { label: `MODEL_CHUNK at offset ${offset}` }));
     }
     await Promise.all(replies);
+    this.placed = ref;
   }
 
   async resetStream(): Promise<void> {

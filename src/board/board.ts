@@ -1,0 +1,36 @@
+/**
+ * A board: something that runs the firmware and gives a session over its line. Kept narrow so that a
+ * new backend (QEMU, an FVP, a real MPS3) only implements flashing and starting.
+ */
+import type { Session } from '../link/session.js';
+import type { AcceleratorParams, BoardFile, LatencyKind } from './schema.js';
+
+export interface BoardCapabilities {
+  latency: { kind: LatencyKind; unit: 'cycles' | 'instructions' };
+  /** Label for the GET_STATS memory figures in reports, e.g. "sim-native". */
+  memoryLabel: string;
+  /** The cost model CONFIG sends, and the clock that turns modelled cycles into seconds. */
+  accelerator: AcceleratorParams;
+  /** flash() can place a model in the partition before boot (no upload over the link). */
+  placesModel: boolean;
+}
+
+export interface Board {
+  readonly name: string;
+  /** The parsed board file. */
+  readonly file: BoardFile;
+  readonly capabilities: BoardCapabilities;
+  /**
+   * Puts a model blob where the firmware will find it at boot: 'placed' when the board's flasher did,
+   * 'upload' when the session must send it over the link (e.g. the board is already running).
+   */
+  flash(blob: Uint8Array): Promise<'placed' | 'upload'>;
+  /** Starts the board if needed and opens a session on its line (banner read, binary mode). */
+  open(): Promise<Session>;
+  /** Closes any session, stops what open() started and removes temporary files. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export function capabilitiesOf(file: BoardFile, placesModel: boolean): BoardCapabilities {
+  return { latency: file.latency, memoryLabel: file.memory_label, accelerator: file.accelerator, placesModel };
+}
