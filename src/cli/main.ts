@@ -21,6 +21,7 @@ const modules = [
   await import('./data.js'),
   await import('./doctor.js'),
   await import('./firmware.js'),
+  await import('./model.js'),
   await import('./score.js'),
   await import('./train.js'),
 ];

@@ -176,10 +176,18 @@ export class Engine {
     const w = op.weights;
     if (w.encoding === 'dense') {
       const wt = w.w;
+      const in4 = inF & ~3;
       for (let o = 0, base = 0; o < outF; o++, base += inF) {
-        let dot = 0;
-        for (let i = 0; i < inF; i++) dot += wt[base + i] * x[i];
-        y[o] = requant(o, dot);
+        let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        let i = 0;
+        for (; i < in4; i += 4) {
+          d0 += wt[base + i] * x[i];
+          d1 += wt[base + i + 1] * x[i + 1];
+          d2 += wt[base + i + 2] * x[i + 2];
+          d3 += wt[base + i + 3] * x[i + 3];
+        }
+        for (; i < inF; i++) d0 += wt[base + i] * x[i];
+        y[o] = requant(o, d0 + d1 + d2 + d3);
       }
     } else if (w.encoding === 'block') {
       const { br, bc, rowPtr, colIdx, blocks } = w;

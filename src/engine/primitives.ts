@@ -26,7 +26,8 @@ export function srdhm(a: number, b: number): number {
   const negative = a !== 0 && b !== 0 && a < 0 !== b < 0;
   const t = r1 * TWO_16 + p0 + (negative ? 1 - TWO_30 : TWO_30);
   // (a·b + nudge) has the sign of a·b; C's division truncates toward zero.
-  return q1 + (negative ? Math.ceil(t / TWO_31) : Math.floor(t / TWO_31));
+  // The result fits int32; `| 0` also turns Math.ceil's −0 into 0.
+  return (q1 + (negative ? Math.ceil(t / TWO_31) : Math.floor(t / TWO_31))) | 0;
 }
 
 /** Rounding divide by 2^e (0 ≤ e ≤ 31), ties away from zero. x is int32. */

@@ -16,7 +16,8 @@ const QMAX = 127;
 
 /** Round half away from zero (C's round / TfLiteRound). */
 export function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
+  // `+ 0` turns −0 (from rounding a small negative value) into 0.
+  return (x < 0 ? -Math.round(-x) : Math.round(x)) + 0;
 }
 
 /**
