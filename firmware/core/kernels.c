@@ -1,7 +1,7 @@
 /* Portable scalar kernels (docs/model-format.md §5-6). */
 #include "kernels.h"
 
-void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w) {
+void hil_fc_dense_scalar(const hil_fc_args_t *a, const int8_t *w) {
   const uint32_t in = a->in_features;
   for (uint32_t o = 0; o < a->out_features; o++) {
     const int8_t *row = w + (uint32_t)o * in;
@@ -11,7 +11,7 @@ void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w) {
   }
 }
 
-void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w) {
+void hil_fc_block_scalar(const hil_fc_args_t *a, const hil_fc_block_t *w) {
   const uint32_t br = w->br, bc = w->bc, out = a->out_features;
   const uint32_t nbr = (out + br - 1) / br;
   int32_t dot[16]; /* br <= 16 (validated) */
@@ -33,7 +33,7 @@ void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w) {
   }
 }
 
-void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w) {
+void hil_fc_csr_scalar(const hil_fc_args_t *a, const hil_fc_csr_t *w) {
   uint32_t k = 0;
   for (uint32_t o = 0; o < a->out_features; o++) {
     const uint32_t end = k + w->row_nnz[o];

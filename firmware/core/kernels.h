@@ -45,9 +45,36 @@ static inline int8_t hil_fc_requant(const hil_fc_args_t *a, uint32_t o, int32_t 
   return hil_clamp8((int64_t)a->out_zp + hil_mbqm(acc, a->mult[c], a->shift[c]), a->act_min, a->act_max);
 }
 
-void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w);
-void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w);
-void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w);
+/* The portable scalar kernels (kernels.c), always built: the reference for every variant. */
+void hil_fc_dense_scalar(const hil_fc_args_t *a, const int8_t *w);
+void hil_fc_block_scalar(const hil_fc_args_t *a, const hil_fc_block_t *w);
+void hil_fc_csr_scalar(const hil_fc_args_t *a, const hil_fc_csr_t *w);
+
+/* Helium (MVE) variants (kernels_mve.c), on cores that have integer MVE, e.g. the Cortex-M55. */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define HIL_KERNELS_MVE 1
+void hil_fc_dense_mve(const hil_fc_args_t *a, const int8_t *w);
+void hil_fc_block_mve(const hil_fc_args_t *a, const hil_fc_block_t *w); /* falls back for widths not 4/8/16 */
+#else
+#define HIL_KERNELS_MVE 0
+#endif
+
+/* What the engine calls: the best variant this build has. */
+static inline void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w) {
+#if HIL_KERNELS_MVE
+  hil_fc_dense_mve(a, w);
+#else
+  hil_fc_dense_scalar(a, w);
+#endif
+}
+static inline void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w) {
+#if HIL_KERNELS_MVE
+  hil_fc_block_mve(a, w);
+#else
+  hil_fc_block_scalar(a, w);
+#endif
+}
+static inline void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w) { hil_fc_csr_scalar(a, w); }
 
 typedef struct {
   int left_shift;

@@ -4,6 +4,12 @@
 #include "uart.h"
 #include "an547.h"
 
+/* The credit the core announces (port.mk) must fit the ring; in WAKE mode the host's bytes wait in the
+ * emulator's pty, which holds far more. */
+#if defined(HIL_RX_CREDIT_BYTES) && HIL_RX_CREDIT_BYTES >= UART_RING_BYTES
+#error "HIL_RX_CREDIT_BYTES must be smaller than the UART ring"
+#endif
+
 static uart_mode_t g_mode;
 static volatile uint8_t g_ring[UART_RING_BYTES];
 static volatile uint32_t g_head, g_tail; /* head: written by the handler; tail: by the reader */
@@ -29,11 +35,6 @@ void uart_init(uart_mode_t mode) {
 }
 
 uart_mode_t uart_mode(void) { return g_mode; }
-
-uint32_t uart_rx_capacity(void) {
-  /* In WAKE mode the host's bytes wait in the emulator's pty, which holds far more than a frame. */
-  return g_mode == UART_MODE_ISR ? UART_RING_BYTES - 1u : 4096u;
-}
 
 uint32_t uart_overruns(void) { return g_overruns; }
 

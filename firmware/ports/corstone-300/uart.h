@@ -20,8 +20,6 @@ typedef enum {
 
 void uart_init(uart_mode_t mode);
 uart_mode_t uart_mode(void);
-/* Bytes the driver can take from the host without any being lost (the protocol's rx credit). */
-uint32_t uart_rx_capacity(void);
 /* Blocks (in WFI) until a byte arrives. */
 uint8_t uart_read_byte(void);
 void uart_write(const uint8_t *data, size_t len);

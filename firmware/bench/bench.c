@@ -1,0 +1,68 @@
+/* FC kernel benchmark on the Cortex-M55 under QEMU (semihosting): instructions per multiply-accumulate.
+ *
+ * Under `-icount shift=0` each instruction takes 1 ns of virtual time and the system counter ticks at
+ * 32 MHz, so a kernel's instruction count is its tick count x 31.25 (to one tick). These are emulated
+ * instruction counts, not cycles: an MVE instruction counts once however many beats it takes on silicon
+ * (gathers are the slowest), and memory is free. One line per run, parsed by scripts/bench-kernels.ts:
+ *   BENCH shape=<out>x<in> kernel=<name> block=<br>x<bc> keep=<stored blocks or weights>/<all> macs=<n> ticks=<n> */
+#include <string.h>
+#include "clock.h"
+#include "kernels.h"
+#include "semihost.h"
+#include "startup.h"
+#include "testgen.h"
+
+static int8_t g_y[4096];
+
+typedef enum { K_DENSE_SCALAR, K_DENSE_MVE, K_BLOCK_SCALAR, K_BLOCK_MVE, K_CSR } kernel_t;
+static const char *const NAMES[] = {"dense-scalar", "dense-mve", "block-scalar", "block-mve", "csr-scalar"};
+
+static void run(const layer_t *L, kernel_t k, uint32_t stored, uint32_t all, uint32_t macs) {
+  hil_fc_args_t a = L->args;
+  a.y = g_y;
+  const uint64_t t0 = clock_ticks();
+  switch (k) {
+    case K_DENSE_SCALAR: hil_fc_dense_scalar(&a, L->dense); break;
+    case K_DENSE_MVE: hil_fc_dense_mve(&a, L->dense); break;
+    case K_BLOCK_SCALAR: hil_fc_block_scalar(&a, &L->block); break;
+    case K_BLOCK_MVE: hil_fc_block_mve(&a, &L->block); break;
+    case K_CSR: hil_fc_csr_scalar(&a, &L->csr); break;
+  }
+  const uint64_t t1 = clock_ticks();
+  sh_printf("BENCH shape=%ux%u kernel=%s block=%ux%u keep=%lu/%lu macs=%lu ticks=%lu\n", L->out, L->in, NAMES[k],
+            L->br, L->bc, (unsigned long)stored, (unsigned long)all, (unsigned long)macs, (unsigned long)(t1 - t0));
+}
+
+int main(void) {
+  clock_init();
+  rng_t rng = {0xC0FFEEu};
+  pool_t pool = {__model_start, 0, (uint32_t)(__model_end - __model_start)};
+  layer_t L;
+  /* 256x256 is a GRU gate of se-paper; 1024x1024 shows the kernels once per-row costs are amortised. */
+  static const uint16_t shapes[][2] = {{256, 256}, {1024, 1024}};
+  static const uint8_t blocks[][2] = {{8, 8}, {4, 4}, {1, 16}, {16, 16}};
+  static const uint32_t keeps[] = {500, 250, 100};
+  for (uint32_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const uint16_t out = shapes[s][0], in = shapes[s][1];
+    const uint32_t macs = (uint32_t)out * in;
+    pool.used = 0;
+    if (layer_make(&L, &pool, &rng, in, out, 1, 16, 1000, 1, 0)) sh_exit(2);
+    run(&L, K_DENSE_SCALAR, macs, macs, macs);
+    run(&L, K_DENSE_MVE, macs, macs, macs);
+    for (uint32_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++)
+      for (uint32_t j = 0; j < sizeof keeps / sizeof keeps[0]; j++) {
+        const uint8_t br = blocks[b][0], bc = blocks[b][1];
+        pool.used = 0;
+        if (layer_make(&L, &pool, &rng, in, out, br, bc, keeps[j], 1, 0) || !L.has_block) sh_exit(2);
+        const uint32_t all = ((out + br - 1u) / br) * ((in + bc - 1u) / bc);
+        run(&L, K_BLOCK_SCALAR, L.nnzb, all, L.nnzb * br * bc);
+        run(&L, K_BLOCK_MVE, L.nnzb, all, L.nnzb * br * bc);
+      }
+    for (uint32_t j = 0; j < sizeof keeps / sizeof keeps[0]; j++) {
+      pool.used = 0;
+      if (layer_make(&L, &pool, &rng, in, out, 1, 1, keeps[j], 1, 0)) sh_exit(2);
+      run(&L, K_CSR, L.nnz, macs, L.nnz);
+    }
+  }
+  sh_exit(0);
+}

@@ -1,0 +1,40 @@
+/* Random FC layers for the kernel self-test and benchmark: dense, block-sparse and CSR encodings of one
+ * int8 matrix, laid out as docs/model-format.md §6 has them. Deterministic (xorshift32). */
+#ifndef TESTGEN_H
+#define TESTGEN_H
+
+#include <stdint.h>
+#include "kernels.h"
+
+typedef struct { uint32_t s; } rng_t;
+uint32_t rng_next(rng_t *r);
+int32_t rng_range(rng_t *r, int32_t lo, int32_t hi); /* inclusive */
+
+/* Bump allocator over a caller's buffer, 16-byte aligned like the blob's arrays and the arena. */
+typedef struct { uint8_t *base; uint32_t used, cap; } pool_t;
+void *pool_take(pool_t *p, uint32_t bytes); /* zeroed; NULL when full */
+
+typedef struct {
+  uint16_t in, out;
+  uint8_t br, bc;
+  int8_t *dense;            /* [out][in], zero outside the kept blocks */
+  hil_fc_block_t block;     /* valid when has_block */
+  uint32_t nnzb;
+  int has_block;
+  hil_fc_csr_t csr;
+  uint32_t nnz;
+  int8_t *x;                /* in + 16 slack bytes, slack zero */
+  int32_t *bias, *mult;
+  int8_t *shift;
+  hil_fc_args_t args;       /* y left for the caller */
+} layer_t;
+
+/* Keeps each br x bc block with probability keep_per_mille / 1000. `extreme` draws weights over all of
+ * int8 (with -128), multipliers and shifts over their whole valid range and biases over all of int32
+ * (wrap-around); otherwise weights are in [-8, 8] (zeros inside kept blocks exercise CSR's gaps) and
+ * the requantisation is exporter-like.
+ * Returns 0, or -1 when the pool is too small. */
+int layer_make(layer_t *L, pool_t *pool, rng_t *rng, uint16_t in, uint16_t out, uint8_t br, uint8_t bc,
+               uint32_t keep_per_mille, int per_channel, int extreme);
+
+#endif
