@@ -22,6 +22,7 @@ import { Engine, clipToFrames, ETHOS_U55_128, fft, frameCycles, parseBlob, BlobE
 import { lowerToQuantGraph } from '../src/export/lower.js';
 import { writeBlob, type WriteBlobOptions } from '../src/export/blob.js';
 import type { FloatModel } from '../src/model/floatModel.js';
+import { initFloatModel } from '../src/model/init.js';
 import { pruneBlocks, pruneForCsrGaps, pruneMagnitude, recalibrated, testSignal, tinyModel, unitPrune } from '../test/support/engineFixtures.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -49,6 +50,8 @@ export const ENGINE_VECTORS: VectorSpec[] = [
     blob: { encoding: { kind: 'auto' }, perOp: { fc_in: { kind: 'block', br: 8, bc: 8 }, 'gru0.fc_hn': { kind: 'block', br: 16, bc: 1 }, fc_out: { kind: 'csr' } } },
     samples: 4000,
   },
+  // se-small sizes (128-wide GRUs, two layers) with every FC at the smallest encoding `auto` finds.
+  { name: 'small-pruned-auto', model: () => recalibrated(pruneBlocks(initFloatModel('se-small', 8), 4, 4, 0.3)), blob: { encoding: { kind: 'auto' } }, samples: 3000 },
 ];
 
 export type Files = Map<string, Uint8Array>;
