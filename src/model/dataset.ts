@@ -18,6 +18,21 @@ export interface CorpusEntry {
   path: string;
 }
 
+interface MixtureRef extends CorpusEntry {
+  cleanPath: string;
+}
+
+/** The val mixtures the manifest lists, or (older corpora, test fixtures) those found in val/noisy. */
+function valMixtures(dir: string, listed: MixtureRef[] | undefined): MixtureRef[] {
+  if (listed) return listed.filter((m) => m.split === 'val').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const noisyDir = join(dir, 'val', 'noisy');
+  if (!existsSync(noisyDir)) return [];
+  return readdirSync(noisyDir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort()
+    .map((f) => ({ id: f.slice(0, -4), split: 'val', path: join('val', 'noisy', f), cleanPath: join('val', 'clean', f) }));
+}
+
 export interface ValItem {
   id: string;
   noisy: Float32Array;
@@ -46,7 +61,7 @@ export function loadTrainCorpus(dir: string, opts: { valLimit?: number } = {}): 
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) throw new HilError(`${dir} is not a hil corpus: ${manifestPath} is missing`, 'build one with `hil data build --size small` or pass --corpus small');
   const text = readFileSync(manifestPath, 'utf8');
-  let manifest: { speech?: CorpusEntry[]; noise?: CorpusEntry[] };
+  let manifest: { speech?: CorpusEntry[]; noise?: CorpusEntry[]; mixtures?: MixtureRef[] };
   try {
     manifest = JSON.parse(text);
   } catch (e) {
@@ -60,18 +75,10 @@ export function loadTrainCorpus(dir: string, opts: { valLimit?: number } = {}): 
   }
   const speech = speechEntries.map((e) => readSamples(join(dir, e.path)));
   const noise = noiseEntries.map((e) => readSamples(join(dir, e.path)));
-  const noisyDir = join(dir, 'val', 'noisy');
-  if (!existsSync(noisyDir)) throw new HilError(`${dir} has no validation mixtures (${noisyDir})`, 'rebuild the corpus with `hil data build`');
-  const ids = readdirSync(noisyDir)
-    .filter((f) => f.endsWith('.wav'))
-    .map((f) => f.slice(0, -4))
-    .sort();
-  const val = ids.slice(0, opts.valLimit ?? ids.length).map((id) => ({
-    id,
-    noisy: readSamples(join(noisyDir, `${id}.wav`)),
-    clean: readSamples(join(dir, 'val', 'clean', `${id}.wav`)),
-  }));
-  if (val.length === 0) throw new HilError(`${noisyDir} holds no .wav mixtures`, 'rebuild the corpus with `hil data build`');
+  const val = valMixtures(dir, manifest.mixtures)
+    .slice(0, opts.valLimit)
+    .map((m) => ({ id: m.id, noisy: readSamples(join(dir, m.path)), clean: readSamples(join(dir, m.cleanPath)) }));
+  if (val.length === 0) throw new HilError(`${dir} has no validation mixtures`, 'rebuild the corpus with `hil data build`');
   return { dir, manifestSha256: sha256(text), speech, noise, val };
 }
 

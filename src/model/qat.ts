@@ -1,9 +1,10 @@
 /**
  * Int8 quantization as training simulates it: the range→(scale, zero point) mapping for activations,
  * per-channel symmetric weights, the activations whose quantization is fixed by the blob format, and the
- * EMA range observer. The mapping must be the exporter's (src/export/quantize.ts); until that module
- * lands it lives in `quantParamsForRange` / `weightScales` below, the only two places to switch over.
+ * EMA range observer. The mappings are the exporter's (src/export/quantize.ts), so that what training
+ * simulates is what the blob computes.
  */
+import { chooseQuantParams, quantizeWeightsPerChannel, type QuantParams } from '../export/quantize.js';
 import type { Arch } from './arch.js';
 import { activationNames } from './arch.js';
 
@@ -12,52 +13,22 @@ export const QMAX = 127;
 /** Symmetric weights use ±127 so that negation is exact (TFLite's convention). */
 export const WEIGHT_QMAX = 127;
 
-export interface QuantParams {
-  scale: number;
-  zeroPoint: number;
-}
+export type { QuantParams };
 
-export function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
-}
-
-/**
- * TFLite's ChooseQuantizationParams for int8: the range is widened to contain 0, scale = (max − min)/255
- * as a float32, and the zero point is the rounded candidate (from min or from max) with the smaller error.
- */
+/** The exporter's range → (scale, zero point) mapping (TFLite's ChooseQuantizationParams). */
 export function quantParamsForRange(min: number, max: number): QuantParams {
-  const lo = Math.min(0, min);
-  let hi = Math.max(0, max);
-  if (hi - lo < 1e-6) hi = lo + 1e-6;
-  const scale = Math.fround((hi - lo) / (QMAX - QMIN));
-  const fromMin = QMIN - lo / scale;
-  const fromMax = QMAX - hi / scale;
-  const zp = Math.abs(QMIN) + Math.abs(lo / scale) < Math.abs(QMAX) + Math.abs(hi / scale) ? fromMin : fromMax;
-  return { scale, zeroPoint: zp < QMIN ? QMIN : zp > QMAX ? QMAX : roundHalfAway(zp) };
+  return chooseQuantParams(min, max);
 }
 
-/** Per-output-row symmetric scales of a row-major [out][in] matrix: max|w| / 127 (1/127 for an all-zero row). */
+/** Per-output-row symmetric scales of a row-major [out][in] matrix, as the exporter picks them. */
 export function weightScales(data: Float32Array, rows: number, cols: number): Float32Array {
-  const scales = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let m = 0;
-    for (let c = 0; c < cols; c++) m = Math.max(m, Math.abs(data[r * cols + c]));
-    scales[r] = Math.fround(m > 0 ? m / WEIGHT_QMAX : 1 / WEIGHT_QMAX);
-  }
-  return scales;
+  return quantizeWeightsPerChannel(data, rows, cols).scales;
 }
 
 /** The int8 value grid a weight matrix is snapped to in training (and by the exporter). */
 export function fakeQuantWeightsJs(data: Float32Array, rows: number, cols: number): Float32Array {
-  const s = weightScales(data, rows, cols);
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const q = Math.max(-WEIGHT_QMAX, Math.min(WEIGHT_QMAX, roundHalfAway(data[r * cols + c] / s[r])));
-      out[r * cols + c] = q * s[r];
-    }
-  }
-  return out;
+  const { q, scales } = quantizeWeightsPerChannel(data, rows, cols);
+  return Float32Array.from(q, (v, i) => v * scales[Math.floor(i / cols)]);
 }
 
 /**
@@ -89,7 +60,8 @@ export class RangeObserver {
   readonly ranges: Record<string, [number, number]> = {};
   frozen = false;
 
-  constructor(readonly decay = 0.99) {}
+  /** 0.9 per observation (observations are every few steps): ranges follow a network that is still learning. */
+  constructor(readonly decay = 0.9) {}
 
   observe(name: string, min: number, max: number): void {
     if (this.frozen || !Number.isFinite(min) || !Number.isFinite(max)) return;

@@ -22,9 +22,10 @@ import { Adam, type AdamState } from './trainAdam.js';
 export interface QatOptions {
   /** Fake-quantise weights and activations (int8) once ranges have warmed up; false trains float only. */
   enabled: boolean;
-  /** Steps at the start that only observe ranges (activations and weights stay float). */
+  /** Float steps at the start, which only observe ranges (default 40 % of all steps): QAT from a random
+   *  init with ranges of an untrained network clips most activations and recovers slowly. */
   warmupSteps?: number;
-  /** Fraction of all steps after which ranges freeze (also in float training, for the exporter). */
+  /** Fraction of all steps after which ranges freeze (default 0.8; also in float training, for the exporter). */
   freezeFraction?: number;
   /** Observe ranges every this many steps after the warm-up (observation costs ~30% of a step). */
   observeEvery?: number;
@@ -138,8 +139,8 @@ export interface Schedule {
 export function qatSchedule(qat: QatOptions, totalSteps: number): Schedule {
   return {
     totalSteps,
-    warmupSteps: qat.warmupSteps ?? Math.min(300, Math.max(1, Math.round(0.15 * totalSteps))),
-    freezeStep: Math.round((qat.freezeFraction ?? 0.6) * totalSteps),
+    warmupSteps: qat.warmupSteps ?? Math.max(1, Math.round(0.4 * totalSteps)),
+    freezeStep: Math.round((qat.freezeFraction ?? 0.8) * totalSteps),
     observeEvery: qat.observeEvery ?? 4,
   };
 }
@@ -152,7 +153,7 @@ export function quantModeAt(qat: QatOptions, sched: Schedule, step: number, obse
 
 function shouldObserve(sched: Schedule, step: number, observer: RangeObserver): boolean {
   if (observer.frozen) return false;
-  return step < sched.warmupSteps || step % sched.observeEvery === 0;
+  return step % sched.observeEvery === 0;
 }
 
 /** One optimizer step on a batch. Returns the loss before the update. */
