@@ -6,8 +6,8 @@ import { clipToFrames, framesToClip } from './framing.js';
 
 export interface ClipResult {
   output: Int16Array;
-  /** One entry per frame fed, flush frames included. */
-  frames: FrameCounters[];
+  /** Counters of every frame fed, flush frames included. */
+  perFrame: FrameCounters[];
   /** The raw per-frame outputs, before the pipeline delay is dropped. */
   outFrames: Int16Array[];
   arenaBytes: number;
@@ -18,12 +18,12 @@ export function runClipOnHost(blob: ModelBlob | Uint8Array | Engine, pcm: Int16A
   engine.setCost(options.cost ?? null);
   engine.reset();
   const { hop, nFft } = engine.blob;
-  const frames: FrameCounters[] = [];
+  const perFrame: FrameCounters[] = [];
   const outFrames: Int16Array[] = [];
   for (const frame of clipToFrames(pcm, hop, nFft)) {
     const r = engine.runFrame(frame);
     outFrames.push(r.output);
-    frames.push(r.counters);
+    perFrame.push(r.counters);
   }
-  return { output: framesToClip(outFrames, hop, nFft, pcm.length), frames, outFrames, arenaBytes: engine.arenaBytes };
+  return { output: framesToClip(outFrames, hop, nFft, pcm.length), perFrame, outFrames, arenaBytes: engine.arenaBytes };
 }

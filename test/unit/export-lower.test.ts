@@ -108,12 +108,12 @@ test('encodings give identical outputs for identical weights, and block/CSR real
   const dense = results[0];
   for (const r of results.slice(1)) {
     assert.deepEqual(r.run.output, dense.run.output, `${r.e} output equals dense`);
-    assert.ok(r.run.frames[0].macs < dense.run.frames[0].macs, `${r.e} MACs ${r.run.frames[0].macs} vs dense ${dense.run.frames[0].macs}`);
-    assert.ok(r.run.frames[0].weightBytes < dense.run.frames[0].weightBytes, `${r.e} weight bytes`);
+    assert.ok(r.run.perFrame[0].macs < dense.run.perFrame[0].macs, `${r.e} MACs ${r.run.perFrame[0].macs} vs dense ${dense.run.perFrame[0].macs}`);
+    assert.ok(r.run.perFrame[0].weightBytes < dense.run.perFrame[0].weightBytes, `${r.e} weight bytes`);
     assert.ok(r.bytes.length < dense.bytes.length, `${r.e} is smaller`);
   }
   // The encoding that matches the pruning pattern skips most: 30 % of the 4×4 blocks survive.
-  assert.ok(results[1].run.frames[0].macs < dense.run.frames[0].macs * 0.45);
+  assert.ok(results[1].run.perFrame[0].macs < dense.run.perFrame[0].macs * 0.45);
   // The decoded weights of every encoding equal the graph's int8 weights.
   for (const r of results) {
     const fcs = parseBlob(r.bytes).ops.filter((o): o is BlobFcOp => o.op === 'FC');
@@ -123,7 +123,7 @@ test('encodings give identical outputs for identical weights, and block/CSR real
   // block 4×4 on 4×4-pruned weights: exactly the surviving blocks' MACs.
   const b44 = results[1];
   const fcs = parseBlob(b44.bytes).ops.filter((o): o is BlobFcOp => o.op === 'FC');
-  assert.equal(fcs.reduce((s, o) => s + o.nnz * 16, 0) + 2 * 32 /* two MULs of 32 */, b44.run.frames[0].macs);
+  assert.equal(fcs.reduce((s, o) => s + o.nnz * 16, 0) + 2 * 32 /* two MULs of 32 */, b44.run.perFrame[0].macs);
   // auto is never larger than any single choice.
   const autoBytes = results.find((r) => r.e === 'auto')!.bytes.length;
   for (const r of results) assert.ok(autoBytes <= r.bytes.length + 16 * 6, `${r.e}`);
@@ -152,7 +152,7 @@ test('unit-pruned models shrink: smaller tensors, blob, arena and MACs', () => {
   assert.ok(ePruned.arenaBytes < eFull.arenaBytes);
   const pcm = testSignal(23, 2000);
   const r = runClipOnHost(ePruned, pcm);
-  assert.ok(r.frames[0].macs < runClipOnHost(eFull, pcm).frames[0].macs * 0.5);
+  assert.ok(r.perFrame[0].macs < runClipOnHost(eFull, pcm).perFrame[0].macs * 0.5);
   assert.equal(parseBlob(bPruned).tensors.find((t) => t.isState)!.length, 12);
   // Inconsistent pruning is a user error that names the weight.
   const bad = cloneModel(pruned);
