@@ -7,9 +7,10 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ReadlineParser } from '@serialport/parser-readline';
-import { SerialPort } from 'serialport';
+import { SerialPortStream } from '@serialport/stream';
 import { HilError } from '../util/errors.js';
 import { FrameDecoder, type Frame } from './frame.js';
+import { lineBinding } from './serialBinding.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 export type LinkLog = (level: LogLevel, text: string) => void;
@@ -177,7 +178,7 @@ export class StreamTransport extends EventEmitter {
   async close(): Promise<void> {
     if (this.decoder) this.stream.unpipe(this.decoder);
     const s = this.stream as Duplex & { isOpen?: boolean; close?: (cb: (err?: Error | null) => void) => void };
-    if (s instanceof SerialPort) {
+    if (s instanceof SerialPortStream) {
       if (s.isOpen) await new Promise<void>((resolve) => s.close(() => resolve()));
     } else {
       s.destroy();
@@ -188,7 +189,7 @@ export class StreamTransport extends EventEmitter {
 
 /** Opens a serial device or pty (no flow control, 115200 8N1: a pty ignores the rate). */
 export async function openSerialTransport(path: string, log?: LinkLog): Promise<StreamTransport> {
-  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
+  const port = new SerialPortStream({ binding: lineBinding(), path, baudRate: 115200, autoOpen: false });
   await new Promise<void>((resolve, reject) =>
     port.open((err) =>
       err ? reject(new HilError(`cannot open ${path}: ${err.message}`, 'is the board connected and the path right?')) : resolve(),
