@@ -46,6 +46,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'peak learning rate (cosine decay)', '0.002')
     .option('--init <model.json>', 'start from a float model instead of a random init')
     .option('--val-limit <n>', 'validate on at most this many val mixtures')
+    .option('--val-every <n>', 'validate every n epochs (default: about 20 validations per run; always after the last)')
     .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu', 'auto')
     .action(
       action(async (o: Record<string, string | boolean | undefined>) => {
@@ -84,6 +85,7 @@ export function register(program: Command): void {
           lr,
           init: o.init ? loadFloatModel(String(o.init)) : undefined,
           backend: o.backend as BackendChoice,
+          valEvery: o.valEvery === undefined ? undefined : intOption('val-every', o.valEvery as string, 1),
           log: (line) => process.stderr.write(`${line}\n`),
           provenance: { command: `hil ${process.argv.slice(2).join(' ')}` },
         });

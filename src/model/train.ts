@@ -54,6 +54,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Stop after this many epochs in this call (tests use it to simulate an interruption). */
   stopAfterEpochs?: number;
+  /** Validate every this many epochs (and after the last); default: about 20 validations per run. */
+  valEvery?: number;
   /** Extra provenance merged into model.json (e.g. the CLI command line). */
   provenance?: Record<string, unknown>;
 }
@@ -352,7 +354,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       const stepsPerSec = n / ((Date.now() - te) / 1000);
       const mode = quantModeAt(opts.qat, sched, step, observer);
-      const val = validate(net, corpus.val, mode);
+      const valEvery = opts.valEvery ?? Math.max(1, Math.round(opts.epochs / 20));
+      const val = (epoch + 1) % valEvery === 0 || epoch + 1 === opts.epochs ? validate(net, corpus.val, mode) : { sisdr: NaN, noisySisdr: NaN };
       const summary: EpochSummary = {
         epoch: epoch + 1,
         step,
@@ -365,9 +368,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       };
       history.push(summary);
       opts.hooks?.afterEpoch?.(summary, ctx(epoch, perEpoch));
+      const gain = val.sisdr - val.noisySisdr;
       log(
-        `epoch ${epoch + 1}/${opts.epochs} step ${step} loss ${summary.loss.toFixed(5)} ${stepsPerSec.toFixed(2)} steps/s ` +
-          `val SI-SDR ${val.sisdr.toFixed(2)} dB (noisy ${val.noisySisdr.toFixed(2)} dB, ${(val.sisdr - val.noisySisdr >= 0 ? '+' : '') + (val.sisdr - val.noisySisdr).toFixed(2)} dB)`,
+        `epoch ${epoch + 1}/${opts.epochs} step ${step} loss ${summary.loss.toFixed(5)} ${stepsPerSec.toFixed(2)} steps/s` +
+          (Number.isNaN(val.sisdr) ? '' : ` val SI-SDR ${val.sisdr.toFixed(2)} dB (noisy ${val.noisySisdr.toFixed(2)} dB, ${(gain >= 0 ? '+' : '') + gain.toFixed(2)} dB)`),
       );
       appendLine(logPath, JSON.stringify({ type: 'epoch', ...summary, quant: mode === FLOAT_MODE ? 'float' : 'int8-fake' }));
       writeCheckpoint(ckptPath, { fingerprint, epochsDone: epoch + 1, step, net, adam, observer, history });
