@@ -53,7 +53,10 @@ typedef struct {
 } hil_model_t;
 
 /* Validates the whole blob and lays out the arena. Returns 0, or an error code from docs/protocol.md
- * (5 model invalid, 8 arena too small) with a one-line reason written to `why` (NUL-terminated). */
+ * (5 model invalid, 8 arena too small) with a one-line reason written to `why` (NUL-terminated; the same
+ * text src/engine/blob.ts gives). The blob must be 16-byte aligned in memory (its arrays are read in place);
+ * the arena may start anywhere (the loader aligns it, which can cost up to 15 bytes of capacity). A model
+ * that failed to load runs nothing. Cost-model helpers are in cost_model.h. */
 int hil_model_load(hil_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uint8_t *arena,
                    uint32_t arena_capacity, char *why, uint32_t why_size);
 void hil_model_set_cost(hil_model_t *m, const hil_cost_params_t *params);
