@@ -80,16 +80,20 @@ export class StreamTransport extends EventEmitter {
 
   /**
    * Reads text lines until `HIL-READY`, waking the device with `\x00HIL?\n` after every `bannerMs` of
-   * silence, then switches to frames without losing a byte: whatever the line reader holds past the
-   * last line it handed out goes to the frame decoder first.
+   * silence, then switches to frames without losing a byte: the line reader is cut off from the line at
+   * `HIL-READY` and ended, and everything it still held (whole lines and its partial one) goes to the
+   * frame decoder ahead of what the line delivers next.
    */
   readBanner(timing: BannerTiming): Promise<Banner> {
-    const parser = new ReadlineParser({ delimiter: '\n', encoding: 'latin1' });
+    // One chunk per line, delimiter kept, bytes as latin1: the lines can be turned back into exact bytes.
+    const parser = new ReadlineParser({ delimiter: '\n', includeDelimiter: true, encoding: 'latin1', readableObjectMode: true });
     let banner: Banner | null = null;
     let done = false;
+    /** Once HIL-READY was seen: the bytes the parser holds past it. */
+    let after: Buffer[] | null = null;
     return new Promise<Banner>((resolve, reject) => {
       const wake = setInterval(() => {
-        if (banner || done) return;
+        if (banner || after) return;
         this.log('debug', `${this.where}: no banner yet, sending the wake line`);
         this.write(WAKE_LINE).catch(() => {});
       }, timing.bannerMs);
@@ -104,14 +108,21 @@ export class StreamTransport extends EventEmitter {
         timing.startMs,
       );
       const onClose = () => finish(this.closedWith ?? new HilError(`the line to ${this.where} closed`));
-      const onLine = (raw: string) => {
+      const onLine = (chunk: string | Buffer) => {
         if (done) return;
-        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        if (after) {
+          after.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'latin1'));
+          return;
+        }
+        const line = (Buffer.isBuffer(chunk) ? chunk.toString('latin1') : chunk).replace(/\r?\n$/, '');
         if (line.startsWith('HIL-FW ')) {
           banner = parseBanner(line);
           this.log('info', `${this.where}: ${line}`);
         } else if (line === 'HIL-READY' && banner) {
-          finish(null);
+          after = [];
+          this.stream.unpipe(parser); // the line pauses; what comes next waits for the frame decoder
+          parser.once('end', () => finish(null));
+          parser.end(); // flushes the partial line through onLine
         } else if (line.trim()) {
           this.log('info', `${this.where} console: ${printable(line)}`);
         }
@@ -123,19 +134,13 @@ export class StreamTransport extends EventEmitter {
         clearTimeout(deadline);
         this.off('close', onClose);
         parser.off('data', onLine);
-        this.stream.unpipe(parser);
-        parser.pause();
         if (err) {
+          this.stream.unpipe(parser);
+          parser.destroy();
           reject(err);
           return;
         }
-        // Lines the parser split but did not hand out yet, then its partial line: put the delimiters back.
-        const rest: Buffer[] = [];
-        for (let l = parser.read() as string | null; l !== null; l = parser.read() as string | null) {
-          rest.push(Buffer.from(l, 'latin1'), Buffer.from('\n'));
-        }
-        rest.push(parser.buffer);
-        this.startFrames(Buffer.concat(rest));
+        this.startFrames(Buffer.concat(after!));
         resolve(banner!);
       };
       if (this.closedWith) return onClose();
