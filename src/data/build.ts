@@ -29,7 +29,7 @@ import {
 } from './manifest.js';
 import { mixAtSnr } from './mix.js';
 import { forEachOnLanes } from './pool.js';
-import { listRecorded, missingRecordedPackages, type RecordedFile } from './recorded.js';
+import { listRecorded, requireRecorded, type RecordedFile } from './recorded.js';
 import { rngFor, round } from './rng.js';
 import { SIZES, type SizeSpec } from './sizes.js';
 import { AudioDecodeError, CORPUS_RATE } from './sox.js';
@@ -138,13 +138,7 @@ function prepare(options: BuildOptions): Context {
   requireTools({ tts: !clean, babble: !noise });
   let recorded: RecordedFile[] | null = null;
   if (!noise && spec.recorded) {
-    const missing = missingRecordedPackages();
-    if (missing.length) {
-      throw new HilError(
-        `the ${size} corpus needs recorded noise from Debian packages not installed here: ${missing.join(', ')}`,
-        'install them with `bash scripts/setup.sh --with-noise-data` (about 330 MB), or pass --noise-dir',
-      );
-    }
+    requireRecorded(size);
     recorded = listRecorded();
   }
   const sentences = !clean || !noise ? loadSentences() : null;
@@ -592,18 +586,57 @@ function mixtureJobs(ctx: Context, speech: SpeechEntry[], noise: NoiseEntry[]): 
   return jobs.sort((a, b) => (order(a) < order(b) ? -1 : 1));
 }
 
-/** The same audio reached by two paths (a copy under another name) is one recording: keep the first. */
-function dropDuplicateNoise(done: Done<NoiseMeta>[], progress: Progress): Done<NoiseMeta>[] {
-  const seen = new Map<string, string>();
-  return done.filter((d) => {
-    const first = seen.get(d.meta.pcmHash);
-    if (first) {
-      progress({ kind: 'warn', message: `noise ${d.meta.entry.source.file ?? d.id} duplicates ${first}: left out` });
-      return false;
+/** Normalised correlation at zero lag over the common length. */
+function correlation(a: Float64Array, b: Float64Array): number {
+  const n = Math.min(a.length, b.length);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < n; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
+
+/** Two encodings of one recording (megaglest ships its winter wind twice, at two levels) correlate > 0.99. */
+const DUPLICATE_CORRELATION = 0.95;
+const DUPLICATE_LENGTH_TOLERANCE = 0.001;
+
+/**
+ * Drops noise files that repeat an earlier one: the same decoded audio under another name, or the same
+ * recording encoded again (equal length, waveforms correlated). A duplicate in another split would leak the
+ * recording across splits. Only file-based noise is compared; generated noise differs by construction.
+ */
+function dropDuplicateNoise(dir: string, done: Done<NoiseMeta>[], progress: Progress): Done<NoiseMeta>[] {
+  const dropped = new Set<string>();
+  const name = (d: Done<NoiseMeta>) => d.meta.entry.source.file ?? d.id;
+  const drop = (d: Done<NoiseMeta>, first: Done<NoiseMeta>) => {
+    dropped.add(d.id);
+    progress({ kind: 'warn', message: `noise ${name(d)} repeats ${name(first)}: left out` });
+  };
+  const byHash = new Map<string, Done<NoiseMeta>>();
+  for (const d of done) {
+    const first = byHash.get(d.meta.pcmHash);
+    if (first) drop(d, first);
+    else byHash.set(d.meta.pcmHash, d);
+  }
+  const files = done
+    .map((d, order) => ({ d, order, length: Math.round(d.meta.entry.duration * CORPUS_RATE) }))
+    .filter((x) => x.d.meta.entry.source.file !== null && !dropped.has(x.d.id))
+    .sort((a, b) => a.length - b.length || a.order - b.order);
+  const audio = new Map<string, Float64Array>();
+  const read = (d: Done<NoiseMeta>) => audio.get(d.id) ?? audio.set(d.id, readWavMono(join(dir, d.files[0].path)).samples).get(d.id)!;
+  for (let i = 0; i < files.length; i++) {
+    for (let j = i + 1; j < files.length && files[j].length <= files[i].length * (1 + DUPLICATE_LENGTH_TOLERANCE); j++) {
+      const [a, b] = files[i].order < files[j].order ? [files[i], files[j]] : [files[j], files[i]];
+      if (dropped.has(a.d.id) || dropped.has(b.d.id)) continue;
+      if (correlation(read(a.d), read(b.d)) > DUPLICATE_CORRELATION) drop(b.d, a.d);
     }
-    seen.set(d.meta.pcmHash, d.meta.entry.source.file ?? d.id);
-    return true;
-  });
+    audio.delete(files[i].d.id);
+  }
+  return done.filter((d) => !dropped.has(d.id));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -674,7 +707,7 @@ async function build(ctx: Context, progress: Progress): Promise<BuildResult> {
     let noiseJobs: Job<NoiseMeta>[];
     if (ctx.noise) noiseJobs = userNoiseJobs(ctx);
     else noiseJobs = [...syntheticJobs(ctx), ...babbleJobs(ctx), ...(ctx.recorded ? await recordedJobs(ctx, progress) : [])];
-    const noiseDone = dropDuplicateNoise(await runner.phase('noise', noiseJobs), progress);
+    const noiseDone = dropDuplicateNoise(ctx.dir, await runner.phase('noise', noiseJobs), progress);
     const noise: NoiseEntry[] = noiseDone.map((d) => ({ ...d.meta.entry, sha256: d.files[0].sha256 }) as NoiseEntry);
 
     const mixDone = await runner.phase('mixtures', mixtureJobs(ctx, speech, noise));

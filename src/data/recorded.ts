@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { HilError } from '../util/errors.js';
 
 export interface RecordedSource {
   package: string;
@@ -89,6 +90,15 @@ export const RECORDED_SOURCES: RecordedSource[] = [
 
 export function missingRecordedPackages(): string[] {
   return RECORDED_SOURCES.filter((s) => !existsSync(s.root)).map((s) => s.package);
+}
+
+/** Throws the one-line error that says how to install the recorded-noise packages, when any is missing. */
+export function requireRecorded(size: string, missing = missingRecordedPackages()): void {
+  if (missing.length === 0) return;
+  throw new HilError(
+    `the ${size} corpus needs recorded noise from Debian packages not installed here: ${missing.join(', ')}`,
+    'install them with `bash scripts/setup.sh --with-noise-data` (about 700 MB to download), or bring your own with --noise-dir',
+  );
 }
 
 export interface RecordedFile {

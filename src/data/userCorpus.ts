@@ -94,20 +94,32 @@ const HELD_OUT_SHARE = 0.1;
 
 /**
  * Assigns groups to splits. Groups whose files sit in a declared split folder stay there; the others are
- * shuffled by the seed and dealt so that each split not declared by any folder gets at least one group.
+ * shuffled by the seed and dealt so that each split no folder declares gets its share (at least one group).
+ * When nothing is left to deal (a corpus with train and test folders only), validation groups are taken
+ * from the train folder, never from test.
  */
 export function splitGroups(groups: Map<string, Split | null>, rng: Rng, what: string): Map<string, Split> {
   const out = new Map<string, Split>();
   const free: string[] = [];
+  const declaredTrain: string[] = [];
   for (const [g, s] of [...groups].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    if (s) out.set(g, s);
-    else free.push(g);
+    if (!s) free.push(g);
+    else out.set(g, s);
+    if (s === 'train') declaredTrain.push(g);
   }
   const declared = new Set(out.values());
   const needed = (['test', 'val'] as Split[]).filter((s) => !declared.has(s));
   const deck = rng.shuffle(free);
-  const heldOut = Math.max(1, Math.round(HELD_OUT_SHARE * deck.length));
-  for (const s of needed) for (const g of deck.splice(0, heldOut)) out.set(g, s);
+  const trainDeck = rng.shuffle(declaredTrain);
+  const share = Math.max(1, Math.round(HELD_OUT_SHARE * (deck.length + trainDeck.length)));
+  const next = () => (deck.length ? deck.shift() : trainDeck.length > 1 ? trainDeck.shift() : undefined);
+  for (const s of needed) {
+    for (let k = 0; k < share; k++) {
+      const g = next();
+      if (g === undefined) break;
+      out.set(g, s);
+    }
+  }
   for (const g of deck) out.set(g, 'train');
   const present = new Set(out.values());
   const missing = (['train', 'val', 'test'] as Split[]).filter((s) => !present.has(s));
