@@ -22,6 +22,7 @@ const modules = [
   await import('./doctor.js'),
   await import('./firmware.js'),
   await import('./model.js'),
+  await import('./run.js'),
   await import('./score.js'),
   await import('./train.js'),
 ];

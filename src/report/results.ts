@@ -65,8 +65,8 @@ export interface ClipResult {
   flashBytes: number;
   flashImageBytes: number;
   flashModelBytes: number;
-  /** Where the memory figures come from: the device's report on a microcontroller, or the native build. */
-  memorySource: 'device' | 'sim-native';
+  /** Where the memory figures come from: the board file's label, e.g. "device" or "sim-native". */
+  memorySource: string;
   finishedAt: string;
 }
 
@@ -101,7 +101,7 @@ const CSV_COLUMNS: [string, (r: ClipResult, p: Provenance) => unknown][] = [
   ['seed', (_r, p) => p.seed ?? ''],
   ['samples', (r) => r.samples],
   ['frames', (r) => r.frames],
-  ['bit_exact', (r) => r.bitExact],
+  ['bit_exact', (r) => String(r.bitExact)],
   ['sdr_noisy_db', (r) => r.sdrNoisy],
   ['sisdr_noisy_db', (r) => r.sisdrNoisy],
   ['sdr_out_db', (r) => r.sdrOut],

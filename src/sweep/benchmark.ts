@@ -1,0 +1,272 @@
+/**
+ * One benchmark run: a model on a board over a set of clips. Every clip is streamed frame by frame over
+ * the board's serial line; the enhanced audio is what the device returned, checked bit-exact against the
+ * host engine, scored against the clean reference, and stored with its latency and memory figures as
+ * soon as the clip is done (docs/protocol.md §5).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Board } from '../board/board.js';
+import { buildFirmwareImage } from '../board/firmware.js';
+import { loadBoard } from '../board/registry.js';
+import { ensureCorpus } from '../data/corpus.js';
+import { readPcm16, fromInt16, writePcm16 } from '../data/wav.js';
+import { clipToFrames, framesToClip, parseBlob, runClipOnHost, type CostParams, type ModelBlob } from '../engine/index.js';
+import type { StatsReply } from '../link/messages.js';
+import type { FrameResult, Session } from '../link/session.js';
+import { scorePair } from '../metrics/index.js';
+import { SilentEstimateError } from '../metrics/validate.js';
+import { resolveModel, type ResolvedModel } from '../model/resolve.js';
+import { ResultsStore, type ClipResult, type LatencyKind, type Provenance, type ResultsFile } from '../report/results.js';
+import { summarize } from '../report/stats.js';
+import { HilError } from '../util/errors.js';
+import { toolVersions } from '../util/version.js';
+
+export interface BenchmarkOptions {
+  board: string;
+  model?: string;
+  /** Directory of noisy WAVs; default: the built-in corpus's test split. */
+  audio?: string;
+  /** Directory of clean references, paired by file name. */
+  clean?: string;
+  out: string;
+  overwrite?: boolean;
+  /** Only the first N clips (sorted by name). */
+  limit?: number;
+}
+
+export type BenchmarkEvent =
+  | { type: 'start'; clips: number; skipped: number; frames: number; board: string; model: string }
+  | { type: 'open'; board: Board }
+  | { type: 'frame'; clip: string; frame: number; frames: number }
+  | { type: 'clip'; row: ClipResult }
+  | { type: 'note'; text: string };
+
+const SAMPLE_RATE = 16000;
+/** RUN_FRAME requests kept on the line at once; the client's credit bounds them further. */
+const FRAME_WINDOW = 4;
+
+interface Clip {
+  name: string;
+  noisyPath: string;
+  cleanPath: string | null;
+}
+
+function listWavs(dir: string, what: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new HilError(`${what} ${dir} is not a directory`, 'pass a directory of .wav files');
+  return readdirSync(dir)
+    .filter((f) => f.toLowerCase().endsWith('.wav'))
+    .sort();
+}
+
+function pairClips(audioDir: string, cleanDir: string | null, limit?: number): Clip[] {
+  const names = listWavs(audioDir, '--audio');
+  if (names.length === 0) throw new HilError(`--audio ${audioDir} has no .wav files`);
+  const clips = names.map((name) => {
+    const cleanPath = cleanDir ? join(cleanDir, name) : null;
+    if (cleanPath && !existsSync(cleanPath)) throw new HilError(`no clean reference for ${name}: ${cleanPath} is missing`, 'give --clean a directory with the same file names');
+    return { name, noisyPath: join(audioDir, name), cleanPath };
+  });
+  return limit !== undefined ? clips.slice(0, limit) : clips;
+}
+
+function costParams(board: Board): CostParams {
+  const a = board.capabilities.accelerator;
+  return {
+    macsPerCycle: a.macs_per_cycle,
+    weightBytesPerCycle: a.weight_bytes_per_cycle,
+    elementsPerCycle: a.elements_per_cycle,
+    opOverheadCycles: a.op_overhead_cycles,
+    frontendCycles: a.frontend_cycles,
+  };
+}
+
+const KIND_NAMES: LatencyKind[] = ['measured', 'emulated', 'modelled'];
+
+/** Streams one clip through the session, keeping a few frames in flight. Errors name the frame. */
+async function streamClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<FrameResult[]> {
+  const results: FrameResult[] = new Array(frames.length);
+  const inFlight = new Map<number, Promise<void>>();
+  for (let i = 0; i < frames.length; i++) {
+    const p = session.runFrame(i, frames[i]).then(
+      (r) => {
+        results[i] = r;
+        inFlight.delete(i);
+        onFrame(i);
+      },
+      (e: Error) => {
+        throw Object.assign(e, { frame: i });
+      },
+    );
+    inFlight.set(i, p);
+    if (inFlight.size >= FRAME_WINDOW) await Promise.race(inFlight.values());
+  }
+  await Promise.all(inFlight.values());
+  return results;
+}
+
+/** One clip on the device: a fresh stream, every frame, then the memory report. */
+async function measureClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<{ results: FrameResult[]; stats: StatsReply }> {
+  await session.resetStream();
+  const results = await streamClip(session, frames, onFrame);
+  return { results, stats: await session.stats() };
+}
+
+function score(reference: Float64Array | null, estimate: Float64Array): { sdr: number | null; sisdr: number | null } {
+  if (!reference) return { sdr: null, sisdr: null };
+  try {
+    return scorePair(reference, estimate);
+  } catch (e) {
+    // A silent device output is a result (the model muted everything), not a reason to stop the run.
+    if (e instanceof SilentEstimateError) return { sdr: null, sisdr: null };
+    throw e;
+  }
+}
+
+const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
+
+export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: BenchmarkEvent) => void = () => {}): Promise<ResultsFile> {
+  const model: ResolvedModel = resolveModel(opts.model);
+  const blob: ModelBlob = parseBlob(model.blob);
+
+  let audioDir = opts.audio;
+  let cleanDir = opts.clean ?? null;
+  if (!audioDir) {
+    // The built-in corpus is made on first use (about two minutes) and reused after.
+    const corpus = await ensureCorpus({ size: 'small', seed: 1 }, (e) => {
+      if (e.kind === 'phase' && e.total > 0) onEvent({ type: 'note', text: `built-in corpus: ${e.phase} (${e.total})` });
+      if (e.kind === 'warn') onEvent({ type: 'note', text: `built-in corpus: ${e.message}` });
+    });
+    audioDir = join(corpus.dir, 'test', 'noisy');
+    cleanDir = cleanDir ?? join(corpus.dir, 'test', 'clean');
+  }
+  audioDir = resolve(audioDir);
+  cleanDir = cleanDir ? resolve(cleanDir) : null;
+  const clips = pairClips(audioDir, cleanDir, opts.limit);
+
+  const board = await loadBoard(opts.board);
+  // Rebuilds the image when its sources changed (make is incremental) and records what will run.
+  const firmware = await buildFirmwareImage(board.file);
+  const provenance: Provenance = {
+    board: board.name,
+    boardBackend: board.file.launch.kind,
+    firmwareBuildId: firmware.build_id,
+    firmwareSha256: firmware.sha256,
+    modelSha256: model.sha256,
+    modelName: model.name,
+    profile: model.profile,
+    seed: model.seed,
+    audioDir,
+    cleanDir,
+    versions: { ...toolVersions(), toolchain: firmware.toolchain },
+  };
+  const store = ResultsStore.open(resolve(opts.out), provenance, opts.overwrite ?? false);
+  const pending = clips.filter((c) => !store.has(c.name));
+  const cost = costParams(board);
+  const framesOf = (n: number) => clipToFrames(new Int16Array(n), blob.hop, blob.nFft).length;
+  const inputs = pending.map((c) => ({ clip: c, pcm: readPcm16(c.noisyPath, SAMPLE_RATE) }));
+  for (const { clip, pcm } of inputs) {
+    if (pcm.converted) onEvent({ type: 'note', text: `${clip.name}: converted to 16 kHz mono int16 for the device` });
+  }
+  onEvent({
+    type: 'start',
+    clips: pending.length,
+    skipped: clips.length - pending.length,
+    frames: inputs.reduce((s, i) => s + framesOf(i.pcm.samples.length), 0),
+    board: board.name,
+    model: model.name,
+  });
+  if (pending.length === 0) return store.file();
+
+  const placed = await board.flash(model.blob);
+  let session: Session | null = null;
+  try {
+    session = await board.open();
+    onEvent({ type: 'open', board });
+    const hello = await session.hello();
+    if (hello.buildId !== firmware.build_id) {
+      throw new HilError(`board ${board.name} runs firmware build ${hello.buildId}, not the image just built (${firmware.build_id})`, 'reflash the board or rebuild with `hil firmware build`');
+    }
+    await session.configure(cost);
+    const active = await session.loadModel(model.blob);
+    if (placed === 'placed') onEvent({ type: 'note', text: `model placed in the board's partition by its flasher (${model.blob.length} bytes)` });
+    const latencyKind = KIND_NAMES[hello.latencyKind];
+    if (!latencyKind) throw new HilError(`the board reports an unknown latency kind ${hello.latencyKind}`);
+    const framePeriodUs = (blob.hop / SAMPLE_RATE) * 1e6;
+
+    for (const { clip, pcm } of inputs) {
+      const expected = runClipOnHost(blob, pcm.samples, { cost });
+      const frames = clipToFrames(pcm.samples, blob.hop, blob.nFft);
+      const { results, stats } = await measureClip(session, frames, (i) => onEvent({ type: 'frame', clip: clip.name, frame: i, frames: frames.length })).catch(
+        (e: Error & { frame?: number }) => {
+          const where = e.frame === undefined ? '' : ` at frame ${e.frame + 1}/${frames.length}`;
+          throw new HilError(`board ${board.name} failed during clip ${clip.name}${where}: ${e.message}`, `${store.all().length} finished clips are kept in ${store.jsonPath}`);
+        },
+      );
+      const output = framesToClip(
+        results.map((r) => r.output),
+        blob.hop,
+        blob.nFft,
+        pcm.samples.length,
+      );
+      const bitExact = output.length === expected.output.length && output.every((v, i) => v === expected.output[i]);
+      writePcm16(join(resolve(opts.out), 'enhanced', clip.name), output, SAMPLE_RATE);
+
+      const clean = clip.cleanPath ? fromInt16(readPcm16(clip.cleanPath, SAMPLE_RATE).samples) : null;
+      if (clean && clean.length !== pcm.samples.length) {
+        throw new HilError(`${clip.cleanPath} has ${clean.length} samples, ${clip.noisyPath} has ${pcm.samples.length}`, 'clean and noisy clips must be aligned and of equal length');
+      }
+      const noisyScore = score(clean, fromInt16(pcm.samples));
+      const outScore = score(clean, fromInt16(output));
+
+      const latency = summarize(results.map((r) => Number(r.latency)));
+      const modelled = summarize(results.map((r) => r.modelledCycles));
+      const toUs = (v: number) => (v / hello.clockHz) * 1e6;
+      const accelUs = (v: number) => (v / board.capabilities.accelerator.clock_hz) * 1e6;
+      const row: ClipResult = {
+        clip: clip.name,
+        samples: pcm.samples.length,
+        frames: frames.length,
+        bitExact,
+        sdrNoisy: noisyScore.sdr,
+        sisdrNoisy: noisyScore.sisdr,
+        sdrOut: outScore.sdr,
+        sisdrOut: outScore.sisdr,
+        sdrImprovement: diff(outScore.sdr, noisyScore.sdr),
+        sisdrImprovement: diff(outScore.sisdr, noisyScore.sisdr),
+        latencyKind,
+        latencyUnit: latencyKind === 'emulated' ? 'instructions' : 'cycles',
+        latencyMean: latency.mean,
+        latencyP50: latency.p50,
+        latencyP99: latency.p99,
+        latencyUsP50: toUs(latency.p50),
+        latencyUsP99: toUs(latency.p99),
+        modelledCyclesP50: modelled.p50,
+        modelledCyclesP99: modelled.p99,
+        modelledUsP50: accelUs(modelled.p50),
+        rtfP99: toUs(latency.p99) / framePeriodUs,
+        macsPerFrame: summarize(results.map((r) => r.macs)).mean,
+        weightBytesPerFrame: summarize(results.map((r) => r.weightBytes)).mean,
+        sramBytes: stats.staticSramBytes + stats.arenaBytes + stats.stackHighWaterBytes,
+        sramStaticBytes: stats.staticSramBytes,
+        arenaBytes: stats.arenaBytes,
+        stackHighWaterBytes: stats.stackHighWaterBytes,
+        flashBytes: stats.imageFlashBytes + stats.modelFlashBytes,
+        flashImageBytes: stats.imageFlashBytes,
+        flashModelBytes: stats.modelFlashBytes,
+        memorySource: board.capabilities.memoryLabel,
+        finishedAt: new Date().toISOString(),
+      };
+      if (active.arenaBytes !== expected.arenaBytes) {
+        onEvent({ type: 'note', text: `arena: device reports ${active.arenaBytes} bytes, host engine ${expected.arenaBytes}` });
+      }
+      store.add(row);
+      onEvent({ type: 'clip', row });
+    }
+  } finally {
+    await session?.close().catch(() => {});
+    await board.close().catch(() => {});
+  }
+  return store.file();
+}
+

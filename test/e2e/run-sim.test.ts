@@ -1,0 +1,146 @@
+/**
+ * `hil run --board sim` end to end: the real CLI, the real sim firmware on a pseudo-terminal, a small
+ * model and a few generated clips. Checks what a user relies on: results files, bit-exactness, scores
+ * that match an independent scoring of the saved WAVs, resuming, bad input, and a board killed mid-clip.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { readPcm16, fromInt16, writePcm16, toInt16 } from '../../src/data/wav.js';
+import { scorePair } from '../../src/metrics/index.js';
+import type { SimBoard } from '../../src/board/sim.js';
+import { runBenchmark } from '../../src/sweep/benchmark.js';
+import type { ResultsFile } from '../../src/report/results.js';
+import { speechLike, whiteNoise, rng } from '../support/speechlike.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+
+function hil(args: string[]) {
+  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+}
+
+let dir: string;
+let modelDir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hil-run-'));
+  modelDir = join(dir, 'model');
+  const init = hil(['model', 'init', '--arch', 'se-tiny', '--seed', '3', '--out', modelDir]);
+  assert.equal(init.status, 0, init.stderr);
+  // Three clips of different lengths (one not a multiple of the hop), speech-like plus white noise.
+  for (const [k, seconds] of [0.8, 1.3, 1.05].entries()) {
+    const clean = speechLike(seconds, `clip${k}`);
+    const noise = whiteNoise(clean.length, rng(`noise${k}`));
+    const noisy = clean.map((v, i) => 0.6 * v + 0.05 * noise[i]);
+    writePcm16(join(dir, 'clean', `c${k}.wav`), toInt16(clean.map((v) => 0.6 * v)), 16000);
+    writePcm16(join(dir, 'noisy', `c${k}.wav`), toInt16(noisy), 16000);
+  }
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('hil run --board sim', () => {
+  test('runs every clip, bit-exact, and writes results.json, results.csv and the enhanced WAVs', () => {
+    const out = join(dir, 'out');
+    const r = hil(['run', '--board', 'sim', '--model', modelDir, '--audio', join(dir, 'noisy'), '--clean', join(dir, 'clean'), '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /bit-exact/);
+    assert.match(r.stdout, /3\/3/);
+
+    const results: ResultsFile = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.equal(results.rows.length, 3);
+    assert.equal(results.provenance.board, 'sim');
+    assert.match(results.provenance.modelSha256, /^[0-9a-f]{64}$/);
+    assert.match(results.provenance.firmwareSha256, /^[0-9a-f]{64}$/);
+    for (const row of results.rows) {
+      assert.equal(row.bitExact, true, row.clip);
+      assert.equal(row.latencyKind, 'modelled');
+      assert.ok(row.latencyP50 > 0 && row.latencyP99 >= row.latencyP50);
+      assert.ok(row.macsPerFrame > 20_000, `MACs per frame ${row.macsPerFrame}`);
+      assert.ok(row.sramBytes === row.sramStaticBytes + row.arenaBytes + row.stackHighWaterBytes);
+      assert.ok(row.flashModelBytes > 20_000 && row.flashImageBytes > 10_000);
+      // The scores are those of the WAV the run saved, scored independently here.
+      const clean = fromInt16(readPcm16(join(dir, 'clean', row.clip), 16000).samples);
+      const enhanced = fromInt16(readPcm16(join(out, 'enhanced', row.clip), 16000).samples);
+      const noisy = fromInt16(readPcm16(join(dir, 'noisy', row.clip), 16000).samples);
+      assert.equal(enhanced.length, noisy.length);
+      const s = scorePair(clean, enhanced);
+      assert.ok(Math.abs(s.sdr - row.sdrOut!) < 1e-9 && Math.abs(s.sisdr - row.sisdrOut!) < 1e-9);
+      assert.ok(Math.abs(scorePair(clean, noisy).sdr + row.sdrImprovement! - row.sdrOut!) < 1e-9);
+    }
+    const csv = parse(readFileSync(join(out, 'results.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    assert.deepEqual(
+      csv.map((c) => c.clip),
+      ['c0.wav', 'c1.wav', 'c2.wav'],
+    );
+    assert.equal(csv[0].model_sha256, results.provenance.modelSha256);
+    assert.equal(csv[0].bit_exact, 'true');
+
+    // A rerun resumes: nothing left to do, the same rows come back.
+    const again = hil(['run', '--board', 'sim', '--model', modelDir, '--audio', join(dir, 'noisy'), '--clean', join(dir, 'clean'), '--out', out, '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /3 clips already done/);
+    assert.deepEqual(JSON.parse(again.stdout).rows, results.rows);
+
+    // A different model into the same --out is refused, not mixed in.
+    const other = join(dir, 'other-model');
+    assert.equal(hil(['model', 'init', '--arch', 'se-tiny', '--seed', '4', '--out', other]).status, 0);
+    const mixed = hil(['run', '--board', 'sim', '--model', other, '--audio', join(dir, 'noisy'), '--out', out]);
+    assert.equal(mixed.status, 2);
+    assert.match(mixed.stderr, /^hil: .*different run.*--overwrite/);
+  });
+
+  test('bad input: one line, exit code 2, nothing written', () => {
+    const out = join(dir, 'bad-out');
+    const missing = hil(['run', '--board', 'sim', '--model', modelDir, '--audio', join(dir, 'nope'), '--out', out]);
+    assert.equal(missing.status, 2);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+    assert.match(missing.stderr, /--audio .*nope is not a directory/);
+    assert.equal(existsSync(out), false);
+
+    const board = hil(['run', '--board', 'no-such-board', '--model', modelDir, '--audio', join(dir, 'noisy'), '--out', out]);
+    assert.equal(board.status, 2);
+    assert.match(board.stderr, /no board named "no-such-board".*known boards: .*sim/);
+
+    const model = hil(['run', '--board', 'sim', '--model', join(dir, 'noisy', 'c0.wav'), '--audio', join(dir, 'noisy'), '--out', out]);
+    assert.equal(model.status, 2);
+    assert.equal(model.stderr.trim().split('\n').length, 1, model.stderr);
+    assert.equal(existsSync(out), false);
+  });
+
+  test('a board killed mid-clip: a one-line error naming the clip and frame; finished rows are kept', async () => {
+    const out = join(dir, 'killed');
+    let board: SimBoard | null = null;
+    let killed = false;
+    const run = runBenchmark({ board: 'sim', model: modelDir, audio: join(dir, 'noisy'), clean: join(dir, 'clean'), out }, (e) => {
+      if (e.type === 'open') board = e.board as SimBoard;
+      if (e.type === 'frame' && e.clip === 'c1.wav' && e.frame === 10 && !killed) {
+        killed = true;
+        process.kill(board!.pid!, 'SIGKILL');
+      }
+    });
+    await assert.rejects(run, (e: Error) => {
+      assert.equal(e.name, 'HilError');
+      assert.match(e.message, /failed during clip c1\.wav at frame \d+\/\d+: .*SIGKILL/);
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+    const kept: ResultsFile = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.deepEqual(
+      kept.rows.map((r) => r.clip),
+      ['c0.wav'],
+    );
+    // The rerun resumes with the clips that were not finished.
+    const resumed = await runBenchmark({ board: 'sim', model: modelDir, audio: join(dir, 'noisy'), clean: join(dir, 'clean'), out });
+    assert.deepEqual(
+      resumed.rows.map((r) => r.clip),
+      ['c0.wav', 'c1.wav', 'c2.wav'],
+    );
+    assert.ok(resumed.rows.every((r) => r.bitExact));
+  });
+});
