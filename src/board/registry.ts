@@ -20,7 +20,10 @@ export interface LaunchOptions {
 export type Launcher = (file: BoardFile, path: string, opts: LaunchOptions) => Board;
 
 /** Launchers by `launch.kind`, loaded on first use so a board's dependencies load only when it is used. */
-const LAUNCHERS = new Map<string, () => Promise<Launcher>>([['sim', async () => (await import('./sim.js')).createSimBoard]]);
+const LAUNCHERS = new Map<string, () => Promise<Launcher>>([
+  ['sim', async () => (await import('./sim.js')).createSimBoard],
+  ['corstone-300', async () => (await import('./corstone300.js')).createCorstone300Board],
+]);
 
 export function registerLauncher(kind: string, load: () => Promise<Launcher>): void {
   LAUNCHERS.set(kind, load);

@@ -3,6 +3,7 @@
 
 static uint8_t g_kind = 1;
 static uint32_t g_dwt_last, g_dwt_high;
+static uint64_t g_emulated; /* instructions counted by clock_now() so far */
 
 static int dwt_counts(void) {
   SCB_DEMCR |= 1u << 24; /* TRCENA: power the DWT */
@@ -38,5 +39,15 @@ uint64_t clock_now(void) {
     g_dwt_last = c;
     return ((uint64_t)g_dwt_high << 32) | c;
   }
-  return clock_ticks() * 125u / 4u;
+  /* Restart the counter at every read, so that each interval is timed from the instruction that wrote
+   * it rather than from wherever the 31.25 ns tick grid happens to fall. (After WFI, virtual time has
+   * advanced by a real-time amount, so that phase differs from run to run and a frame would read one
+   * tick more or less.) Each interval is converted on its own, dropping its sub-tick remainder: the sum
+   * is monotonic, and the difference of two consecutive reads is an exact function of the instructions
+   * between them. */
+  const uint64_t ticks = clock_ticks();
+  SYSCNT_CV_LO = 0;
+  SYSCNT_CV_HI = 0;
+  g_emulated += ticks * 125u / 4u;
+  return g_emulated;
 }

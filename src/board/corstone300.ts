@@ -1,0 +1,400 @@
+/**
+ * The `corstone-300` board: the firmware built for the Cortex-M55 (firmware/ports/corstone-300) on one of
+ * three backends, listed in the board file in order of preference: Arm's FVP, QEMU's mps3-an547 machine,
+ * a real MPS3 board. The first one available here is used (HIL_BACKEND=fvp|qemu|mps3 picks one). The
+ * firmware is the same image on all three; what differs is how it is started, how the model gets into
+ * its partition, where UART0 is, and what its latency means (docs/corstone-300.md).
+ *
+ * The session it hands out checks the device against the board file and the ELF: partition, arena and
+ * clock in the HELLO reply, and every GET_STATS memory figure against the image's section sizes.
+ */
+import { existsSync, fsyncSync, mkdtempSync, openSync, closeSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { SerialPort } from 'serialport';
+import { HilError } from '../util/errors.js';
+import type { HelloReply, ModelRef, StatsReply } from '../link/messages.js';
+import { Session, type SessionOptions } from '../link/session.js';
+import { openSerialTransport, StreamTransport, type Banner, type LinkLog } from '../link/transport.js';
+import type { Board, BoardCapabilities } from './board.js';
+import { imageMemory } from './elf.js';
+import { EmulatorProcess, findOnPath } from './emulator.js';
+import { makeFirmware } from './firmware.js';
+import { FVP_BACKEND_SCHEMA, FVP_NUM_MACS, FVP_PORT_LINE, fvpCommand, type FvpBackend } from './fvp.js';
+import { mccResetBytes, MPS3_BACKEND_SCHEMA, mps3FlashPlan, mps3Unavailable, requireMps3Paths, type Mps3Backend } from './mps3.js';
+import { QEMU_BACKEND_SCHEMA, QEMU_PTY_LINE, qemuCommand, type QemuBackend } from './qemu.js';
+import type { LaunchOptions } from './registry.js';
+import { validateSection, type BoardFile, type LatencyKind } from './schema.js';
+
+export type Corstone300Backend = FvpBackend | QemuBackend | Mps3Backend;
+export type BackendKind = Corstone300Backend['kind'];
+
+export interface Memory {
+  name: string;
+  base: number;
+  bytes: number;
+  use: string;
+}
+
+/** The corstone-300 launcher's own fields in the board file's `launch` section. */
+export interface Corstone300Launch {
+  kind: 'corstone-300';
+  cpu: { name: string; clock_hz: number };
+  /** The AN547 memory map, for reference and for the checks below. */
+  memories: Memory[];
+  /** Where the firmware image lives (its "flash"). */
+  image_memory: string;
+  /** The model partition: must match firmware/ports/corstone-300/corstone-300.ld. */
+  model_partition: { memory: string; base: number; bytes: number };
+  arena_bytes: number;
+  stack_bytes: number;
+  /** In order of preference. */
+  backends: Corstone300Backend[];
+}
+
+const u32 = { type: 'integer', minimum: 0, maximum: 0xffffffff } as const;
+
+const LAUNCH_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'cpu', 'memories', 'image_memory', 'model_partition', 'arena_bytes', 'stack_bytes', 'backends'],
+  properties: {
+    kind: { const: 'corstone-300' },
+    cpu: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'clock_hz'],
+      properties: { name: { type: 'string', minLength: 1 }, clock_hz: { ...u32, minimum: 1 } },
+    },
+    memories: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'base', 'bytes', 'use'],
+        properties: { name: { type: 'string', minLength: 1 }, base: u32, bytes: { type: 'integer', minimum: 1 }, use: { type: 'string' } },
+      },
+    },
+    image_memory: { type: 'string', minLength: 1 },
+    model_partition: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['memory', 'base', 'bytes'],
+      properties: { memory: { type: 'string', minLength: 1 }, base: u32, bytes: { ...u32, minimum: 1 } },
+    },
+    arena_bytes: { ...u32, minimum: 1 },
+    stack_bytes: { ...u32, minimum: 1 },
+    backends: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'object', required: ['kind'], properties: { kind: { enum: ['fvp', 'qemu', 'mps3'] } } },
+    },
+  },
+} as const;
+
+const BACKEND_SCHEMAS: Record<BackendKind, object> = { fvp: FVP_BACKEND_SCHEMA, qemu: QEMU_BACKEND_SCHEMA, mps3: MPS3_BACKEND_SCHEMA };
+
+/** What each backend's latency figure is. The firmware reports `measured` whenever the DWT counts, which
+ * an FVP's does too; an FVP is still an instruction-accurate model, not silicon. */
+export const BACKEND_LATENCY: Record<BackendKind, { kind: LatencyKind; unit: 'cycles' | 'instructions' }> = {
+  fvp: { kind: 'emulated', unit: 'instructions' },
+  qemu: { kind: 'emulated', unit: 'instructions' },
+  mps3: { kind: 'measured', unit: 'cycles' },
+};
+const KIND_CODE: Record<LatencyKind, number> = { measured: 0, emulated: 1, modelled: 2 };
+
+export function parseLaunch(file: BoardFile, path: string): Corstone300Launch {
+  const launch = validateSection<Corstone300Launch>(LAUNCH_SCHEMA, file.launch, path, 'launch');
+  launch.backends.forEach((b, i) => validateSection(BACKEND_SCHEMAS[b.kind], b, path, `launch.backends.${i}`));
+  const mem = (name: string, field: string) => {
+    const m = launch.memories.find((x) => x.name === name);
+    if (!m) throw new HilError(`${path}: launch.${field} names memory "${name}", which launch.memories does not list`);
+    return m;
+  };
+  mem(launch.image_memory, 'image_memory');
+  const ddr = mem(launch.model_partition.memory, 'model_partition.memory');
+  const p = launch.model_partition;
+  if (p.base < ddr.base || p.base + p.bytes > ddr.base + ddr.bytes) {
+    throw new HilError(`${path}: launch.model_partition does not fit in ${ddr.name}`, 'compare with the AN547 memory map in docs/corstone-300.md');
+  }
+  if (launch.backends.some((b) => b.kind === 'fvp') && !(FVP_NUM_MACS as readonly number[]).includes(file.accelerator.macs_per_cycle)) {
+    throw new HilError(`${path}: the FVP models an Ethos-U55 with ${FVP_NUM_MACS.join(', ')} MACs, not accelerator.macs_per_cycle ${file.accelerator.macs_per_cycle}`);
+  }
+  return launch;
+}
+
+export interface Probe {
+  onPath(name: string): string | null;
+  exists(path: string): boolean;
+  env: NodeJS.ProcessEnv;
+}
+const REAL_PROBE: Probe = { onPath: (n) => findOnPath(n), exists: existsSync, env: process.env };
+
+/** Why a backend cannot run here, or null when it can. */
+export function unavailable(b: Corstone300Backend, probe: Probe): string | null {
+  switch (b.kind) {
+    case 'fvp':
+    case 'qemu':
+      return probe.onPath(b.executable) ? null : `${b.executable} is not on PATH`;
+    case 'mps3':
+      return mps3Unavailable(b, probe.exists, probe.env);
+  }
+}
+
+/** The backend to use: HIL_BACKEND if set, else the first available in the board file's order. */
+export function chooseBackend(launch: Corstone300Launch, path: string, probe: Probe = REAL_PROBE): Corstone300Backend {
+  const wanted = probe.env.HIL_BACKEND;
+  if (wanted) {
+    const b = launch.backends.find((x) => x.kind === wanted);
+    if (!b) throw new HilError(`HIL_BACKEND=${wanted}, but ${path} lists backends ${launch.backends.map((x) => x.kind).join(', ')}`, 'unset HIL_BACKEND or pick one of those');
+    const why = unavailable(b, probe);
+    if (why) throw new HilError(`HIL_BACKEND=${wanted} cannot run here: ${why}`, 'see docs/corstone-300.md');
+    return b;
+  }
+  const reasons: string[] = [];
+  for (const b of launch.backends) {
+    const why = unavailable(b, probe);
+    if (!why) return b;
+    reasons.push(`${b.kind}: ${why}`);
+  }
+  throw new HilError(`no backend of board corstone-300 can run here (${reasons.join('; ')})`, 'install qemu-system-arm (`bash scripts/setup.sh`) or see docs/corstone-300.md');
+}
+
+export function createCorstone300Board(file: BoardFile, path: string, opts: LaunchOptions): Board {
+  const launch = parseLaunch(file, path);
+  return new Corstone300Board(file, launch, chooseBackend(launch, path), opts.log);
+}
+
+/** How long a closed line waits for the emulator's exit, to say how it died. */
+const DEATH_REPORT_MS = 1000;
+
+export class Corstone300Board implements Board {
+  readonly name: string;
+  readonly capabilities: BoardCapabilities;
+  /** Which backend runs the firmware: fvp, qemu or mps3. */
+  readonly backend: BackendKind;
+  private readonly emulator: EmulatorProcess | null;
+  private dir: string | null = null;
+  private modelPath: string | null = null;
+  private placed: ModelRef | null = null;
+  /** The partition holds what flash() wrote: the board has not run a session on it yet. */
+  private placedFresh = false;
+  /** The MPS3 has been flashed and reset (it keeps running between sessions, like an emulator). */
+  private mps3Started = false;
+  private session: Session | null = null;
+
+  constructor(
+    readonly file: BoardFile,
+    readonly launch: Corstone300Launch,
+    readonly backendConfig: Corstone300Backend,
+    private readonly log: LinkLog = () => {},
+  ) {
+    this.name = file.name;
+    this.backend = backendConfig.kind;
+    this.capabilities = {
+      latency: BACKEND_LATENCY[this.backend],
+      memoryLabel: file.memory_label,
+      accelerator: file.accelerator,
+      placesModel: true,
+    };
+    this.emulator = this.backend === 'mps3' ? null : new EmulatorProcess(this.backend === 'qemu' ? 'QEMU' : 'the FVP', log);
+  }
+
+  /** The emulator's process id while it runs (tests use it). */
+  get pid(): number | undefined {
+    return this.emulator?.pid;
+  }
+
+  private get started(): boolean {
+    return this.emulator ? this.emulator.running : this.mps3Started;
+  }
+
+  private tempDir(): string {
+    if (!this.dir) this.dir = mkdtempSync(join(tmpdir(), 'hil-corstone300-'));
+    return this.dir;
+  }
+
+  async flash(blob: Uint8Array): Promise<'placed' | 'upload'> {
+    const limit = this.launch.model_partition.bytes;
+    if (blob.length > limit) {
+      throw new HilError(`the model is ${blob.length} bytes, board ${this.name}'s partition holds ${limit}`, 'compress the model further');
+    }
+    // A running board has its partition in use; from now on the model travels over the link.
+    if (this.started) return 'upload';
+    this.modelPath = join(this.tempDir(), 'model.hilm');
+    writeFileSync(this.modelPath, blob);
+    this.placed = { size: blob.length, crc32: crc32(blob) };
+    this.placedFresh = true;
+    return 'placed';
+  }
+
+  async open(): Promise<Session> {
+    if (this.session) throw new HilError(`board ${this.name} already has an open session`, 'close it first');
+    const image = await makeFirmware(this.file);
+    let transport: StreamTransport;
+    try {
+      transport = await this.connect(image);
+    } catch (e) {
+      await this.emulator?.stop();
+      throw e;
+    }
+    try {
+      const banner = await transport.readBanner({ bannerMs: this.file.link.banner_ms, startMs: this.file.link.start_ms });
+      const session = new CheckedSession(transport, banner, {
+        link: this.file.link,
+        placed: this.placedFresh ? this.placed : null,
+        log: this.log,
+        onClose: async () => {
+          this.session = null;
+        },
+        explainLineClosed: async () => (await this.emulator?.exitReport(DEATH_REPORT_MS)) ?? null,
+      }, this, image);
+      this.placedFresh = false;
+      this.session = session;
+      if (this.emulator) this.emulator.onUnexpectedExit = (why) => this.session?.client.fail(why);
+      return session;
+    } catch (e) {
+      await transport.close();
+      const died = await this.emulator?.exitReport(0);
+      await this.emulator?.stop();
+      throw died ?? e;
+    }
+  }
+
+  /** Starts the backend if it is not running and opens its UART. */
+  private async connect(image: string): Promise<StreamTransport> {
+    const model = this.placedFresh && this.modelPath ? { path: this.modelPath, address: this.launch.model_partition.base } : null;
+    const b = this.backendConfig;
+    const startMs = this.file.link.start_ms;
+    switch (b.kind) {
+      case 'qemu': {
+        const m = this.emulator!.running ? null : await this.emulator!.start(qemuCommand(b, { image, model }), QEMU_PTY_LINE, startMs);
+        if (!m) throw new HilError(`board ${this.name}: QEMU is running but its pty is unknown`, 'close the board and open it again');
+        return openSerialTransport(m[1]!, this.log);
+      }
+      case 'fvp': {
+        if (this.emulator!.running) throw new HilError(`board ${this.name}: the FVP takes one session per start`, 'close the board and open it again');
+        const m = await this.emulator!.start(fvpCommand(b, { image, model }, this.file.accelerator.macs_per_cycle), FVP_PORT_LINE, startMs);
+        return openTcpTransport('127.0.0.1', Number(m[1]), this.log);
+      }
+      case 'mps3': {
+        const paths = requireMps3Paths(b);
+        if (!this.mps3Started) {
+          await flashMps3(b, paths, image, model?.path ?? null, this.log);
+          this.mps3Started = true;
+        }
+        return openSerialTransport(paths.serial, this.log);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.session) await this.session.close();
+    await this.emulator?.stop();
+    this.mps3Started = false;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
+    this.modelPath = null;
+    this.placed = null;
+    this.placedFresh = false;
+  }
+}
+
+async function openTcpTransport(host: string, port: number, log: LinkLog): Promise<StreamTransport> {
+  const socket = connect({ host, port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', (e) => reject(new HilError(`cannot connect to the FVP's UART at ${host}:${port}: ${e.message}`)));
+  });
+  socket.setNoDelay(true);
+  return new StreamTransport(socket, `${host}:${port}`, log);
+}
+
+/** Copies the firmware (and model) to the MPS3's volume, writes images.txt, and resets the board. */
+async function flashMps3(b: Mps3Backend, paths: { volume: string; mcc?: string }, image: string, model: string | null, log: LinkLog): Promise<void> {
+  const plan = mps3FlashPlan(b, paths.volume, image, model);
+  const durable = (path: string) => {
+    const fd = openSync(path, 'r+');
+    fsyncSync(fd);
+    closeSync(fd);
+  };
+  try {
+    for (const c of plan.copies) {
+      copyFileSync(c.from, c.to);
+      durable(c.to);
+    }
+    writeFileSync(plan.imagesTxtPath, plan.imagesTxt, 'latin1');
+    durable(plan.imagesTxtPath);
+  } catch (e) {
+    throw new HilError(`cannot write the MPS3 volume ${paths.volume}: ${(e as Error).message}`, 'is it mounted read-write?');
+  }
+  if (!paths.mcc) {
+    log('warn', 'MPS3: files written; press the board\'s reset button now (or set HIL_MPS3_MCC to reset it through the MCC console)');
+    return;
+  }
+  const port = new SerialPort({ path: paths.mcc, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(new HilError(`cannot open the MCC console ${paths.mcc}: ${e.message}`)) : resolve())));
+  await new Promise<void>((resolve, reject) => port.write(mccResetBytes(b), (e) => (e ? reject(e) : port.drain(() => resolve()))));
+  await new Promise<void>((resolve) => port.close(() => resolve()));
+  log('info', `MPS3: reset through ${paths.mcc}`);
+}
+
+/**
+ * A session that holds the device to the board file and the ELF it runs: a firmware built with another
+ * memory map, or a stale image, fails here with one line instead of producing wrong figures.
+ */
+export class CheckedSession extends Session {
+  constructor(
+    transport: StreamTransport,
+    banner: Banner,
+    opts: SessionOptions,
+    private readonly board: Corstone300Board,
+    private readonly image: string,
+  ) {
+    super(transport, banner, opts);
+  }
+
+  override async hello(): Promise<HelloReply> {
+    const h = await super.hello();
+    const l = this.board.launch;
+    const where = `boards/${this.board.name}.json`;
+    const expect = (what: string, device: number, file: number, field: string) => {
+      if (device !== file) {
+        throw new HilError(`board ${this.board.name}: the firmware reports ${what} ${device}, ${where} says ${file} (${field})`, 'make the board file and firmware/ports/corstone-300/corstone-300.ld agree');
+      }
+    };
+    expect('a model partition of', h.modelPartitionBytes, l.model_partition.bytes, 'launch.model_partition.bytes');
+    expect('an arena of', h.arenaCapacityBytes, l.arena_bytes, 'launch.arena_bytes');
+    expect('a clock of', h.clockHz, l.cpu.clock_hz, 'launch.cpu.clock_hz');
+    const want = BACKEND_LATENCY[this.board.backend].kind;
+    if (this.board.backend === 'fvp' && h.latencyKind === KIND_CODE.measured) {
+      // The FVP's DWT counts instructions of a functional model: not a silicon measurement.
+      return Object.assign(h, { latencyKind: KIND_CODE.emulated });
+    }
+    if (h.latencyKind !== KIND_CODE[want]) {
+      throw new HilError(`board ${this.board.name} on ${this.board.backend}: the firmware reports latency kind ${h.latencyKind}, expected ${KIND_CODE[want]} (${want})`, 'a DWT that counts under an emulator, or none on silicon: see docs/corstone-300.md');
+    }
+    return h;
+  }
+
+  override async stats(): Promise<StatsReply> {
+    const s = await super.stats();
+    const l = this.board.launch;
+    const region = l.memories.find((m) => m.name === l.image_memory)!;
+    const elf = imageMemory(this.image, region);
+    const pairs: [string, number, number][] = [
+      ['image_flash_bytes', s.imageFlashBytes, elf.imageFlashBytes],
+      ['static_sram_bytes', s.staticSramBytes, elf.staticSramBytes],
+      ['stack_size_bytes', s.stackSizeBytes, elf.stackSizeBytes],
+    ];
+    for (const [field, device, fromElf] of pairs) {
+      if (device !== fromElf) {
+        throw new HilError(`board ${this.board.name}: GET_STATS ${field} is ${device}, the ELF's sections say ${fromElf} (${this.image})`, 'the running image is not the one built: rebuild with `hil firmware build --board corstone-300`');
+      }
+    }
+    return s;
+  }
+}

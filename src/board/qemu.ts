@@ -1,0 +1,65 @@
+/**
+ * The Corstone-300 under QEMU (`-M mps3-an547 -cpu cortex-m55`): the command line, and where its UART is.
+ *
+ * Under `-icount shift=0,align=off,sleep=on` every instruction takes 1 ns of virtual time, so the
+ * firmware's system-counter latency is an exact, repeatable instruction count (`emulated`), and the core
+ * sleeps in WFI (host CPU idle) while it waits for the host. The UART is a pty chardev; the model blob is
+ * "flashed" by QEMU's generic loader device into the partition before the core starts.
+ */
+import type { EmulatorCommand } from './emulator.js';
+
+export interface QemuBackend {
+  kind: 'qemu';
+  executable: string;
+  machine: string;
+  cpu: string;
+  /** `-m`: mps3-an547 insists on its full 2 GiB of DDR. */
+  memory: string;
+  /** `-icount` options. */
+  icount: string;
+  extra_args?: string[];
+}
+
+export const QEMU_BACKEND_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'executable', 'machine', 'cpu', 'memory', 'icount'],
+  properties: {
+    kind: { const: 'qemu' },
+    executable: { type: 'string', minLength: 1 },
+    machine: { type: 'string', minLength: 1 },
+    cpu: { type: 'string', minLength: 1 },
+    memory: { type: 'string', pattern: '^[0-9]+[KMG]?$' },
+    icount: { type: 'string', minLength: 1 },
+    extra_args: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+export interface ImageAndModel {
+  /** The firmware ELF. */
+  image: string;
+  /** A model blob to place in the partition before the core starts, and where. */
+  model?: { path: string; address: number } | null;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+export function qemuCommand(q: QemuBackend, what: ImageAndModel): EmulatorCommand {
+  const args = [
+    '-M', q.machine,
+    '-cpu', q.cpu,
+    '-m', q.memory,
+    '-icount', q.icount,
+    '-display', 'none',
+    '-monitor', 'none',
+    '-chardev', 'pty,id=uart0',
+    '-serial', 'chardev:uart0',
+    '-kernel', what.image,
+  ];
+  if (what.model) args.push('-device', `loader,file=${what.model.path},addr=${hex(what.model.address)},force-raw=on`);
+  args.push(...(q.extra_args ?? []));
+  return { command: q.executable, args };
+}
+
+/** QEMU's announcement of the pty: `char device redirected to /dev/pts/3 (label uart0)`. */
+export const QEMU_PTY_LINE = /char device redirected to (\S+) \(label uart0\)/;

@@ -1,0 +1,125 @@
+/**
+ * The corstone-300 board end to end on QEMU: the real M55 firmware (MVE kernels) on the emulated
+ * mps3-an547, driven through the board registry, transport, client and session, on a 2-second
+ * speech-like clip through an se-tiny model made like `hil model init` does. Its enhanced audio must be
+ * bit-exact with the host engine and with the sim board, its work counters equal, its emulated instruction
+ * counts identical over two boots (one with the model placed by QEMU's loader, one uploaded over the UART),
+ * and its memory figures equal to the ELF's sections.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportModel } from '../../src/cli/model.js';
+import { initFloatModel } from '../../src/model/init.js';
+import { clipToFrames, ETHOS_U55_128, runClipOnHost } from '../../src/engine/index.js';
+import type { Board } from '../../src/board/board.js';
+import { loadBoard } from '../../src/board/registry.js';
+import { Corstone300Board } from '../../src/board/corstone300.js';
+import { imageMemory } from '../../src/board/elf.js';
+import { findOnPath } from '../../src/board/emulator.js';
+import type { FrameResult } from '../../src/link/session.js';
+import { scaleToPeak, speechLike } from '../support/speechlike.js';
+
+const COST = { ...ETHOS_U55_128 };
+const HAVE_TOOLS = findOnPath('qemu-system-arm') !== null && findOnPath('arm-none-eabi-gcc') !== null;
+const dir = mkdtempSync(join(tmpdir(), 'hil-cs300-e2e-'));
+const boards: Board[] = [];
+// Every board a test started is closed (QEMU killed), also when the test failed.
+after(async () => {
+  for (const b of boards) await b.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** se-tiny at hop 128 (so the client keeps three frames in flight), dense, as `hil model init` writes it. */
+function tinyModel(): Uint8Array {
+  const path = join(dir, 'se-tiny.hilm');
+  exportModel(initFloatModel('se-tiny', 1, 128), path, { kind: 'dense' });
+  return new Uint8Array(readFileSync(path));
+}
+
+function clip(seconds: number): Int16Array {
+  const x = scaleToPeak(speechLike(seconds, 'corstone300-e2e'), 0.5);
+  return Int16Array.from(x, (v) => Math.round(v * 32767));
+}
+
+interface Run {
+  frames: FrameResult[];
+  stats: Awaited<ReturnType<import('../../src/link/session.js').Session['stats']>>;
+  uploads: number;
+}
+
+async function runOn(boardName: string, blob: Uint8Array, frames: Int16Array[], place: boolean, env: Record<string, string> = {}): Promise<Run> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  let board: Board;
+  try {
+    board = await loadBoard(boardName);
+  } finally {
+    process.env = saved;
+  }
+  boards.push(board);
+  if (place) assert.equal(await board.flash(blob), 'placed');
+  const s = await board.open();
+  await s.hello();
+  await s.configure(COST);
+  const before = s.client.stats.requests;
+  await s.loadModel(blob);
+  const uploads = s.client.stats.requests - before - 1;
+  await s.resetStream();
+  // All frames queued at once: the client pipelines them within the device's credit.
+  const results = await Promise.all(frames.map((f, i) => s.runFrame(i, f)));
+  const stats = await s.stats();
+  await board.close();
+  return { frames: results, stats, uploads };
+}
+
+test('corstone-300 on QEMU: bit-exact with the host engine and the sim board, identical instruction counts over two boots', { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async (t) => {
+  const t0 = Date.now();
+  const blob = tinyModel();
+  const pcm = clip(2);
+  const host = runClipOnHost(blob, pcm, { cost: COST });
+  const frames = clipToFrames(pcm, 128, 512);
+  assert.equal(frames.length, host.outFrames.length);
+
+  const first = await runOn('corstone-300', blob, frames, true, { HIL_BACKEND: 'qemu' });
+  assert.equal(first.uploads, 0, 'placed by QEMU\'s loader device: no upload');
+  first.frames.forEach((r, f) => {
+    assert.deepEqual(r.output, host.outFrames[f], `frame ${f}: output differs from the host engine`);
+    const c = host.perFrame[f]!;
+    assert.deepEqual([r.macs, r.weightBytes, r.elements, r.ops, r.modelledCycles], [c.macs, c.weightBytes, c.elements, c.ops, c.modelledCycles], `frame ${f} counters`);
+    assert.ok(typeof r.latency === 'number' && r.latency > 100_000, `frame ${f}: ${r.latency} emulated instructions`);
+  });
+
+  const second = await runOn('corstone-300', blob, frames, false, { HIL_BACKEND: 'qemu' });
+  assert.ok(second.uploads > 1, 'the second boot gets the model over the UART');
+  assert.deepEqual(second.frames.map((r) => r.output), first.frames.map((r) => r.output));
+  assert.deepEqual(second.frames.map((r) => r.latency), first.frames.map((r) => r.latency), 'emulated instruction counts are identical across boots');
+
+  const sim = await runOn('sim', blob, frames, true);
+  assert.deepEqual(first.frames.map((r) => r.output), sim.frames.map((r) => r.output), 'bit-exact with --board sim');
+
+  // Memory: the device's own report equals the linker's sections (the session checked it too).
+  const board = (await loadBoard('corstone-300')) as Corstone300Board;
+  boards.push(board);
+  const region = board.launch.memories.find((m) => m.name === board.launch.image_memory)!;
+  const elf = imageMemory(join(process.cwd(), board.file.firmware.image), region);
+  const st = first.stats;
+  assert.equal(st.imageFlashBytes, elf.imageFlashBytes);
+  assert.equal(st.staticSramBytes, elf.staticSramBytes);
+  assert.equal(st.stackSizeBytes, elf.stackSizeBytes);
+  assert.equal(st.stackSizeBytes, board.launch.stack_bytes);
+  assert.equal(st.modelFlashBytes, blob.length);
+  assert.equal(st.arenaBytes, host.arenaBytes);
+  assert.equal(st.framesRun, frames.length);
+  assert.ok(st.stackHighWaterBytes > 256 && st.stackHighWaterBytes < st.stackSizeBytes, `stack high water ${st.stackHighWaterBytes}`);
+
+  const lat = first.frames.map((r) => Number(r.latency)).sort((a, b) => a - b);
+  t.diagnostic(
+    `se-tiny hop 128, ${frames.length} frames (${pcm.length / 16000} s): emulated M55 instructions per frame p50 ${lat[lat.length >> 1]}, ` +
+      `min ${lat[0]}, max ${lat.at(-1)}; modelled Ethos-U55 cycles ${first.frames[0]!.modelledCycles}; ` +
+      `memory (device = ELF): image ${st.imageFlashBytes} B + model ${st.modelFlashBytes} B flash, SRAM static ${st.staticSramBytes} + arena ${st.arenaBytes} + stack ${st.stackHighWaterBytes} of ${st.stackSizeBytes} B; ` +
+      `total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+});
