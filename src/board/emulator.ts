@@ -169,3 +169,33 @@ export class EmulatorProcess {
     }
   }
 }
+
+/**
+ * Runs a command that exits by itself (a semihosting self-test image under QEMU) and returns its exit code
+ * and output; killed after `timeoutMs`, and with hil, like every emulator here.
+ */
+export function runToExit(cmd: EmulatorCommand, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  const setpriv = findOnPath('setpriv');
+  const [command, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', cmd.command, ...cmd.args]] : [cmd.command, cmd.args];
+  const child = spawn(command, args, { cwd: cmd.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new HilError(`${cmd.command} did not exit within ${timeoutMs} ms`, `last output: ${output.trim().split('\n').at(-1) ?? '(none)'}`));
+    }, timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(new HilError(`cannot run ${cmd.command}: ${e.message}`, 'run `hil doctor`'));
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolve({ code, output });
+    });
+  });
+}

@@ -63,3 +63,12 @@ export function qemuCommand(q: QemuBackend, what: ImageAndModel): EmulatorComman
 
 /** QEMU's announcement of the pty: `char device redirected to /dev/pts/3 (label uart0)`. */
 export const QEMU_PTY_LINE = /char device redirected to (\S+) \(label uart0\)/;
+
+/** A self-test or benchmark image that talks semihosting (no UART) and exits QEMU with its status. */
+export function qemuSemihostingCommand(q: QemuBackend, image: string, cwd?: string): EmulatorCommand {
+  return {
+    command: q.executable,
+    args: ['-M', q.machine, '-cpu', q.cpu, '-m', q.memory, '-icount', q.icount, '-display', 'none', '-monitor', 'none', '-serial', 'none', '-semihosting-config', 'enable=on,target=native', '-kernel', image],
+    cwd,
+  };
+}
