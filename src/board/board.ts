@@ -20,6 +20,8 @@ export interface Board {
   /** The parsed board file. */
   readonly file: BoardFile;
   readonly capabilities: BoardCapabilities;
+  /** Which backend runs the firmware, for a board with several (corstone-300: fvp, qemu or mps3). */
+  readonly backend?: string;
   /**
    * Puts a model blob where the firmware will find it at boot: 'placed' when the board's flasher did,
    * 'upload' when the session must send it over the link (e.g. the board is already running).

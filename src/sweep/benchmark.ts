@@ -149,7 +149,7 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   const firmware = await buildFirmwareImage(board.file);
   const provenance: Provenance = {
     board: board.name,
-    boardBackend: board.file.launch.kind,
+    boardBackend: board.backend ?? board.file.launch.kind,
     firmwareBuildId: firmware.build_id,
     firmwareSha256: firmware.sha256,
     modelSha256: model.sha256,
