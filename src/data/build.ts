@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { HilError } from '../util/errors.js';
 import { sha256, sha256File, writeFileAtomic } from '../util/fsx.js';
 import { HIL_VERSION } from '../util/version.js';
@@ -109,6 +109,11 @@ interface Context {
   buildKey: string;
 }
 
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
 function fingerprint(files: { rel: string; bytes: number; mtimeMs: number }[]): string {
   return sha256(files.map((f) => `${f.rel}\t${f.bytes}\t${f.mtimeMs}`).join('\n'));
 }
@@ -125,6 +130,16 @@ function prepare(options: BuildOptions): Context {
     throw new HilError('a corpus built from your own files needs its own directory', 'add --out <dir>; the default directory is kept for the built-in corpus');
   }
   const dir = resolve(options.out ?? defaultCorpusDir(size, seed));
+  for (const [flag, input] of [['--clean-dir', options.cleanDir], ['--noise-dir', options.noiseDir]] as const) {
+    const inDir = input ? resolve(input) : null;
+    if (inDir && (isInside(dir, inDir) || isInside(inDir, dir))) {
+      throw new HilError(`--out ${dir} overlaps ${flag} ${inDir}`, 'build into a separate directory: a build removes audio in its directory that its manifest does not list');
+    }
+  }
+  // A build prunes its directory; a directory of someone else's files must never be taken for a corpus.
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(join(dir, 'manifest.json')) && !existsSync(join(dir, '.hil-cache'))) {
+    throw new HilError(`${dir} exists and is not a hil corpus`, 'choose a new or empty directory for --out');
+  }
   let pattern: RegExp | undefined;
   if (options.speakerPattern !== undefined) {
     try {

@@ -4,7 +4,6 @@
  * /usr/share/doc/<package>/copyright, checked file by file where a package licenses its sounds unevenly.
  * Only ambiences and workshop/crowd/animal sounds are taken; interface clicks, alarms and music are not.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { HilError } from '../util/errors.js';
@@ -138,18 +137,4 @@ export function listRecorded(): RecordedFile[] {
     }
   }
   return out;
-}
-
-/** Duration in seconds from the file header (soxi), or null when sox cannot read it. */
-export function probeSeconds(path: string): Promise<number | null> {
-  return new Promise((resolve) => {
-    const proc = spawn('soxi', ['-D', path], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.on('error', () => resolve(null));
-    proc.on('close', (code) => {
-      const s = Number(out.trim());
-      resolve(code === 0 && Number.isFinite(s) ? s : null);
-    });
-  });
 }

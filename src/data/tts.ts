@@ -57,9 +57,17 @@ export class TtsWorker {
       case 'espeak-ng':
         await run('espeak-ng', ['-v', `${p.accent ?? 'en-us'}+${v.engineVoice}`, '-s', String(Math.round(ESPEAK_WPM * p.rate)), '-w', this.wav, '--stdin'], p.text);
         break;
-      case 'festival':
-        await this.festival.synth({ voice: v.engineVoice, text: p.text, rate: p.rate, out: this.wav });
+      case 'festival': {
+        const req = { voice: v.engineVoice, text: p.text, rate: p.rate, out: this.wav };
+        try {
+          await this.festival.synth(req);
+        } catch {
+          // A festival process that died or hung is replaced once; the same request then runs in a fresh one.
+          this.festival.close();
+          await this.festival.synth(req);
+        }
         break;
+      }
     }
     // flite exits 0 even when it cannot find a voice; an empty or missing file is the only sign.
     if (!existsSync(this.wav) || statSync(this.wav).size <= 44) throw new Error(`${v.engine} produced no audio for voice ${v.engineVoice}`);

@@ -125,6 +125,11 @@ describe('corpus from --clean-dir and --noise-dir', () => {
     make(join(two, 'b', '1.wav'), 1, '-r', '16000');
     await assert.rejects(buildCorpus({ size: 'small', seed: 1, out: join(root, 'y'), cleanDir: two, noiseDir: noise }), isHil(/cannot fill/));
     await assert.rejects(buildCorpus({ size: 'small', seed: 1, out: join(root, 'z'), cleanDir: clean, noiseDir: noise, speakerPattern: 'nomatch_(x)' }), isHil(/does not match/));
+    await assert.rejects(buildCorpus({ size: 'small', seed: 1, out: join(clean, 'out'), cleanDir: clean, noiseDir: noise }), isHil(/overlaps --clean-dir/));
+    // A directory of other files is never taken for a corpus (a build prunes unlisted audio in its directory).
+    await assert.rejects(buildCorpus({ size: 'small', seed: 1, out: noise, cleanDir: clean }), isHil(/is not a hil corpus/));
+    await assert.rejects(buildCorpus({ size: 'tiny', seed: 1, out: clean }), isHil(/is not a hil corpus/));
+    assert.ok(readFileSync(join(clean, 'alice', 'a1.wav')).length > 0);
   });
 
   it('exits with code 2 and one line from the CLI for a user error', () => {
