@@ -23,6 +23,12 @@ export interface FrameResult {
   counters: FrameCounters;
 }
 
+/** One step of the int8 graph alone: the mask and each new state, in state-tensor table order. */
+export interface GraphStepResult {
+  mask: Int8Array;
+  states: Int8Array[];
+}
+
 function clamp8(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
 }
@@ -82,6 +88,56 @@ export class Engine {
     for (const x of this.blob.tensors) if (x.isState) this.t[x.id].fill(x.zeroPoint, 0, x.length);
   }
 
+  /** Ids of the state tensors, in table order (the order runGraph takes and returns states in). */
+  get stateIds(): number[] {
+    return this.blob.tensors.filter((x) => x.isState).map((x) => x.id);
+  }
+
+  /** A copy of a tensor's current value: after runFrame, the input tensor holds that frame's features. */
+  readTensor(id: number): Int8Array {
+    const x = this.blob.tensors[id];
+    if (!x) throw new RangeError(`readTensor: no tensor ${id}`);
+    return this.t[id].slice(0, x.length);
+  }
+
+  /**
+   * The graph of docs/model-format.md §1 step 7 alone, as the .tflite step runs it: int8 features in (the
+   * front end's input tensor), the states in (omitted: the stream's current ones), the mask and the new
+   * states out. Like runFrame it leaves the new states in the state tensors; the PCM buffers are untouched.
+   */
+  runGraph(features: Int8Array, states?: readonly Int8Array[]): GraphStepResult {
+    const b = this.blob;
+    const ids = this.stateIds;
+    if (features.length !== b.nBins) throw new RangeError(`runGraph: expected ${b.nBins} features, got ${features.length}`);
+    if (states && states.length !== ids.length) throw new RangeError(`runGraph: expected ${ids.length} states, got ${states.length}`);
+    this.t[b.inputId].set(features);
+    if (states)
+      ids.forEach((id, k) => {
+        if (states[k].length !== b.tensors[id].length) throw new RangeError(`runGraph: state ${k} needs ${b.tensors[id].length} values, got ${states[k].length}`);
+        this.t[id].set(states[k]);
+      });
+    this.stepGraph();
+    return { mask: this.readTensor(b.outputId), states: ids.map((id) => this.readTensor(id)) };
+  }
+
+  /**
+   * One op alone on given input values (FC and LUT take one, ADD/SUB/MUL two, in the op's order) → its
+   * output. For checking another runtime op by op on that runtime's own inputs. It writes the op's input
+   * and output tensors, so use an engine that is not carrying a stream.
+   */
+  evalOp(index: number, inputs: readonly Int8Array[]): Int8Array {
+    const op = this.blob.ops[index];
+    if (!op) throw new RangeError(`evalOp: no op ${index}`);
+    const ids = op.op === 'FC' || op.op === 'LUT' ? [op.input] : [op.in1, op.in2];
+    if (inputs.length !== ids.length) throw new RangeError(`evalOp: op ${index} takes ${ids.length} inputs, got ${inputs.length}`);
+    ids.forEach((id, k) => {
+      if (inputs[k].length !== this.blob.tensors[id].length) throw new RangeError(`evalOp: op ${index} input ${k} needs ${this.blob.tensors[id].length} values, got ${inputs[k].length}`);
+      this.t[id].set(inputs[k]);
+    });
+    this.runOp(op);
+    return this.readTensor(op.output);
+  }
+
   /** One hop of PCM in, one hop out. Pass `out` to reuse a buffer. */
   runFrame(input: Int16Array, out: Int16Array = new Int16Array(this.blob.hop)): FrameResult {
     const b = this.blob;
@@ -105,8 +161,7 @@ export class Engine {
       feat[k] = clamp8(fzp + mbqm(log2q(p + 1), b.featMult, b.featShift), -128, 127);
     }
 
-    for (const op of b.ops) this.runOp(op);
-    for (const x of b.tensors) if (x.isState) this.t[x.id].set(this.t[x.next as number].subarray(0, x.length));
+    this.stepGraph();
 
     const mask = this.t[b.outputId];
     for (let k = 0; k < nb; k++) {
@@ -127,6 +182,13 @@ export class Engine {
     ola.copyWithin(0, hop);
     ola.fill(0, n - hop);
     return { output: out, counters: { ...this.totals, modelledCycles: this.cost ? this.modelled : 0 } };
+  }
+
+  /** Every op in order, then each state tensor takes its `next` (§1 step 7). */
+  private stepGraph(): void {
+    const b = this.blob;
+    for (const op of b.ops) this.runOp(op);
+    for (const x of b.tensors) if (x.isState) this.t[x.id].set(this.t[x.next as number].subarray(0, x.length));
   }
 
   private runOp(op: BlobOp): void {

@@ -18,7 +18,7 @@ export {
   type OpCounters,
   type ParseOptions,
 } from './blob.js';
-export { Engine, type FrameCounters, type FrameResult } from './engine.js';
+export { Engine, type FrameCounters, type FrameResult, type GraphStepResult } from './engine.js';
 export { clipToFrames, framesToClip, frameCount } from './framing.js';
 export { runClipOnHost, type ClipResult } from './runClip.js';
 export { opCycles, frameCycles, cyclesToSeconds, ETHOS_U55_128, ETHOS_U55_CLOCK_HZ, type CostParams, type OpWork } from './costModel.js';

@@ -81,6 +81,11 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 export interface LowerOptions {
   /** Overrides ranges by activation name (e.g. calibration on real data). */
   ranges?: Record<string, [number, number]>;
+  /**
+   * FC weight scales: one per output channel (default), or one per matrix, which Arm NN 20.08's CpuRef
+   * needs (it asserts on per-channel FC weights). Blob and .tflite serialize the same choice.
+   */
+  weightScales?: 'per-channel' | 'per-tensor';
 }
 
 export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {}): QuantGraph {
@@ -114,7 +119,20 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
     // Floor each channel's scale so its int32 bias stays below 2^30 in magnitude.
     const minScale = new Float64Array(outF);
     for (let o = 0; o < outF; o++) minScale[o] = Math.abs(b[o]) / (x.scale * 2 ** 30);
+    let tensorScale = 0;
+    if (options.weightScales === 'per-tensor') {
+      // Every channel's floor is the largest channel scale, so all channels share it.
+      for (let o = 0; o < outF; o++) {
+        let maxAbs = 0;
+        for (let i = 0; i < inF; i++) maxAbs = Math.max(maxAbs, Math.abs(w.data[o * inF + i]));
+        tensorScale = Math.max(tensorScale, maxAbs / 127, minScale[o]);
+      }
+      if (tensorScale === 0) tensorScale = 1 / 127;
+      minScale.fill(tensorScale);
+    }
     const { q, scales } = quantizeWeightsPerChannel(w.data, outF, inF, minScale);
+    // An all-zero channel got 1/127 above; its weights are 0 at any scale, so it takes the shared one.
+    if (tensorScale) scales.fill(tensorScale);
     const bias = quantizeBias(b, x.scale, scales);
     const biasEff = new Int32Array(outF);
     const multipliers = new Int32Array(outF);
