@@ -129,8 +129,9 @@ describe('corpus build (tiny, built-in)', () => {
     }
   });
 
-  it('gives byte-identical files and manifest for the same seed, and different ones for another seed', async () => {
-    await buildCorpus({ size: 'tiny', seed: 7, out: dirB });
+  it('gives byte-identical files and manifest for the same seed, whatever the scheduling, and different ones for another seed', async () => {
+    // One worker instead of two: every festival process sees a different sequence of utterances.
+    await buildCorpus({ size: 'tiny', seed: 7, out: dirB, jobs: 1 });
     assert.deepEqual(hashes(dirB), hashes(dirA));
     const other = await buildCorpus({ size: 'tiny', seed: 8, out: join(root, 'c') });
     const theirs = new Set(other.manifest.speech.map((e) => e.sha256));
