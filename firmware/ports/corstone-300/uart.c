@@ -39,6 +39,8 @@ uart_mode_t uart_mode(void) { return g_mode; }
 uint32_t uart_overruns(void) { return g_overruns; }
 
 void UART0_RX_Handler(void) {
+  /* Acknowledge first: a byte that lands after the last look below raises the interrupt again. */
+  UART0_INTSTATUS = UART_INT_RX;
   while (UART0_STATE & UART_STATE_RXFULL) {
     uint8_t b = (uint8_t)UART0_DATA;
     uint32_t next = (g_head + 1u) & (UART_RING_BYTES - 1u);
@@ -49,7 +51,6 @@ void UART0_RX_Handler(void) {
       g_head = next;
     }
   }
-  UART0_INTSTATUS = UART_INT_RX;
 }
 
 static uint8_t read_wake(void) {
