@@ -14,6 +14,7 @@ import { encodePcm16, readWavMono } from './wav.js';
 import { PEAK_TARGET, normalizePeak, peak, rms, segment, toInt16WithFloor } from './audio.js';
 import { babbleRecipe, renderBabble, type BabbleRecipe } from './babble.js';
 import { convertFile, probe } from './convert.js';
+import { onInterrupt } from './interrupt.js';
 import { Journal, type JournalFile } from './journal.js';
 import { withLock } from './lock.js';
 import {
@@ -204,6 +205,7 @@ class Runner {
   readonly rejected: RejectedFile[] = [];
   private readonly workers: TtsWorker[] = [];
   private readonly tmp: string;
+  private readonly forget: () => void;
 
   constructor(
     private readonly ctx: Context,
@@ -211,6 +213,7 @@ class Runner {
     private readonly progress: Progress,
   ) {
     this.tmp = mkdtempSync(join(tmpdir(), 'hil-corpus-'));
+    this.forget = onInterrupt(() => this.close());
   }
 
   private worker(lane: number): TtsWorker {
@@ -256,6 +259,7 @@ class Runner {
   }
 
   close(): void {
+    this.forget();
     for (const w of this.workers) w?.close();
     rmSync(this.tmp, { recursive: true, force: true });
   }

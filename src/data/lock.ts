@@ -6,6 +6,7 @@
 import { mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HilError } from '../util/errors.js';
+import { onInterrupt } from './interrupt.js';
 
 const POLL_MS = 500;
 
@@ -49,10 +50,12 @@ export async function withLock<T>(path: string, onWait: () => void, fn: () => Pr
   }
   const release = () => rmSync(path, { force: true });
   process.once('exit', release);
+  const forget = onInterrupt(release);
   try {
     return await fn();
   } finally {
     process.removeListener('exit', release);
+    forget();
     release();
   }
 }
