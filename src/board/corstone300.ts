@@ -185,6 +185,7 @@ export class Corstone300Board implements Board {
   /** The MPS3 has been flashed and reset (it keeps running between sessions, like an emulator). */
   private mps3Started = false;
   private session: Session | null = null;
+  private ptyPath: string | null = null;
 
   constructor(
     readonly file: BoardFile,
@@ -271,9 +272,9 @@ export class Corstone300Board implements Board {
     const startMs = this.file.link.start_ms;
     switch (b.kind) {
       case 'qemu': {
-        const m = this.emulator!.running ? null : await this.emulator!.start(qemuCommand(b, { image, model }), QEMU_PTY_LINE, startMs);
-        if (!m) throw new HilError(`board ${this.name}: QEMU is running but its pty is unknown`, 'close the board and open it again');
-        return openSerialTransport(m[1]!, this.log);
+        // A later session on the same QEMU reopens its pty; the device answers the wake line again.
+        if (!this.emulator!.running) this.ptyPath = (await this.emulator!.start(qemuCommand(b, { image, model }), QEMU_PTY_LINE, startMs))[1]!;
+        return openSerialTransport(this.ptyPath!, this.log);
       }
       case 'fvp': {
         if (this.emulator!.running) throw new HilError(`board ${this.name}: the FVP takes one session per start`, 'close the board and open it again');

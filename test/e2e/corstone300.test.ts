@@ -24,6 +24,7 @@ import { qemuCommand, QEMU_PTY_LINE } from '../../src/board/qemu.js';
 import { REPO_ROOT } from '../../src/board/registry.js';
 import { Session, type FrameResult } from '../../src/link/session.js';
 import { openSerialTransport } from '../../src/link/transport.js';
+import { Msg } from '../../src/link/messages.js';
 import { scaleToPeak, speechLike } from '../support/speechlike.js';
 
 const COST = { ...ETHOS_U55_128 };
@@ -163,4 +164,36 @@ test('corstone-300 firmware with the interrupt-driven UART (the MPS3 path) under
     await s.close();
     await qemu.stop();
   }
+});
+
+test('corstone-300 on QEMU: RESET reboots the M55 (AIRCR), and a second session on the same QEMU finds it again', { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async () => {
+  const blob = new Uint8Array(readFileSync(join(REPO_ROOT, 'test/vectors/engine/tiny-dense.hilm')));
+  const raw = readFileSync(join(REPO_ROOT, 'test/vectors/engine/tiny-dense.in.bin'));
+  const input = new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2);
+  const rawOut = readFileSync(join(REPO_ROOT, 'test/vectors/engine/tiny-dense.out.bin'));
+  const expected = new Int16Array(rawOut.buffer, rawOut.byteOffset, rawOut.length / 2);
+  const board = (await loadBoard('corstone-300', {})) as Corstone300Board;
+  boards.push(board);
+  await board.flash(blob);
+  const first = await board.open();
+  await first.hello();
+  await first.loadModel(blob);
+  for (let f = 0; f < 3; f++) await first.runFrame(f, input.subarray(f * 256, (f + 1) * 256));
+  assert.equal((await first.stats()).framesRun, 3);
+  await first.client.request(Msg.RESET, {});
+  const pid = board.pid;
+  await first.close();
+
+  const second = await board.open();
+  assert.equal(board.pid, pid, 'the same QEMU process');
+  await second.hello();
+  assert.equal((await second.stats()).framesRun, 0, 'the firmware restarted');
+  await second.loadModel(blob);
+  const outs = [];
+  for (let f = 0; f < input.length / 256; f++) outs.push((await second.runFrame(f, input.subarray(f * 256, (f + 1) * 256))).output);
+  const all = new Int16Array(outs.length * 256);
+  outs.forEach((o, f) => all.set(o, f * 256));
+  assert.deepEqual(all, expected);
+  await board.close();
+  assert.equal(board.pid, undefined, 'QEMU stopped');
 });

@@ -42,8 +42,12 @@ void hil_port_memory(hil_port_memory_t *out) {
 }
 
 void hil_port_reset(void) {
-  /* Let the reply drain first: the UART holds one byte and the host waits for the whole frame. */
+  /* Let the reply drain first, or the host never sees its end: wait until the UART has taken the last
+   * byte, then for that byte's ten bits to leave the shift register (with margin). */
   while (UART0_STATE & UART_STATE_TXFULL) {
+  }
+  const uint64_t t0 = clock_ticks();
+  while (clock_ticks() - t0 < (uint64_t)SYSCNT_HZ * 20u / UART_BAUD) {
   }
   cpu_barrier();
   SCB_AIRCR = AIRCR_VECTKEY | AIRCR_SYSRESETREQ;

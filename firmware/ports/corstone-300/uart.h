@@ -17,6 +17,8 @@ typedef enum {
 } uart_mode_t;
 
 #define UART_RING_BYTES 2048u /* power of two */
+#define UART_BAUD 115200u
+#define UART_PCLK_HZ 32000000u /* the AN547's peripheral clock */
 
 void uart_init(uart_mode_t mode);
 uart_mode_t uart_mode(void);
