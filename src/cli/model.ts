@@ -1,6 +1,7 @@
 /**
  * `hil model init`: a seeded float model of a named architecture, its dense int8 blob and a manifest.
- * `hil model export`: a float model (model.json) → blob, with a weight encoding.
+ * `hil model export`: a float model (model.json) → blob, with a weight encoding, or → a standard int8
+ *   .tflite of the streaming step (`--format tflite`, docs/tflite.md).
  * `hil model info`: what a blob holds, layer by layer.
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { HIL_VERSION } from '../util/version.js';
 import { ARCHS, isArchName } from '../model/arch.js';
 import { loadFloatModel, saveFloatModel, type FloatModel } from '../model/floatModel.js';
 import { initFloatModel, paramsPerLayer } from '../model/init.js';
-import { lowerToQuantGraph } from '../export/lower.js';
+import { lowerToQuantGraph, type LowerOptions } from '../export/lower.js';
+import { writeTfliteDetailed } from '../export/tflite.js';
 import { parseEncoding, writeBlobDetailed, type EncodingChoice } from '../export/blob.js';
 import { Engine, LUT_KINDS, parseBlob, type ModelBlob } from '../engine/index.js';
 
@@ -48,8 +50,8 @@ function encodingLabel(e: EncodingChoice): string {
 }
 
 /** Exports a float model to `<dir>/model.hilm` and describes it; shared by init and export. */
-export function exportModel(model: FloatModel, blobPath: string, encoding: EncodingChoice): ModelManifest['blob'] {
-  const written = writeBlobDetailed(lowerToQuantGraph(model), { encoding });
+export function exportModel(model: FloatModel, blobPath: string, encoding: EncodingChoice, lower: LowerOptions = {}): ModelManifest['blob'] {
+  const written = writeBlobDetailed(lowerToQuantGraph(model, lower), { encoding });
   const engine = new Engine(written.bytes);
   const macs = engine.opCounters.reduce((s, c) => s + c.macs, 0);
   const wb = engine.opCounters.reduce((s, c) => s + c.weightBytes, 0);
@@ -75,6 +77,11 @@ export function manifestFor(model: FloatModel, blob: ModelManifest['blob']): Mod
   const params = paramsPerLayer(model);
   const total = Object.values(params).reduce((a, b) => a + b, 0);
   return { format: 'hil-model-manifest', version: 1, arch: model.arch, seed: model.seed, hop: model.hop, sampleRate: model.sampleRate, hil: HIL_VERSION, params: { ...params, total }, blob };
+}
+
+function weightsOption(value: string): LowerOptions['weightScales'] {
+  if (value !== 'per-channel' && value !== 'per-tensor') throw new HilError(`--weights must be per-channel or per-tensor, got ${value}`, 'per-tensor is what Arm NN 20.08 CpuRef runs');
+  return value;
 }
 
 function hopOption(value: string | undefined): 128 | 256 {
@@ -145,14 +152,24 @@ export function register(program: Command): void {
 
   model
     .command('export')
-    .description('export a float model (model.json) to a blob with a weight encoding')
+    .description('export a float model (model.json) to a blob with a weight encoding, or to an int8 .tflite of the streaming step')
     .argument('<model.json>', 'float model')
-    .requiredOption('--out <blob>', 'blob file to write (.hilm)')
-    .option('--encoding <enc>', 'dense | csr | auto | blockRxC (e.g. block4x4)', 'auto')
+    .requiredOption('--out <file>', 'file to write (.hilm, or .tflite with --format tflite)')
+    .option('--format <fmt>', 'hilm (the device blob) | tflite (standard int8 TFLite step graph, docs/tflite.md)', 'hilm')
+    .option('--encoding <enc>', 'blob weight encoding: dense | csr | auto | blockRxC (e.g. block4x4)', 'auto')
+    .option('--weights <scales>', 'FC weight scales: per-channel | per-tensor (what Arm NN 20.08 CpuRef runs)', 'per-channel')
     .action(
-      action((path: string, opts: { out: string; encoding: string }) => {
+      action((path: string, opts: { out: string; format: string; encoding: string; weights: string }) => {
+        const lower: LowerOptions = { weightScales: weightsOption(opts.weights) };
+        if (opts.format !== 'hilm' && opts.format !== 'tflite') throw new HilError(`--format must be hilm or tflite, got ${opts.format}`, 'hilm is the device blob, tflite the standard int8 step graph');
         const fm = loadFloatModel(path);
-        const blob = exportModel(fm, opts.out, parseEncoding(opts.encoding));
+        if (opts.format === 'tflite') {
+          const t = writeTfliteDetailed(lowerToQuantGraph(fm, lower));
+          writeFileAtomic(opts.out, t.bytes);
+          process.stdout.write(`${opts.out}: ${t.bytes.length} bytes, ${opts.weights} weights, model id ${t.info.modelId}; in ${t.inputs.join(', ')}; out ${t.outputs.join(', ')}\n`);
+          return;
+        }
+        const blob = exportModel(fm, opts.out, parseEncoding(opts.encoding), lower);
         writeJsonAtomic(opts.out.replace(/\.hilm$/, '') + '.manifest.json', manifestFor(fm, blob));
         process.stdout.write(`${opts.out}: ${blob.flashBytes} bytes (${blob.layers.map((l) => `${l.name} ${l.encoding === 'block' ? `block${l.br}x${l.bc}` : l.encoding}`).join(', ')})\n`);
       }),
