@@ -47,6 +47,8 @@ export interface BoardFile {
     chunk_bytes: number;
   };
   notes?: string;
+  /** Block shape [rows, cols] that suits this board's kernels; `hil compress` profiles with "block": "board" use it. */
+  preferred_block?: [number, number];
 }
 
 const positiveInt = { type: 'integer', minimum: 1 } as const;
@@ -114,6 +116,7 @@ export const BOARD_SCHEMA = {
       },
     },
     notes: { type: 'string' },
+    preferred_block: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 16 }, minItems: 2, maxItems: 2 },
   },
 } as const;
 

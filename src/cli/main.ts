@@ -18,6 +18,7 @@ program
 // Stage command modules: each exports register(program).
 const modules = [
   await import('./board.js'),
+  await import('./compress.js'),
   await import('./data.js'),
   await import('./doctor.js'),
   await import('./firmware.js'),

@@ -1,0 +1,214 @@
+/**
+ * `hil compress`: a trained baseline + a profile → a compressed model directory (docs/compression.md):
+ * `model.json` (the FloatModel: pruned weights at 0, unit-pruned layers smaller), `model.hilm` (the blob
+ * in the profile's encoding) and `manifest.json` (what it costs and how good it is). Learned structures
+ * fine-tune through train() with the pruning hooks and QAT; training state lives in `<out>/train/` and a
+ * rerun resumes from its checkpoint. The offline baseline prunes the post-training-quantized graph.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ARCHS } from '../model/arch.js';
+import { loadFloatModel, saveFloatModel, type FloatModel } from '../model/floatModel.js';
+import { stepsPerEpoch, type TrainCorpus } from '../model/dataset.js';
+import type { BackendChoice } from '../model/tfBackend.js';
+import { floatModelDigest, lowerToQuantGraph } from '../export/lower.js';
+import { writeBlobDetailed } from '../export/blob.js';
+import type { QuantGraph } from '../export/quantGraph.js';
+import { Engine } from '../engine/index.js';
+import { HilError } from '../util/errors.js';
+import { sha256, sha256File, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { toolVersions } from '../util/version.js';
+import { encodingLabel, type Profile } from './profile.js';
+import { prunedMatrices, prunedUnitLayers, pruningHooks } from './hooks.js';
+import { shrinkUnits, type ShrinkResult } from './shrink.js';
+import { pruneQuantGraph, zeroPruned } from './offline.js';
+import { scoreBlob, scoreFloat, scoreNoisy, type ValScores } from './evaluate.js';
+import { COST_MODEL, encodingAlternatives, figuresOf, nonzeroMacs, paramCounts, sparsityReport, type EncodingFigures, type ParamCounts, type SparsityReport } from './manifest.js';
+import { matrixNames, weightShape } from '../model/tfModel.js';
+
+export interface CompressOptions {
+  /** Baseline: a model directory holding model.json, or a model.json. */
+  baseline: string;
+  profile: Profile;
+  corpus: TrainCorpus;
+  outDir: string;
+  seed: number;
+  /** Overrides the profile's fine-tuning epochs. */
+  epochs?: number;
+  /** Score at most this many val mixtures (default all). */
+  valLimit?: number;
+  backend?: BackendChoice;
+  log?: (line: string) => void;
+  command?: string;
+}
+
+export interface CompressManifest {
+  format: 'hil-compress-manifest';
+  version: 1;
+  /** The profile's name (src/model/resolve.ts reports it). */
+  profile: string;
+  structure: Profile['structure'];
+  profileSpec: Omit<Profile, 'source'> & { file: string };
+  arch: string;
+  hop: number;
+  seed: number;
+  baseline: { path: string; sha256: string; digest: string };
+  corpus: { dir: string; manifestSha256: string };
+  sparsity: SparsityReport;
+  units: ShrinkResult['layers'] | null;
+  params: ParamCounts;
+  blob: EncodingFigures & { file: string; sha256: string; encoding: string; arenaBytes: number; layers: ReturnType<typeof writeBlobDetailed>['layers'] };
+  encodings: Record<string, EncodingFigures>;
+  macsPerFrame: { denseBaseline: number; dense: number; effective: number; nonzero: number };
+  cost: typeof COST_MODEL & { modelledCyclesPerFrame: number; modelledSecondsPerFrame: number };
+  validation: { items: number; ids: string; int8: ValScores; float: ValScores; noisy: ValScores; engine: string };
+  training: { epochs: number; steps: number; lr: number; qat: boolean; batchSize: number; frames: number; history: unknown[] } | null;
+  hil: Record<string, string>;
+  command: string | null;
+  wallSeconds: number;
+}
+
+export function baselinePath(spec: string): string {
+  const p = resolve(spec);
+  if (!existsSync(p)) throw new HilError(`--model ${spec}: no such file or directory`, 'pass a baseline model directory (with model.json) or a model.json');
+  if (statSync(p).isDirectory()) {
+    const j = join(p, 'model.json');
+    if (!existsSync(j)) throw new HilError(`--model ${spec}: the directory has no model.json`, 'compression needs the float baseline (e.g. models/se-small)');
+    return j;
+  }
+  return p;
+}
+
+function hex(b: Buffer): string {
+  return b.toString('hex');
+}
+
+export async function compress(opts: CompressOptions): Promise<CompressManifest> {
+  const t0 = Date.now();
+  const log = opts.log ?? (() => {});
+  const profile = opts.profile;
+  const bPath = baselinePath(opts.baseline);
+  const baseline = loadFloatModel(bPath);
+  const arch = ARCHS[baseline.arch];
+  const full = matrixNames(arch);
+  for (const name of full) {
+    const want = weightShape(arch, name);
+    if (want.join('x') !== baseline.weights[name].shape.join('x'))
+      throw new HilError(`${bPath}: ${name} has shape [${baseline.weights[name].shape}], ${arch.name} has [${want}]`, 'compress a full-size baseline, not an already unit-pruned model');
+  }
+  try {
+    lowerToQuantGraph(baseline);
+  } catch (e) {
+    if (e instanceof HilError) throw new HilError(`${bPath} cannot be exported: ${e.message}`, 'the baseline must be a complete trained model (ranges and full-size weights)');
+    throw e;
+  }
+  const ft = profile.fineTune;
+  const prov = baseline.provenance as { batchSize?: number; frames?: number };
+  const batchSize = typeof prov.batchSize === 'number' ? prov.batchSize : 16;
+  const frames = typeof prov.frames === 'number' ? prov.frames : 100;
+  const perEpoch = stepsPerEpoch(opts.corpus, batchSize);
+  const epochs = opts.epochs ?? ft.epochs ?? Math.ceil((ft.steps ?? 0) / perEpoch);
+  const s = profile.structure;
+  if ((s === 'weight' || s === 'block' || s === 'unit') && epochs < 1) throw new HilError(`--epochs ${epochs}: structure ${s} is learned and needs at least one epoch`, 'use an offline profile to prune without training');
+
+  let model: FloatModel = baseline;
+  let graph: QuantGraph;
+  let training: CompressManifest['training'] = null;
+  let units: ShrinkResult['layers'] | null = null;
+
+  if (s === 'offline') {
+    const ptq = lowerToQuantGraph(baseline);
+    const { graph: g, pruned } = pruneQuantGraph(ptq, profile.sparsity, profile.prune);
+    model = zeroPruned(baseline, pruned);
+    // The blob identifies the float model its weights now correspond to.
+    graph = { ...g, modelId: floatModelDigest(model).readUInt32LE(0) };
+    log(`offline: post-training int8, one-shot magnitude pruning to ${(100 * profile.sparsity).toFixed(1)} % of ${pruned.size} FC matrices`);
+  } else {
+    if (epochs > 0) {
+      const { train } = await import('../model/train.js');
+      // Training's own validation is progress only (the manifest's figures come from the int8 blob below).
+      const corpus = { ...opts.corpus, val: opts.corpus.val.slice(0, 8) };
+      const result = await train({
+        arch: baseline.arch,
+        hop: baseline.hop,
+        corpus,
+        epochs,
+        seed: opts.seed,
+        // The baseline is trained (with QAT ranges): fake quantization from the first step, ranges
+        // re-observed while the structure changes and frozen at 80 % for the last stretch.
+        qat: { enabled: profile.fineTune.qat, warmupSteps: 0 },
+        outDir: join(opts.outDir, 'train'),
+        batchSize,
+        frames,
+        lr: profile.fineTune.lr,
+        init: baseline,
+        hooks: pruningHooks(profile, arch, log),
+        backend: opts.backend,
+        valEvery: Math.max(1, Math.ceil(epochs / 4)),
+        log,
+        provenance: { producer: 'hil compress', profile: profile.name, structure: s, baseline: { path: bPath, digest: hex(floatModelDigest(baseline)) } },
+      });
+      model = result.model;
+      const last = result.history.at(-1);
+      training = { epochs, steps: last?.step ?? 0, lr: profile.fineTune.lr, qat: profile.fineTune.qat, batchSize, frames, history: result.history };
+    }
+    if (s === 'unit') {
+      const shrunk = shrinkUnits(model);
+      model = shrunk.model;
+      units = shrunk.layers;
+      log(`unit: ${Object.entries(units).map(([k, v]) => `${k} ${v.before}→${v.after}`).join(', ')}`);
+    }
+    model = { ...model, provenance: { ...model.provenance, profile: profile.name } };
+    graph = lowerToQuantGraph(model);
+  }
+
+  const written = writeBlobDetailed(graph, { encoding: profile.encoding });
+  const engine = new Engine(written.bytes);
+  const own = figuresOf(written);
+  const encodings = encodingAlternatives(graph, profile.encoding);
+  const denseBaseline = figuresOf(writeBlobDetailed(lowerToQuantGraph(baseline), { encoding: { kind: 'dense' } })).macsPerFrame;
+
+  const val = opts.corpus.val.slice(0, opts.valLimit);
+  log(`validating on ${val.length} val mixtures (host int8 engine, float reference)`);
+  const int8 = scoreBlob(written.bytes, val);
+  const float = scoreFloat(model, val);
+  const noisy = scoreNoisy(val);
+  log(`val SDR int8 ${int8.sdr.toFixed(2)} dB, float ${float.sdr.toFixed(2)} dB, noisy ${noisy.sdr.toFixed(2)} dB; SI-SDR int8 ${int8.sisdr.toFixed(2)} dB`);
+
+  const prunedSet = new Set<string>(
+    s === 'weight' || s === 'block' || s === 'offline'
+      ? prunedMatrices(profile, full)
+      : s === 'unit'
+        ? prunedUnitLayers(profile, arch).flatMap((l) => [...l.rows, ...l.cols])
+        : [],
+  );
+  const { source, ...spec } = profile;
+  const manifest: CompressManifest = {
+    format: 'hil-compress-manifest',
+    version: 1,
+    profile: profile.name,
+    structure: s,
+    profileSpec: { ...spec, file: source },
+    arch: baseline.arch,
+    hop: baseline.hop,
+    seed: opts.seed,
+    baseline: { path: bPath, sha256: sha256File(bPath), digest: hex(floatModelDigest(baseline)) },
+    corpus: { dir: opts.corpus.dir, manifestSha256: opts.corpus.manifestSha256 },
+    sparsity: sparsityReport(model, (n) => prunedSet.has(n), profile.sparsity),
+    units,
+    params: paramCounts(model),
+    blob: { file: 'model.hilm', sha256: sha256(written.bytes), encoding: encodingLabel(profile.encoding), arenaBytes: engine.arenaBytes, ...own, layers: written.layers },
+    encodings,
+    macsPerFrame: { denseBaseline, dense: encodings.dense.macsPerFrame, effective: own.macsPerFrame, nonzero: nonzeroMacs(graph) },
+    cost: { ...COST_MODEL, modelledCyclesPerFrame: own.modelledCyclesPerFrame, modelledSecondsPerFrame: own.modelledCyclesPerFrame / COST_MODEL.clockHz },
+    validation: { items: val.length, ids: sha256(val.map((v) => v.id).join('\n')), int8, float, noisy, engine: 'host int8 engine (src/engine, bit-exact with the device)' },
+    training,
+    hil: toolVersions(),
+    command: opts.command ?? null,
+    wallSeconds: (Date.now() - t0) / 1000,
+  };
+  saveFloatModel(join(opts.outDir, 'model.json'), model);
+  writeFileAtomic(join(opts.outDir, 'model.hilm'), written.bytes);
+  writeJsonAtomic(join(opts.outDir, 'manifest.json'), manifest);
+  return manifest;
+}
