@@ -4,6 +4,7 @@
  * the QEMU backend of boards/corstone-300.json, so they measure exactly what the firmware runs on.
  */
 import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HilError } from '../util/errors.js';
@@ -24,6 +25,7 @@ export type BenchImage = keyof typeof BENCH_IMAGES;
 
 /** Builds every image (make is incremental), serialised with the firmware builds' lock. */
 export async function buildBenchImages(): Promise<void> {
+  mkdirSync(join(REPO_ROOT, 'firmware', 'build'), { recursive: true }); // for the lock file, on a fresh clone
   try {
     await run('flock', [join(REPO_ROOT, 'firmware', 'build', '.make.lock'), 'make', '-s', '-C', join(REPO_ROOT, 'firmware', 'bench')], { maxBuffer: 16 << 20 });
   } catch (e) {
