@@ -113,6 +113,7 @@ function check(runtime: string, c: Case, run: RuntimeRun): string[] {
   const g = c.graph;
   const evaluator = new Engine(writeBlob(g));
   const perOp = new Histogram();
+  const offByKind = new Map<string, number>();
   let worstOp = '';
   run.all.forEach((outs, s) => {
     const value = new Map<string, Int8Array>(c.all.inputs.map((n, i) => [n, c.ref[s].inputs[i]]));
@@ -122,6 +123,8 @@ function check(runtime: string, c: Case, run: RuntimeRun): string[] {
       const want = evaluator.evalOp(k, ins);
       const before = perOp.maxAbs;
       perOp.add(outs[k], want);
+      const off = outs[k].reduce((n, v, i) => n + (v !== want[i] ? 1 : 0), 0);
+      if (off) offByKind.set(op.op, (offByKind.get(op.op) ?? 0) + off);
       if (perOp.maxAbs > before) worstOp = `${op.name} at step ${s}`;
     });
   });
@@ -150,7 +153,7 @@ function check(runtime: string, c: Case, run: RuntimeRun): string[] {
   }
   const ops = perOp.total - (perOp.counts.get(0) ?? 0);
   return [
-    `${runtime} ${c.label}: ops in place ${ops}/${perOp.total} values differ (${perOp}); step outputs max |diff| ${stepHist.maxAbs} (${stepHist}), mask ${maskHist.maxAbs}; free-running ${STEPS} steps max |diff| ${freeHist.maxAbs}`,
+    `${runtime} ${c.label}: ops in place ${ops}/${perOp.total} values differ (${perOp}; ${[...offByKind].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}); step outputs max |diff| ${stepHist.maxAbs} (${stepHist}), mask ${maskHist.maxAbs}; free-running ${STEPS} steps max |diff| ${freeHist.maxAbs}`,
     `${runtime} ${c.label}: LUT entries differing from the exported tables: ${lutLines.join(', ')}`,
   ];
 }
