@@ -10,7 +10,7 @@
 import { Builder } from 'flatbuffers';
 import { HilError } from '../util/errors.js';
 import { HIL_VERSION } from '../util/version.js';
-import type { QFc, QOp, QTensor, QuantGraph } from './quantGraph.js';
+import type { QFc, QLut, QOp, QTensor, QuantGraph } from './quantGraph.js';
 
 /** schema.fbs TensorType. */
 const TENSOR_INT32 = 2;
@@ -169,7 +169,7 @@ function flatten(graph: QuantGraph, slice?: number[]): { tensors: FileTensor[]; 
     const b = addTensor({ name: names.bias, shape: [op.outFeatures], type: TENSOR_INT32, buffer: constant(bytesOf(op.bias)), scales: biasScales, zeroPoints: zeros });
     return { builtin: 'FULLY_CONNECTED', inputs: [id(op.input, op.name), w, b], outputs: [id(op.output, op.name)], activation: op.activation === 'relu' ? ACT_RELU : ACT_NONE };
   };
-  const fixedOutput = (op: QOp & { op: 'LUT' }, want: { scale: number; zeroPoint: number }): void => {
+  const fixedOutput = (op: QLut, want: { scale: number; zeroPoint: number }): void => {
     const y = tensorOf(op.output, op.name);
     if (y.scale !== Math.fround(want.scale) || y.zeroPoint !== want.zeroPoint)
       throw new HilError(`${op.name}: output ${y.name} has scale ${y.scale} and zero point ${y.zeroPoint}, but TFLite's int8 ${op.kind} needs ${want.scale} and ${want.zeroPoint}`, 're-export with lower.ts, which fixes these quantizations');

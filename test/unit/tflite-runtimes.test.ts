@@ -26,6 +26,7 @@ import type { FloatModel } from '../../src/model/floatModel.js';
 import { initFloatModel } from '../../src/model/init.js';
 import { pruneMagnitude, recalibrated, unitPrune } from '../support/engineFixtures.js';
 import { speechLike } from '../support/speechlike.js';
+import { HilError } from '../../src/util/errors.js';
 
 const STEPS = 20;
 const HOP = 256;
@@ -158,13 +159,22 @@ function check(runtime: string, c: Case, run: RuntimeRun): string[] {
   ];
 }
 
+/** LiteRT, with the install command in the failure when the package is missing (HilError keeps it as a hint). */
+async function liteRt(bytes: Uint8Array): Promise<LiteRtModel> {
+  try {
+    return await LiteRtModel.load(bytes);
+  } catch (e) {
+    throw e instanceof HilError ? new Error(e.line()) : e;
+  }
+}
+
 test('LiteRT for Node runs the exported step graph: every op within 1 LSB of the engine, LUTs within 1 LSB', async (t) => {
   const lines: string[] = [];
   for (const { label, model } of models)
     for (const ws of ['per-channel', 'per-tensor'] as const) {
       const c = makeCase(label, model, ws);
-      const step = await LiteRtModel.load(c.step.bytes);
-      const all = await LiteRtModel.load(c.all.bytes);
+      const step = await liteRt(c.step.bytes);
+      const all = await liteRt(c.all.bytes);
       try {
         assert.deepEqual(step.inputs.map((i) => i.name), c.step.inputs);
         assert.deepEqual(step.outputs.map((i) => i.name), c.step.outputs);
@@ -179,7 +189,7 @@ test('LiteRT for Node runs the exported step graph: every op within 1 LSB of the
           carried = free.slice(1);
         }
         for (const k of lutOps(c.graph)) {
-          const probe = await LiteRtModel.load(writeTfliteDetailed(c.graph, { ops: [k] }).bytes);
+          const probe = await liteRt(writeTfliteDetailed(c.graph, { ops: [k] }).bytes);
           const outs: Int8Array[] = [];
           for (const chunk of lutChunks(c.graph, k)) outs.push((await probe.run([chunk]))[0]);
           probe.close();
