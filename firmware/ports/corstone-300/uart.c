@@ -56,10 +56,12 @@ void UART0_RX_Handler(void) {
 
 static uint8_t read_wake(void) {
   for (;;) {
-    /* Clear the wake source before looking, so a byte arriving after the look still wakes the WFI
-     * (its interrupt becomes pending again). */
-    UART0_INTSTATUS = UART_INT_RX;
+    /* Clear the wake sources before looking, so a byte arriving after the look still wakes the WFI
+     * (its interrupt becomes pending again). TX too: the last byte sent leaves its interrupt pending,
+     * and a pending interrupt makes WFI return at once, which would spin the emulator's CPU. */
+    UART0_INTSTATUS = UART_INT_RX | UART_INT_TX;
     irq_clear_pending(UART0_RX_IRQn);
+    irq_clear_pending(UART0_TX_IRQn);
     if (UART0_STATE & UART_STATE_RXFULL) return (uint8_t)UART0_DATA;
     cpu_wfi();
   }
