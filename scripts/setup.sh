@@ -16,9 +16,9 @@ done
 say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
 
 # 1. Debian packages
-wanted=$(GROUPS="$groups" node -e '
+wanted=$(HIL_DEP_GROUPS="$groups" node -e '
   const d = require("./scripts/deps.json");
-  const g = process.env.GROUPS.split(" ");
+  const g = process.env.HIL_DEP_GROUPS.split(" ");
   console.log(d.tools.filter(t => g.includes(t.group)).flatMap(t => t.debian).join(" "));')
 missing=""
 for p in $wanted; do
