@@ -187,6 +187,15 @@ test('corstone-300 on QEMU: RESET reboots the M55 (AIRCR), and a second session 
   const second = await board.open();
   assert.equal(board.pid, pid, 'the same QEMU process');
   await second.hello();
+  // Waiting for the host, the firmware sleeps in WFI: QEMU must not burn a core meanwhile.
+  const cpuSeconds = () => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  };
+  const c0 = cpuSeconds();
+  await new Promise((r) => setTimeout(r, 1500));
+  const idle = (cpuSeconds() - c0) / 1.5;
+  assert.ok(idle < 0.15, `QEMU used ${(idle * 100).toFixed(0)} % of a core while the firmware waited`);
   assert.equal((await second.stats()).framesRun, 0, 'the firmware restarted');
   await second.loadModel(blob);
   const outs = [];
