@@ -6,7 +6,7 @@
  * rerun resumes from its checkpoint. The offline baseline prunes the post-training-quantized graph.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ARCHS } from '../model/arch.js';
 import { loadFloatModel, saveFloatModel, type FloatModel } from '../model/floatModel.js';
 import { stepsPerEpoch, type TrainCorpus } from '../model/dataset.js';
@@ -58,7 +58,10 @@ export interface CompressManifest {
   units: ShrinkResult['layers'] | null;
   params: ParamCounts;
   blob: EncodingFigures & { file: string; sha256: string; encoding: string; arenaBytes: number; layers: ReturnType<typeof writeBlobDetailed>['layers'] };
+  /** Each encoding alternative for this model's graph. */
   encodings: Record<string, EncodingFigures>;
+  /** The baseline itself exported dense (post-training ranges, no fine-tuning): the uncompressed int8 reference. */
+  baselineDense: EncodingFigures;
   macsPerFrame: { denseBaseline: number; dense: number; effective: number; nonzero: number };
   cost: typeof COST_MODEL & { modelledCyclesPerFrame: number; modelledSecondsPerFrame: number };
   validation: { items: number; ids: string; int8: ValScores; float: ValScores; noisy: ValScores; engine: string };
@@ -77,6 +80,12 @@ export function baselinePath(spec: string): string {
     return j;
   }
   return p;
+}
+
+/** A path relative to the working directory when it is below it (manifests get committed). */
+function shown(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
 }
 
 function hex(b: Buffer): string {
@@ -146,7 +155,7 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
         backend: opts.backend,
         valEvery: Math.max(1, Math.ceil(epochs / 4)),
         log,
-        provenance: { producer: 'hil compress', profile: profile.name, structure: s, baseline: { path: bPath, digest: hex(floatModelDigest(baseline)) } },
+        provenance: { producer: 'hil compress', profile: profile.name, structure: s, baseline: { path: shown(bPath), digest: hex(floatModelDigest(baseline)) } },
       });
       model = result.model;
       const last = result.history.at(-1);
@@ -166,7 +175,7 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
   const engine = new Engine(written.bytes);
   const own = figuresOf(written);
   const encodings = encodingAlternatives(graph, profile.encoding);
-  const denseBaseline = figuresOf(writeBlobDetailed(lowerToQuantGraph(baseline), { encoding: { kind: 'dense' } })).macsPerFrame;
+  const baselineDense = figuresOf(writeBlobDetailed(lowerToQuantGraph(baseline), { encoding: { kind: 'dense' } }));
 
   const val = opts.corpus.val.slice(0, opts.valLimit);
   log(`validating on ${val.length} val mixtures (host int8 engine, float reference)`);
@@ -188,18 +197,19 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
     version: 1,
     profile: profile.name,
     structure: s,
-    profileSpec: { ...spec, file: source },
+    profileSpec: { ...spec, file: shown(source) },
     arch: baseline.arch,
     hop: baseline.hop,
     seed: opts.seed,
-    baseline: { path: bPath, sha256: sha256File(bPath), digest: hex(floatModelDigest(baseline)) },
+    baseline: { path: shown(bPath), sha256: sha256File(bPath), digest: hex(floatModelDigest(baseline)) },
     corpus: { dir: opts.corpus.dir, manifestSha256: opts.corpus.manifestSha256 },
     sparsity: sparsityReport(model, (n) => prunedSet.has(n), profile.sparsity),
     units,
     params: paramCounts(model),
     blob: { file: 'model.hilm', sha256: sha256(written.bytes), encoding: encodingLabel(profile.encoding), arenaBytes: engine.arenaBytes, ...own, layers: written.layers },
     encodings,
-    macsPerFrame: { denseBaseline, dense: encodings.dense.macsPerFrame, effective: own.macsPerFrame, nonzero: nonzeroMacs(graph) },
+    baselineDense,
+    macsPerFrame: { denseBaseline: baselineDense.macsPerFrame, dense: encodings.dense.macsPerFrame, effective: own.macsPerFrame, nonzero: nonzeroMacs(graph) },
     cost: { ...COST_MODEL, modelledCyclesPerFrame: own.modelledCyclesPerFrame, modelledSecondsPerFrame: own.modelledCyclesPerFrame / COST_MODEL.clockHz },
     validation: { items: val.length, ids: sha256(val.map((v) => v.id).join('\n')), int8, float, noisy, engine: 'host int8 engine (src/engine, bit-exact with the device)' },
     training,

@@ -1,0 +1,213 @@
+/**
+ * The compression table (docs/compression.md): for each baseline (se-paper, se-small) and every profile in
+ * profiles/, the compressed model in models/<arch>/compressed/<profile>/ — built with `hil compress` when
+ * missing or made from another baseline or profile — and its figures: achieved sparsity, flash kB (× smaller
+ * than float32 and than dense-int8), effective MACs per frame, modelled speedup over dense-int8 (cost model,
+ * Ethos-U55-128 defaults), validation SDR, and ΔSDR against dense-int8 and against the float baseline.
+ *
+ * Flash, MACs, cycles and sparsity are read off the blob itself (parsed by the host engine); SDR is the
+ * compress run's host-engine score of that exact blob (the manifest records the blob's SHA-256, checked
+ * here), or rescored from the blob with --rescore. The float row is the baseline's float forward, computed
+ * here on the same val mixtures.
+ *
+ * Usage: npm run bench:compress [-- --arch se-small --profile weight-90 --no-build --rescore --val-limit N]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ARCHS, type ArchName } from '../src/model/arch.js';
+import { loadFloatModel } from '../src/model/floatModel.js';
+import { loadTrainCorpus } from '../src/model/dataset.js';
+import { weightShape } from '../src/model/tfModel.js';
+import { floatModelDigest } from '../src/export/lower.js';
+import { Engine, ETHOS_U55_128, frameCycles, type FcWeights } from '../src/engine/index.js';
+import { loadProfile, PROFILES_DIR, type Profile } from '../src/compress/profile.js';
+import { scoreBlob, scoreFloat, scoreNoisy } from '../src/compress/evaluate.js';
+import type { CompressManifest } from '../src/compress/compress.js';
+import { sha256 } from '../src/util/fsx.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const { values } = parseArgs({
+  options: {
+    arch: { type: 'string', multiple: true },
+    profile: { type: 'string', multiple: true },
+    'no-build': { type: 'boolean' },
+    rescore: { type: 'boolean' },
+    'val-limit': { type: 'string' },
+  },
+});
+const archs = (values.arch ?? ['se-paper', 'se-small']) as ArchName[];
+for (const a of archs) if (!(a in ARCHS)) throw new Error(`unknown arch ${a}`);
+/** se-paper's val set (paper corpus) is 400 mixtures; 100 keep a rebuild's scoring to minutes. */
+const VAL_LIMIT: Partial<Record<ArchName, number>> = { 'se-paper': 100 };
+
+const allProfiles = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+const order = ['none', 'weight', 'block', 'unit', 'offline'];
+const profiles: Profile[] = (values.profile ?? allProfiles)
+  .map((p) => loadProfile(p))
+  .sort((a, b) => order.indexOf(a.structure) - order.indexOf(b.structure) || a.sparsity - b.sparsity || a.name.localeCompare(b.name));
+if (!profiles.some((p) => p.name === 'dense-int8')) profiles.unshift(loadProfile('dense-int8'));
+
+const err = (s: string) => process.stderr.write(s + '\n');
+
+/** Why a stored compressed model must be rebuilt, or null when it is current. */
+function staleness(dir: string, profile: Profile, digest: string): string | null {
+  const mPath = join(dir, 'manifest.json');
+  if (!existsSync(mPath) || !existsSync(join(dir, 'model.hilm'))) return 'missing';
+  const m = JSON.parse(readFileSync(mPath, 'utf8')) as CompressManifest;
+  if (m.baseline.digest !== digest) return 'made from another baseline';
+  // What shapes the result (not the name or description).
+  const key = (p: Omit<Profile, 'source'>) => JSON.stringify([p.structure, p.sparsity, p.block, p.schedule, p.fineTune, p.prune, p.encoding]);
+  if (key(m.profileSpec) !== key(profile)) return 'made from another version of the profile';
+  if (sha256(readFileSync(join(dir, 'model.hilm'))) !== m.blob.sha256) return 'model.hilm differs from the manifest';
+  return null;
+}
+
+function build(arch: ArchName, profile: Profile, dir: string, valLimit: number | undefined): void {
+  const args = ['-n', '10', process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'compress', '--model', `models/${arch}`, '--profile', profile.name, '--out', relative(ROOT, dir)];
+  if (valLimit !== undefined) args.push('--val-limit', String(valLimit));
+  err(`bench:compress: building ${arch} ${profile.name}: nice ${args.slice(2).join(' ')}`);
+  const r = spawnSync('nice', args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT });
+  if (r.status !== 0) throw new Error(`hil compress failed for ${arch} ${profile.name} (exit ${r.status})`);
+}
+
+interface Row {
+  profile: string;
+  structure: string;
+  sparsity: number;
+  flashBytes: number;
+  macs: number;
+  cycles: number;
+  sdr: number;
+  sisdr: number;
+}
+
+const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const signed = (v: number, d = 2) => (Number.isFinite(v) ? (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(d) : 'n/a');
+
+function printTable(header: string[], rows: string[][]): void {
+  const w = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((cell, c) => (c < 2 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join('  ');
+  console.log(line(header));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+for (const arch of archs) {
+  const basePath = join(ROOT, 'models', arch, 'model.json');
+  if (!existsSync(basePath)) {
+    console.log(`\n${arch}: no baseline at models/${arch}/model.json — skipped (train it first, see docs/training.md)`);
+    continue;
+  }
+  const baseline = loadFloatModel(basePath);
+  const digest = floatModelDigest(baseline).toString('hex');
+  const valLimit = values['val-limit'] !== undefined ? Number(values['val-limit']) : VAL_LIMIT[arch];
+  const missing: string[] = [];
+  for (const p of profiles) {
+    const dir = join(ROOT, 'models', arch, 'compressed', p.name);
+    const why = staleness(dir, p, digest);
+    if (!why) continue;
+    if (values['no-build']) missing.push(`${p.name} (${why})`);
+    else {
+      err(`bench:compress: ${arch} ${p.name}: ${why}`);
+      build(arch, p, dir, valLimit);
+    }
+  }
+
+  const rows: Row[] = [];
+  let valIds: string | null = null;
+  let valItems = 0;
+  let corpusDir = '';
+  for (const p of profiles) {
+    const dir = join(ROOT, 'models', arch, 'compressed', p.name);
+    if (staleness(dir, p, digest)) continue;
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as CompressManifest;
+    if (valIds !== null && m.validation.ids !== valIds) throw new Error(`${dir}: scored on other val mixtures than the other profiles; rebuild it`);
+    valIds = m.validation.ids;
+    valItems = m.validation.items;
+    corpusDir = m.corpus.dir;
+    const blob = new Uint8Array(readFileSync(join(dir, 'model.hilm')));
+    const engine = new Engine(blob);
+    // Sparsity from the blob: nonzero int8 weights against the full architecture's matrices.
+    let stored = 0;
+    for (const op of engine.blob.ops) if (op.op === 'FC') stored += nonzeroWeights(op.weights);
+    const full = Object.keys(baseline.weights).filter((n) => weightShape(ARCHS[arch], n).length === 2).reduce((s, n) => s + baseline.weights[n].data.length, 0);
+    let sdr = m.validation.int8.sdr;
+    let sisdr = m.validation.int8.sisdr;
+    if (values.rescore) {
+      const val = loadTrainCorpus(m.corpus.dir).val.slice(0, m.validation.items);
+      const s = scoreBlob(blob, val);
+      sdr = s.sdr;
+      sisdr = s.sisdr;
+    }
+    rows.push({
+      profile: p.name,
+      structure: p.structure,
+      sparsity: 1 - stored / full,
+      flashBytes: blob.length,
+      macs: engine.opCounters.reduce((s, c) => s + c.macs, 0),
+      cycles: frameCycles(ETHOS_U55_128, engine.opCounters),
+      sdr,
+      sisdr,
+    });
+  }
+  if (!rows.length) {
+    console.log(`\n${arch}: no compressed models${missing.length ? ` (missing: ${missing.join(', ')})` : ''}`);
+    continue;
+  }
+  if (!existsSync(join(corpusDir, 'manifest.json'))) throw new Error(`the models were scored on ${corpusDir}, which is not here: build it (hil data build) or rebuild the models`);
+  const val = loadTrainCorpus(corpusDir).val.slice(0, valItems);
+  if (sha256(val.map((v) => v.id).join('\n')) !== valIds) throw new Error(`${corpusDir}: the val mixtures differ from those the models were scored on`);
+  err(`bench:compress: ${arch}: scoring the float baseline on ${val.length} val mixtures`);
+  const float = scoreFloat(baseline, val);
+  const noisy = scoreNoisy(val);
+  const dense = rows.find((r) => r.profile === 'dense-int8');
+  const params = Object.values(baseline.weights).reduce((s, t) => s + t.data.length, 0);
+  const float32Bytes = 4 * params;
+
+  console.log(`\n${arch}: baseline models/${arch}/model.json (${params} parameters, float32 ${(float32Bytes / 1024).toFixed(1)} kB), ${val.length} val mixtures of ${corpusDir}`);
+  console.log(`val SDR: noisy ${fmt(noisy.sdr)} dB, float baseline ${fmt(float.sdr)} dB (SI-SDR ${fmt(noisy.sisdr)} → ${fmt(float.sisdr)} dB)`);
+  console.log('SDR: int8 blob through the host engine (bit-exact with the device); speedup: modelled (cost model, Ethos-U55-128 defaults), not measured\n');
+  const header = ['profile', 'structure', 'sparsity %', 'flash kB', '× vs f32', '× vs int8', 'eff. MACs/frame', 'speedup (modelled)', 'SDR dB', 'ΔSDR vs int8', 'ΔSDR vs float', 'SI-SDR dB'];
+  printTable(
+    header,
+    rows.map((r) => [
+      r.profile,
+      r.structure,
+      fmt(100 * r.sparsity, 1),
+      fmt(r.flashBytes / 1024, 1),
+      fmt(float32Bytes / r.flashBytes, 1),
+      dense ? fmt(dense.flashBytes / r.flashBytes, 2) : 'n/a',
+      String(r.macs),
+      dense ? fmt(dense.cycles / r.cycles, 2) + '×' : 'n/a',
+      fmt(r.sdr),
+      dense ? signed(r.sdr - dense.sdr) : 'n/a',
+      signed(r.sdr - float.sdr),
+      fmt(r.sisdr),
+    ]),
+  );
+  if (missing.length) console.log(`\nnot built (--no-build): ${missing.join(', ')}`);
+
+  // The reference's two headline points, and the closest this table has.
+  const best = (structure: string, budget: number, key: (r: Row) => number) =>
+    rows.filter((r) => r.structure === structure && r.sdr - float.sdr >= -budget).sort((a, b) => key(b) - key(a))[0];
+  const w = best('weight', 0.1, (r) => float32Bytes / r.flashBytes);
+  console.log(
+    `\nreference, weight pruning: 42× smaller at −0.1 dB. Here: ${w ? `${w.profile}, ${fmt(float32Bytes / w.flashBytes, 1)}× smaller than float32 at ${signed(w.sdr - float.sdr)} dB vs float` : 'no weight profile within 0.1 dB of float'}`,
+  );
+  if (dense) {
+    const b = best('block', 0.59, (r) => dense.cycles / r.cycles);
+    console.log(
+      `reference, block pruning: 6.7× faster at −0.59 dB. Here: ${b ? `${b.profile}, ${fmt(dense.cycles / b.cycles, 2)}× fewer modelled cycles than dense-int8 at ${signed(b.sdr - float.sdr)} dB vs float` : 'no block profile within 0.59 dB of float'}`,
+    );
+  }
+}
+
+/** Nonzero int8 weights an FC stores (CSR fillers and block padding are zeros, so they do not count). */
+function nonzeroWeights(w: FcWeights): number {
+  const arr = w.encoding === 'dense' ? w.w : w.encoding === 'block' ? w.blocks : w.values;
+  let n = 0;
+  for (const v of arr) if (v !== 0) n++;
+  return n;
+}
