@@ -1,4 +1,5 @@
 /** `hil run`: a model on a board over a set of clips; prints a results table, writes results.json/csv. */
+import { relative } from 'node:path';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -11,7 +12,7 @@ interface RunOptions {
   model?: string;
   audio?: string;
   clean?: string;
-  out: string;
+  out?: string;
   overwrite?: boolean;
   limit?: string;
   json?: boolean;
@@ -76,7 +77,7 @@ export function register(program: Command): void {
     .option('--model <path>', 'model: a .hilm blob, a model.json, or a model directory (default: the pretrained se-small)')
     .option('--audio <dir>', 'directory of noisy WAV clips (default: the built-in corpus, test split)')
     .option('--clean <dir>', 'directory of clean references with the same file names')
-    .option('--out <dir>', 'output directory for results.json, results.csv and enhanced/', 'runs/latest')
+    .option('--out <dir>', 'output directory for results.json, results.csv and enhanced/ (default: runs/<board>-<model>-<hash>)')
     .option('--limit <n>', 'only the first n clips')
     .option('--overwrite', 'replace results already in --out instead of resuming')
     .option('--json', 'print the results as JSON on stdout (no table, no progress bar)')
@@ -88,9 +89,11 @@ export function register(program: Command): void {
           cliProgress.Presets.shades_classic,
         );
         let done = 0;
+        let outDir = opts.out ?? '';
         const onEvent = (e: BenchmarkEvent) => {
           if (e.type === 'note') process.stderr.write(chalk.dim(`hil: ${e.text}\n`));
           if (e.type === 'start') {
+            outDir = relative(process.cwd(), e.outDir) || '.';
             if (e.skipped) process.stderr.write(chalk.dim(`hil: resuming: ${e.skipped} clips already done\n`));
             if (interactive && e.frames > 0) bar.start(e.frames, 0, { clip: '' });
             else if (!opts.json) process.stderr.write(`hil: ${e.clips} clips, ${e.frames} frames on ${e.board}\n`);
@@ -108,7 +111,7 @@ export function register(program: Command): void {
           bar.stop();
         }
         if (opts.json) process.stdout.write(JSON.stringify(file, null, 2) + '\n');
-        else process.stdout.write(resultsTable(file) + `\nresults: ${opts.out}/results.json, ${opts.out}/results.csv\n`);
+        else process.stdout.write(resultsTable(file) + `\nresults: ${outDir}/results.json, ${outDir}/results.csv\n`);
         if (file.summary.bitExactClips !== file.summary.clips) {
           process.stderr.write(`hil: ${file.summary.clips - file.summary.bitExactClips} clips differ from the host engine: a firmware or engine bug\n`);
           process.exitCode = 1;

@@ -29,14 +29,15 @@ export interface BenchmarkOptions {
   audio?: string;
   /** Directory of clean references, paired by file name. */
   clean?: string;
-  out: string;
+  /** Output directory; default runs/<board>-<model>-<model hash>, so each configuration resumes its own run. */
+  out?: string;
   overwrite?: boolean;
   /** Only the first N clips (sorted by name). */
   limit?: number;
 }
 
 export type BenchmarkEvent =
-  | { type: 'start'; clips: number; skipped: number; frames: number; board: string; model: string }
+  | { type: 'start'; clips: number; skipped: number; frames: number; board: string; model: string; outDir: string }
   | { type: 'open'; board: Board }
   | { type: 'frame'; clip: string; frame: number; frames: number }
   | { type: 'clip'; row: ClipResult }
@@ -160,7 +161,8 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     cleanDir,
     versions: { ...toolVersions(), toolchain: firmware.toolchain },
   };
-  const store = ResultsStore.open(resolve(opts.out), provenance, opts.overwrite ?? false);
+  const outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
+  const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false);
   const pending = clips.filter((c) => !store.has(c.name));
   const cost = costParams(board);
   const framesOf = (n: number) => clipToFrames(new Int16Array(n), blob.hop, blob.nFft).length;
@@ -175,6 +177,7 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     frames: inputs.reduce((s, i) => s + framesOf(i.pcm.samples.length), 0),
     board: board.name,
     model: model.name,
+    outDir,
   });
   if (pending.length === 0) return store.file();
 
@@ -210,7 +213,7 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
         pcm.samples.length,
       );
       const bitExact = output.length === expected.output.length && output.every((v, i) => v === expected.output[i]);
-      writePcm16(join(resolve(opts.out), 'enhanced', clip.name), output, SAMPLE_RATE);
+      writePcm16(join(outDir, 'enhanced', clip.name), output, SAMPLE_RATE);
 
       const clean = clip.cleanPath ? fromInt16(readPcm16(clip.cleanPath, SAMPLE_RATE).samples) : null;
       if (clean && clean.length !== pcm.samples.length) {
