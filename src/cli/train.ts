@@ -44,6 +44,10 @@ export function register(program: Command): void {
     .option('--batch <n>', 'sequences per step', '16')
     .option('--frames <n>', 'frames per sequence', '100')
     .option('--lr <x>', 'peak learning rate (cosine decay)', '0.002')
+    .option('--loss <kind>', 'training loss: mag+sisdr (default), sisdr or mag (docs/training.md)')
+    .option('--no-feature-norm', 'feed fc_in the raw log-power features instead of per-bin normalised ones')
+    .option('--level <lo,hi>', 'mixture RMS range of the training mixtures in dBFS (default: dataset.ts LEVEL_RANGE_DB)')
+    .option('--weights <dtype>', 'model.json weight storage: float32 or float16 (half the size)', 'float32')
     .option('--init <model.json>', 'start from a float model instead of a random init')
     .option('--val-limit <n>', 'validate on at most this many val mixtures')
     .option('--val-every <n>', 'validate every n epochs (default: about 20 validations per run; always after the last)')
@@ -61,10 +65,18 @@ export function register(program: Command): void {
         const epochs = intOption('epochs', o.epochs as string, 20);
         const lr = Number(o.lr);
         if (!(lr > 0)) throw new HilError(`--lr must be a positive number, got "${o.lr}"`);
+        const level = o.level === undefined ? undefined : String(o.level).split(',').map(Number);
+        if (level && (level.length !== 2 || !level.every(Number.isFinite) || level[0] > level[1] || level[1] > 0)) {
+          throw new HilError(`--level must be two dBFS values lo,hi with lo ≤ hi ≤ 0, got "${o.level}"`, 'e.g. --level -40,-10');
+        }
+        const weights = String(o.weights);
+        if (weights !== 'float32' && weights !== 'float16') throw new HilError(`--weights must be float32 or float16, got "${weights}"`);
         // tfjs loads only for this command, not for every `hil` invocation.
         const { initTf } = await import('../model/tfBackend.js');
         const { loadTrainCorpus } = await import('../model/dataset.js');
-        const { train } = await import('../model/train.js');
+        const { train, DEFAULT_LOSS, LOSS_KINDS } = await import('../model/train.js');
+        const loss = (o.loss ?? DEFAULT_LOSS) as (typeof LOSS_KINDS)[number];
+        if (!LOSS_KINDS.includes(loss)) throw new HilError(`unknown --loss "${String(o.loss)}"`, `use one of ${LOSS_KINDS.join(', ')}`);
         const info = await initTf({ backend: o.backend as BackendChoice });
         process.stderr.write(`hil train: backend ${info.backend}${info.simd ? ' (SIMD)' : ''}${info.kernelFixes ? ' with kernel fixes' : ''}\n`);
         const dir = await corpusDir(String(o.corpus));
@@ -83,6 +95,10 @@ export function register(program: Command): void {
           batchSize: intOption('batch', o.batch as string, 16),
           frames: intOption('frames', o.frames as string, 100),
           lr,
+          loss,
+          featureNorm: o.featureNorm !== false,
+          levelDb: level && [level[0], level[1]],
+          saveWeights: weights,
           init: o.init ? loadFloatModel(String(o.init)) : undefined,
           backend: o.backend as BackendChoice,
           valEvery: o.valEvery === undefined ? undefined : intOption('val-every', o.valEvery as string, 1),

@@ -90,6 +90,10 @@ export interface Batch {
   /** [B][T][257] |X| of noisy and clean, in float scale (samples in [-1, 1)). */
   noisyMag: Float32Array;
   cleanMag: Float32Array;
+  /** [B][T][257] the noisy STFT in float scale, and [B][T·hop] the clean samples: for time-domain losses. */
+  noisyRe?: Float32Array;
+  noisyIm?: Float32Array;
+  clean?: Float32Array;
 }
 
 function power(x: Float32Array): number {
@@ -158,6 +162,8 @@ export interface EpochPlan {
   batchSize: number;
   frames: number;
   hop: number;
+  /** Mixture RMS range in dBFS (default LEVEL_RANGE_DB). */
+  levelDb?: readonly [number, number];
 }
 
 /** Steps in one epoch: one segment per train speech file, whole batches only. */
@@ -183,18 +189,56 @@ export function* epochBatches(corpus: TrainCorpus, plan: EpochPlan): Generator<B
       features: new Float32Array(plan.batchSize * per),
       noisyMag: new Float32Array(plan.batchSize * per),
       cleanMag: new Float32Array(plan.batchSize * per),
+      noisyRe: new Float32Array(plan.batchSize * per),
+      noisyIm: new Float32Array(plan.batchSize * per),
+      clean: new Float32Array(plan.batchSize * length),
     };
     for (let k = 0; k < plan.batchSize; k++) {
       const speech = crop(corpus.speech[order[(s * plan.batchSize + k) % order.length]], length, rng, false);
       const noise = crop(corpus.noise[Math.floor(rng() * corpus.noise.length)], length, rng, true);
       const snr = SNR_RANGE_DB[0] + rng() * (SNR_RANGE_DB[1] - SNR_RANGE_DB[0]);
-      const level = LEVEL_RANGE_DB[0] + rng() * (LEVEL_RANGE_DB[1] - LEVEL_RANGE_DB[0]);
+      const [lo, hi] = plan.levelDb ?? LEVEL_RANGE_DB;
+      const level = lo + rng() * (hi - lo);
       const { noisy, clean } = mix(speech, noise, snr, level);
       const n = analyse(noisy, plan.hop);
       b.features.set(n.features, k * per);
       b.noisyMag.set(n.mag, k * per);
       b.cleanMag.set(magnitude(stft(scaled(clean), plan.hop)), k * per);
+      for (let i = 0; i < per; i++) {
+        b.noisyRe![k * per + i] = n.spec.re[i] / 32768;
+        b.noisyIm![k * per + i] = n.spec.im[i] / 32768;
+      }
+      b.clean!.set(clean, k * length);
     }
     yield b;
   }
+}
+
+/**
+ * Per-bin mean and standard deviation of the network's input features over the mixtures of the first
+ * training epoch (as training makes them: random SNRs and levels), at most `maxSegments` of them. Stds are
+ * floored at `minStd` log2 units so that a nearly constant bin is not amplified into noise.
+ */
+export function featureStats(corpus: TrainCorpus, plan: Omit<EpochPlan, 'epoch'>, maxSegments = 2000, minStd = 0.5): { mean: Float32Array; std: Float32Array } {
+  const sum = new Float64Array(N_BINS);
+  const sq = new Float64Array(N_BINS);
+  let count = 0;
+  let segments = 0;
+  for (const b of epochBatches(corpus, { ...plan, epoch: 0 })) {
+    for (let i = 0; i < b.features.length; i++) {
+      const k = i % N_BINS;
+      sum[k] += b.features[i];
+      sq[k] += b.features[i] * b.features[i];
+    }
+    count += b.batch * b.frames;
+    segments += b.batch;
+    if (segments >= maxSegments) break;
+  }
+  const mean = new Float32Array(N_BINS);
+  const std = new Float32Array(N_BINS);
+  for (let k = 0; k < N_BINS; k++) {
+    mean[k] = sum[k] / count;
+    std[k] = Math.max(minStd, Math.sqrt(Math.max(0, sq[k] / count - (sum[k] / count) ** 2)));
+  }
+  return { mean, std };
 }

@@ -12,7 +12,7 @@
  */
 import seedrandom from 'seedrandom';
 import { ARCHS, GATES, weightNames, type Arch, type ArchName } from './arch.js';
-import type { FloatModel, Tensor } from './floatModel.js';
+import type { FeatureNormJson, FloatModel, Tensor } from './floatModel.js';
 import { fakeQuant, roundHalfAway } from './tfFakeQuant.js';
 import type { QuantParams } from './qat.js';
 import { tf } from './tfBackend.js';
@@ -25,6 +25,17 @@ export interface QuantMode {
 }
 
 export const FLOAT_MODE: QuantMode = { weights: false, act: () => undefined };
+
+/**
+ * Per-bin normalisation of the log-power features, `(x − mean)/std`, applied by the first FC. Raw features
+ * have a large common offset (10–40 in log2 units) and bin-dependent spreads; without normalisation fc_in's
+ * outputs grow into the hundreds, the first GRU's gates saturate and training stalls. The device never
+ * sees it: the exported fc_in has it folded in (`foldFeatureNorm`), so the blob's input stays the raw features.
+ */
+export interface FeatureNorm {
+  mean: Float32Array;
+  std: Float32Array;
+}
 
 /** Per-tensor min/max of the named activations of one forward pass (as tensors, kept outside tidy). */
 export type RecordedRanges = Map<string, { min: tf.Tensor; max: tf.Tensor }>;
@@ -96,13 +107,28 @@ export class SeNet {
   readonly vars: Record<string, tf.Variable> = {};
   /** Pruning masks by weight name (1 keep, 0 drop), fixed during a step. */
   readonly masks: Record<string, tf.Tensor> = {};
+  /** [1, nBins] 1/std and [nBins, 1] mean, when fc_in's weights act on normalised features. */
+  private readonly normT?: { invStd: tf.Tensor2D; mean: tf.Tensor2D };
 
+  /**
+   * `weights` act on normalised features when `norm` is given (fc_in sees `(x − mean)/std`), on the raw
+   * log-power features otherwise.
+   */
   constructor(
     archName: ArchName,
     readonly hop: 128 | 256,
     weights: Record<string, Tensor>,
+    readonly norm?: FeatureNorm,
   ) {
     this.arch = ARCHS[archName];
+    if (norm) {
+      const n = this.arch.nBins;
+      if (norm.mean.length !== n || norm.std.length !== n || norm.std.some((v) => !(v > 0))) throw new Error(`feature normalisation needs ${n} means and positive stds`);
+      this.normT = {
+        invStd: tf.keep(tf.tensor2d(Float32Array.from(norm.std, (v) => 1 / v), [1, n])),
+        mean: tf.keep(tf.tensor2d(norm.mean, [n, 1])),
+      };
+    }
     // tfjs variable names are global per process; a counter keeps concurrent nets apart.
     const id = instances++;
     for (const name of weightNames(this.arch)) {
@@ -116,6 +142,8 @@ export class SeNet {
   dispose(): void {
     for (const v of Object.values(this.vars)) v.dispose();
     for (const m of Object.values(this.masks)) m.dispose();
+    this.normT?.invStd.dispose();
+    this.normT?.mean.dispose();
   }
 
   setMask(name: string, mask: Float32Array | undefined): void {
@@ -151,6 +179,19 @@ export class SeNet {
     return quantize && w.rank === 2 ? fakeQuantWeight(w as tf.Tensor2D) : w;
   }
 
+  /**
+   * fc_in on raw features. With normalisation it runs folded, as the exported model does:
+   * `W' = W/std` (per column), `b' = b − W'·mean`, and QAT fake-quantises W' (the matrix the exporter
+   * quantises per row), while b' comes from the float W' (the exporter's bias is int32 of the float b').
+   */
+  private fcIn(x: tf.Tensor2D, quantize: boolean): tf.Tensor2D {
+    if (!this.normT) return tf.matMul(x, tf.transpose(this.effective('fc_in.w', quantize) as tf.Tensor2D)).add(this.vars['fc_in.b']) as tf.Tensor2D;
+    const folded = this.effective('fc_in.w', false).mul(this.normT.invStd) as tf.Tensor2D;
+    const bias = this.vars['fc_in.b'].sub(tf.matMul(folded, this.normT.mean).reshape([-1]));
+    const w = quantize ? fakeQuantWeight(folded) : folded;
+    return tf.matMul(x, tf.transpose(w)).add(bias) as tf.Tensor2D;
+  }
+
   /** Runs T frames for a batch of sequences. features: [B, T, 257] log2 power. */
   forward(features: tf.Tensor3D, opts: ForwardOptions = {}): ForwardResult {
     const quant = opts.quant ?? FLOAT_MODE;
@@ -172,7 +213,7 @@ export class SeNet {
       tf.matMul(x, tf.transpose(this.effective(w, quant.weights) as tf.Tensor2D)).add(this.vars[b]) as tf.Tensor2D;
 
     let x = act(features.reshape([B * T, nBins]), ['features']) as tf.Tensor2D;
-    x = act(tf.relu(dense(x, 'fc_in.w', 'fc_in.b')), ['fc_in']) as tf.Tensor2D;
+    x = act(tf.relu(this.fcIn(x, quant.weights)), ['fc_in']) as tf.Tensor2D;
     const stateOut: tf.Tensor2D[] = [];
     for (let l = 0; l < this.arch.gruLayers; l++) {
       const p = `gru${l}.`;
@@ -207,8 +248,12 @@ export class SeNet {
     return { mask, state: stateOut };
   }
 
+  /** The model as the exporter takes it: normalisation folded into fc_in (recorded in `featureNorm`). */
   toFloatModel(seed: number, ranges: Record<string, [number, number]>, provenance: Record<string, unknown>): FloatModel {
-    return { format: 'hil-float-model', version: 1, arch: this.arch.name, hop: this.hop, sampleRate: 16000, seed, weights: this.readWeights(), ranges, provenance };
+    const weights = this.norm ? foldFeatureNorm(this.readWeights(), this.norm) : this.readWeights();
+    const model: FloatModel = { format: 'hil-float-model', version: 1, arch: this.arch.name, hop: this.hop, sampleRate: 16000, seed, weights, ranges, provenance };
+    if (this.norm) model.featureNorm = featureNormToJson(this.norm);
+    return model;
   }
 }
 
@@ -242,4 +287,52 @@ export function readRecorded(rec: RecordedRanges): Record<string, [number, numbe
   }
   rec.clear();
   return out;
+}
+
+/**
+ * fc_in acting on normalised features → the same function on raw features:
+ * `W'[o][k] = W[o][k]/std_k`, `b'[o] = b[o] − Σ_k W[o][k]·mean_k/std_k` (float64 sums). Other weights are shared.
+ */
+export function foldFeatureNorm(weights: Record<string, Tensor>, norm: FeatureNorm): Record<string, Tensor> {
+  const w = weights['fc_in.w'];
+  const b = weights['fc_in.b'];
+  const [rows, cols] = w.shape;
+  const fw = new Float32Array(w.data.length);
+  const fb = new Float32Array(rows);
+  for (let o = 0; o < rows; o++) {
+    let s = b.data[o];
+    for (let k = 0; k < cols; k++) {
+      const v = w.data[o * cols + k] / norm.std[k];
+      fw[o * cols + k] = v;
+      s -= v * norm.mean[k];
+    }
+    fb[o] = s;
+  }
+  return { ...weights, 'fc_in.w': { shape: [rows, cols], data: fw }, 'fc_in.b': { shape: [rows], data: fb } };
+}
+
+/** The inverse of foldFeatureNorm (for fine-tuning a folded model on normalised features): exact up to float32 rounding. */
+export function unfoldFeatureNorm(weights: Record<string, Tensor>, norm: FeatureNorm): Record<string, Tensor> {
+  const w = weights['fc_in.w'];
+  const b = weights['fc_in.b'];
+  const [rows, cols] = w.shape;
+  const uw = new Float32Array(w.data.length);
+  const ub = new Float32Array(rows);
+  for (let o = 0; o < rows; o++) {
+    let s = b.data[o];
+    for (let k = 0; k < cols; k++) {
+      uw[o * cols + k] = w.data[o * cols + k] * norm.std[k];
+      s += w.data[o * cols + k] * norm.mean[k];
+    }
+    ub[o] = s;
+  }
+  return { ...weights, 'fc_in.w': { shape: [rows, cols], data: uw }, 'fc_in.b': { shape: [rows], data: ub } };
+}
+
+export function featureNormToJson(n: FeatureNorm): FeatureNormJson {
+  return { mean: Array.from(n.mean), std: Array.from(n.std) };
+}
+
+export function featureNormFromJson(j: FeatureNormJson): FeatureNorm {
+  return { mean: Float32Array.from(j.mean), std: Float32Array.from(j.std) };
 }

@@ -12,11 +12,15 @@ import { HilError } from '../util/errors.js';
 import { appendLine, sha256, writeJsonAtomic } from '../util/fsx.js';
 import { toolVersions } from '../util/version.js';
 import { sisdr } from '../metrics/index.js';
-import { analyse, epochBatches, stepsPerEpoch, type Batch, type TrainCorpus } from './dataset.js';
+import { analyse, epochBatches, featureStats, LEVEL_RANGE_DB, stepsPerEpoch, type Batch, type TrainCorpus } from './dataset.js';
 import { istft } from './stft.js';
+import { batchLoss, DEFAULT_LOSS, type LossKind } from './losses.js';
 import { fixedQuant, observedActivationNames, RangeObserver } from './qat.js';
 import { backendInfo, initTf, tf, type BackendChoice } from './tfBackend.js';
-import { FLOAT_MODE, initWeights, matrixNames, readRecorded, SeNet, type QuantMode, type RecordedRanges } from './tfModel.js';
+import {
+  FLOAT_MODE, featureNormFromJson, featureNormToJson, initWeights, matrixNames, readRecorded, SeNet, unfoldFeatureNorm,
+  type FeatureNorm, type QuantMode, type RecordedRanges,
+} from './tfModel.js';
 import { Adam, type AdamState } from './trainAdam.js';
 
 export interface QatOptions {
@@ -58,7 +62,20 @@ export interface TrainOptions {
   valEvery?: number;
   /** Extra provenance merged into model.json (e.g. the CLI command line). */
   provenance?: Record<string, unknown>;
+  /** Training loss (default 'mag+sisdr'; see `LossKind`). */
+  loss?: LossKind;
+  /**
+   * Normalise the features per bin inside the model (default true): statistics of the first epoch's
+   * mixtures, or the init model's `featureNorm`; folded into fc_in in model.json.
+   */
+  featureNorm?: boolean;
+  /** Mixture RMS range of the training mixtures, dBFS (default LEVEL_RANGE_DB of dataset.ts). */
+  levelDb?: [number, number];
+  /** How model.json stores the weights (default float32; float16 halves a large model, see floatModel.ts). */
+  saveWeights?: 'float32' | 'float16';
 }
+
+
 
 /** What a step callback sees and may change. */
 export interface StepContext {
@@ -103,6 +120,8 @@ export interface TrainResult {
 }
 
 const CHECKPOINT = 'checkpoint.json';
+/** The level range of the first checkpoints (they carry no levelDb in their fingerprint). */
+const LEGACY_LEVEL_DB = [-38, -18] as const;
 
 interface Checkpoint {
   format: 'hil-train-checkpoint';
@@ -115,6 +134,8 @@ interface Checkpoint {
   adam: { t: number; m: Record<string, string>; v: Record<string, string> };
   observer: ReturnType<RangeObserver['toJSON']>;
   history: EpochSummary[];
+  /** The feature normalisation the weights act on (absent: raw features). */
+  featureNorm?: { mean: number[]; std: number[] };
 }
 
 const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -122,14 +143,6 @@ const unb64 = (s: string) => {
   const b = Buffer.from(s, 'base64');
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
-
-/** Compressed-magnitude MSE: |m·|X| + ε|^0.3 against |S| + ε|^0.3 (ε keeps the gradient finite at 0). */
-export function spectralLoss(mask: tf.Tensor3D, noisyMag: tf.Tensor3D, cleanMag: tf.Tensor3D): tf.Scalar {
-  const eps = 1e-4;
-  const est = tf.pow(mask.mul(noisyMag).add(eps), 0.3);
-  const ref = tf.pow(cleanMag.add(eps), 0.3);
-  return tf.mean(tf.squaredDifference(est, ref)) as tf.Scalar;
-}
 
 export interface Schedule {
   totalSteps: number;
@@ -159,15 +172,15 @@ function shouldObserve(sched: Schedule, step: number, observer: RangeObserver): 
 }
 
 /** One optimizer step on a batch. Returns the loss before the update. */
-export function trainStep(net: SeNet, adam: Adam, batch: Batch, mode: QuantMode, lr: number, observer?: RangeObserver): number {
+export function trainStep(net: SeNet, adam: Adam, batch: Batch, mode: QuantMode, lr: number, observer?: RangeObserver, loss: LossKind = 'mag'): number {
   const shape: [number, number, number] = [batch.batch, batch.frames, net.arch.nBins];
   const rec: RecordedRanges | undefined = observer ? new Map() : undefined;
   const { value, grads } = tf.variableGrads(() => {
     const feats = tf.tensor3d(batch.features, shape);
     const { mask } = net.forward(feats, { quant: mode, record: rec });
-    return spectralLoss(mask, tf.tensor3d(batch.noisyMag, shape), tf.tensor3d(batch.cleanMag, shape));
+    return batchLoss(loss, mask, batch, net.hop);
   }, Object.values(net.vars));
-  const loss = value.dataSync()[0];
+  const lossValue = value.dataSync()[0];
   value.dispose();
   const byName: Record<string, tf.Tensor> = {};
   for (const [name, v] of Object.entries(net.vars)) byName[name] = grads[v.name];
@@ -175,7 +188,7 @@ export function trainStep(net: SeNet, adam: Adam, batch: Batch, mode: QuantMode,
   tf.dispose(Object.values(grads));
   net.applyMasks();
   if (rec && observer) for (const [name, [mn, mx]] of Object.entries(readRecorded(rec))) observer.observe(name, mn, mx);
-  return loss;
+  return lossValue;
 }
 
 /**
@@ -253,6 +266,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const frames = opts.frames ?? 100;
   const lr = opts.lr ?? 2e-3;
   const lrFloor = opts.lrFloor ?? 0.05;
+  const loss = opts.loss ?? DEFAULT_LOSS;
+  const useNorm = opts.featureNorm ?? true;
+  const levelDb = opts.levelDb ?? LEVEL_RANGE_DB;
   const log = opts.log ?? (() => {});
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new HilError(`epochs must be a positive integer, got ${opts.epochs}`);
   if (opts.init && (opts.init.arch !== opts.arch || opts.init.hop !== hop)) {
@@ -275,6 +291,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     lr,
     lrFloor,
     init: modelSha(opts.init),
+    // Added after the first checkpoints were written: present only when not the original behaviour, so
+    // those checkpoints still resume under the options they were made with.
+    ...(loss !== 'mag' ? { loss } : {}),
+    ...(useNorm ? { featureNorm: 'per-bin' } : {}),
+    ...(levelDb[0] !== LEGACY_LEVEL_DB[0] || levelDb[1] !== LEGACY_LEVEL_DB[1] ? { levelDb } : {}),
   };
 
   const ckptPath = join(opts.outDir, CHECKPOINT);
@@ -288,10 +309,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
 
-  const weights: Record<string, Tensor> = ckpt
-    ? Object.fromEntries(Object.entries(ckpt.weights).map(([k, s]) => [k, { shape: s.shape, data: unb64(s.base64) }]))
-    : (opts.init?.weights ?? initWeights(arch, opts.seed));
-  const net = new SeNet(opts.arch, hop, weights);
+  let weights: Record<string, Tensor>;
+  let norm: FeatureNorm | undefined;
+  if (ckpt) {
+    weights = Object.fromEntries(Object.entries(ckpt.weights).map(([k, s]) => [k, { shape: s.shape, data: unb64(s.base64) }]));
+    norm = ckpt.featureNorm ? featureNormFromJson(ckpt.featureNorm) : undefined;
+  } else {
+    if (useNorm) norm = opts.init?.featureNorm ? featureNormFromJson(opts.init.featureNorm) : featureStats(corpus, { seed: opts.seed, batchSize, frames, hop, levelDb });
+    // Any statistics unfold a folded fc_in exactly (the function does not change), the init's own ones
+    // reproduce the weights it was trained with.
+    weights = opts.init ? (norm ? unfoldFeatureNorm(opts.init.weights, norm) : opts.init.weights) : initWeights(arch, opts.seed);
+  }
+  const net = new SeNet(opts.arch, hop, weights, norm);
   const adam = new Adam(net.vars);
   let observer = new RangeObserver();
   if (opts.init && !ckpt) for (const [k, r] of Object.entries(opts.init.ranges)) observer.ranges[k] = [r[0], r[1]];
@@ -336,14 +365,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       let n = 0;
       const te = Date.now();
       let si = 0;
-      for (const batch of epochBatches(corpus, { seed: opts.seed, epoch, batchSize, frames, hop })) {
+      for (const batch of epochBatches(corpus, { seed: opts.seed, epoch, batchSize, frames, hop, levelDb })) {
         opts.hooks?.beforeStep?.(ctx(epoch, si));
         if (step === sched.freezeStep) observer.frozen = true;
         const mode = quantModeAt(opts.qat, sched, step, observer);
         const observe = shouldObserve(sched, step, observer);
-        const loss = trainStep(net, adam, batch, mode, lrAt(lr, lrFloor, step, totalSteps), observe ? observer : undefined);
-        if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step}`);
-        lossSum += loss;
+        const value = trainStep(net, adam, batch, mode, lrAt(lr, lrFloor, step, totalSteps), observe ? observer : undefined, loss);
+        if (!Number.isFinite(value)) throw new Error(`loss became ${value} at step ${step}`);
+        lossSum += value;
         n++;
         step++;
         si++;
@@ -374,7 +403,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           (Number.isNaN(val.sisdr) ? '' : ` val SI-SDR ${val.sisdr.toFixed(2)} dB (noisy ${val.noisySisdr.toFixed(2)} dB, ${(gain >= 0 ? '+' : '') + gain.toFixed(2)} dB)`),
       );
       appendLine(logPath, JSON.stringify({ type: 'epoch', ...summary, quant: mode === FLOAT_MODE ? 'float' : 'int8-fake' }));
-      writeCheckpoint(ckptPath, { fingerprint, epochsDone: epoch + 1, step, net, adam, observer, history });
+      writeCheckpoint(ckptPath, { fingerprint, epochsDone: epoch + 1, step, net, adam, observer, history, norm });
     }
     const model = net.toFloatModel(opts.seed, exportRanges(observer, arch), {
       producer: 'hil train',
@@ -385,6 +414,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       batchSize,
       frames,
       lr,
+      lrFloor,
+      loss,
+      levelDb,
+      featureNorm: norm ? 'per-bin (folded into fc_in; statistics in featureNorm)' : 'none',
       qat: { ...opts.qat, ...sched, rangesFrozen: observer.frozen },
       init: fingerprint.init,
       masks: Object.fromEntries(Object.keys(net.masks).map((k) => [k, sparsity(net.masks[k])])),
@@ -394,7 +427,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       wallSeconds: history.at(-1)?.wallSeconds ?? 0,
       ...opts.provenance,
     });
-    if (history.length === opts.epochs) saveFloatModel(join(opts.outDir, 'model.json'), model);
+    if (history.length === opts.epochs) saveFloatModel(join(opts.outDir, 'model.json'), model, { weights: opts.saveWeights });
     return { model, history, resumedFromEpoch };
   } finally {
     adam.dispose();
@@ -421,7 +454,7 @@ function exportRanges(observer: RangeObserver, arch: (typeof ARCHS)[ArchName]): 
 
 function writeCheckpoint(
   path: string,
-  s: { fingerprint: Record<string, unknown>; epochsDone: number; step: number; net: SeNet; adam: Adam; observer: RangeObserver; history: EpochSummary[] },
+  s: { fingerprint: Record<string, unknown>; epochsDone: number; step: number; net: SeNet; adam: Adam; observer: RangeObserver; history: EpochSummary[]; norm?: FeatureNorm },
 ): void {
   const a = s.adam.state();
   const c: Checkpoint = {
@@ -435,8 +468,10 @@ function writeCheckpoint(
     adam: { t: a.t, m: Object.fromEntries(Object.entries(a.m).map(([k, v]) => [k, b64(v)])), v: Object.fromEntries(Object.entries(a.v).map(([k, v]) => [k, b64(v)])) },
     observer: s.observer.toJSON(),
     history: s.history,
+    ...(s.norm ? { featureNorm: featureNormToJson(s.norm) } : {}),
   };
   writeJsonAtomic(path, c);
 }
 
 export { backendInfo };
+export { batchLoss, DEFAULT_LOSS, LOSS_KINDS, maskedSignal, sisdrLoss, spectralLoss, type LossKind } from './losses.js';
