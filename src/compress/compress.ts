@@ -65,7 +65,7 @@ export interface CompressManifest {
   macsPerFrame: { denseBaseline: number; dense: number; effective: number; nonzero: number };
   cost: typeof COST_MODEL & { modelledCyclesPerFrame: number; modelledSecondsPerFrame: number };
   validation: { items: number; ids: string; int8: ValScores; float: ValScores; noisy: ValScores; engine: string };
-  training: { epochs: number; steps: number; lr: number; qat: boolean; batchSize: number; frames: number; history: unknown[] } | null;
+  training: { epochs: number; steps: number; lr: number; qat: boolean; loss: string; featureNorm: boolean; batchSize: number; frames: number; history: unknown[] } | null;
   hil: Record<string, string>;
   command: string | null;
   wallSeconds: number;
@@ -134,7 +134,11 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
     log(`offline: post-training int8, one-shot magnitude pruning to ${(100 * profile.sparsity).toFixed(1)} % of ${pruned.size} FC matrices`);
   } else {
     if (epochs > 0) {
-      const { train } = await import('../model/train.js');
+      const { train, LOSS_KINDS } = await import('../model/train.js');
+      // Fine-tuning continues the baseline's own objective: its loss (models from before the loss option
+      // were trained on magnitudes) and its feature normalisation, so that dense-int8 and every pruned
+      // profile differ from the baseline only by the structure.
+      const loss = LOSS_KINDS.find((k) => k === (baseline.provenance as { loss?: unknown }).loss) ?? 'mag';
       // Training's own validation is progress only (the manifest's figures come from the int8 blob below).
       const corpus = { ...opts.corpus, val: opts.corpus.val.slice(0, 8) };
       const result = await train({
@@ -152,6 +156,8 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
         lr: profile.fineTune.lr,
         init: baseline,
         hooks: pruningHooks(profile, arch, log),
+        loss,
+        featureNorm: baseline.featureNorm !== undefined,
         backend: opts.backend,
         valEvery: Math.max(1, Math.ceil(epochs / 4)),
         log,
@@ -159,7 +165,7 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
       });
       model = result.model;
       const last = result.history.at(-1);
-      training = { epochs, steps: last?.step ?? 0, lr: profile.fineTune.lr, qat: profile.fineTune.qat, batchSize, frames, history: result.history };
+      training = { epochs, steps: last?.step ?? 0, lr: profile.fineTune.lr, qat: profile.fineTune.qat, loss, featureNorm: baseline.featureNorm !== undefined, batchSize, frames, history: result.history };
     }
     if (s === 'unit') {
       const shrunk = shrinkUnits(model);

@@ -355,3 +355,21 @@ test('compress is deterministic given the seed, and a rerun resumes from the tra
   const e = new Engine(new Uint8Array(readFileSync(join(tmp, 'out', 'block', 'model.hilm'))));
   assert.equal(e.blob.ops.length, 19);
 });
+
+test('a baseline trained with feature normalisation: pruning happens on the unfolded fc_in, and its zeros survive folding', async () => {
+  const rng = seedrandom('norm');
+  const normed: FloatModel = {
+    ...baseline,
+    featureNorm: { mean: Array.from({ length: 257 }, () => 10 + 20 * rng()), std: Array.from({ length: 257 }, () => 2 + 6 * rng()) },
+  };
+  const dir = join(tmp, 'baseline-norm');
+  saveFloatModel(join(dir, 'model.json'), normed);
+  const weight = await compress({ baseline: dir, profile: profileOf({ structure: 'weight', sparsity: 0.8, ...learned }), corpus, outDir: join(tmp, 'out', 'norm-weight'), seed: 3 });
+  assert.ok(weight.training?.featureNorm);
+  assert.ok(Math.abs(weight.sparsity.perMatrix['fc_in.w'].achieved - 0.8) < 0.005);
+  const unit = await compress({ baseline: dir, profile: profileOf({ structure: 'unit', sparsity: 0.5, ...learned }), corpus, outDir: join(tmp, 'out', 'norm-unit'), seed: 3 });
+  const m = loadFloatModel(join(tmp, 'out', 'norm-unit', 'model.json'));
+  assert.deepEqual(m.weights['fc_in.w'].shape, [16, 257]);
+  assert.ok(m.featureNorm && m.featureNorm.mean.length === 257);
+  assert.ok(Number.isFinite(unit.validation.int8.sdr));
+});
