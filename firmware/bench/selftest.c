@@ -36,6 +36,54 @@ static void check(const layer_t *L, int enc, const char *what) {
   }
 }
 
+/* Requantisation edge cases through a dense layer whose accumulators are its biases (x = 0): for every
+ * shift, values on and next to the rounding ties of rdbpot (k * 2^e + 2^(e-1) + {-1, 0, 1}; with
+ * M = INT32_MAX srdhm keeps |acc| < 2^30 unchanged, so the ties reach rdbpot), INT32_MIN, INT32_MAX and
+ * wrap-around left shifts, with multipliers INT32_MAX, 2^30, 2^30 + 1 and 0, per channel and per
+ * tensor. */
+static void requant_edges(pool_t *pool, rng_t *rng) {
+  enum { OUT = 67 }; /* not a multiple of 4: the predicated tail too */
+  static const int32_t mults[] = {INT32_MAX, 1 << 30, (1 << 30) + 1, 0};
+  for (int sh = -31; sh <= 31; sh++)
+    for (uint32_t mi = 0; mi < sizeof mults / sizeof mults[0]; mi++)
+      for (int pc = 0; pc < 2; pc++) {
+        pool->used = 0;
+        layer_t L;
+        memset(&L, 0, sizeof L);
+        L.in = 1;
+        L.out = OUT;
+        L.dense = pool_take(pool, OUT);
+        L.x = pool_take(pool, 16);
+        L.bias = pool_take(pool, 4u * OUT);
+        L.mult = pool_take(pool, 4u * OUT);
+        L.shift = pool_take(pool, OUT);
+        if (!L.dense || !L.x || !L.bias || !L.mult || !L.shift) sh_exit(2);
+        const int e = sh < 0 ? -sh : 0;
+        uint32_t n = 0;
+        for (int64_t k = -2; k <= 1; k++)
+          for (int64_t d = -1; d <= 1; d++) {
+            const int64_t v = k * ((int64_t)1 << e) + (e ? (int64_t)1 << (e - 1) : 0) + d;
+            if (v >= INT32_MIN && v <= INT32_MAX) L.bias[n++] = (int32_t)v;
+          }
+        static const int32_t fixed[] = {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1, 0, 1, -1,
+                                        1 << 30, -(1 << 30), (1 << 30) - 1, -(1 << 30) + 1};
+        for (uint32_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) L.bias[n++] = fixed[i];
+        while (n < OUT) L.bias[n++] = (int32_t)rng_next(rng) >> rng_range(rng, 0, 31);
+        for (uint32_t o = 0; o < OUT; o++) {
+          L.mult[o] = mults[mi];
+          L.shift[o] = (int8_t)sh;
+        }
+        L.args = (hil_fc_args_t){L.x, 0, 1, OUT, L.bias, L.mult, L.shift, pc, 0, -128, 127};
+        check(&L, ENC_DENSE, "requant");
+        /* The same with a zero point and a fused ReLU, and with the other channels' shifts mixed. */
+        L.args.out_zp = 37;
+        L.args.act_min = 37;
+        if (pc)
+          for (uint32_t o = 1; o < OUT; o += 2) L.shift[o] = (int8_t)rng_range(rng, -31, sh < 0 ? -1 : 31);
+        check(&L, ENC_DENSE, "requant");
+      }
+}
+
 int main(void) {
   rng_t rng = {0x1234567u};
   /* The layers live where a model would: the model partition in DDR. */
@@ -45,7 +93,7 @@ int main(void) {
   static const uint16_t outs[] = {1, 3, 4, 5, 63, 64, 65, 130, 257};
   for (uint32_t i = 0; i < sizeof ins / sizeof ins[0]; i++)
     for (uint32_t j = 0; j < sizeof outs / sizeof outs[0]; j++)
-      for (int extreme = 0; extreme < 2; extreme++) {
+      for (int extreme = 0; extreme < 4; extreme++) {
         pool.used = 0;
         if (layer_make(&L, &pool, &rng, ins[i], outs[j], 1, 16, 1000, (i + j + extreme) & 1, extreme)) sh_exit(2);
         check(&L, ENC_DENSE, "dense");
@@ -58,10 +106,24 @@ int main(void) {
         const uint16_t in = (uint16_t)rng_range(&rng, 1, 300), out = (uint16_t)rng_range(&rng, 1, 140);
         static const uint32_t keep[] = {0, 150, 600, 1000};
         if (layer_make(&L, &pool, &rng, in, out, (uint8_t)br, (uint8_t)bc, keep[rep], rng_range(&rng, 0, 1),
-                       rng_range(&rng, 0, 1)) || !L.has_block)
+                       rng_range(&rng, 0, 3)) || !L.has_block)
           sh_exit(2);
         check(&L, ENC_BLOCK, "block");
       }
+  /* The shapes with their own assembly loops, many times over: every count of blocks per block row
+   * (and so every tail of their 4-block groups), partial last block rows, all requantisation modes. */
+  static const uint8_t fast[][2] = {{8, 8}, {4, 4}, {1, 16}, {16, 1}};
+  for (uint32_t s = 0; s < sizeof fast / sizeof fast[0]; s++)
+    for (uint32_t rep = 0; rep < 48; rep++) {
+      pool.used = 0;
+      const uint16_t in = (uint16_t)rng_range(&rng, 1, rep < 24 ? 64 : 300);
+      const uint16_t out = (uint16_t)rng_range(&rng, 1, rep < 24 ? 40 : 140);
+      if (layer_make(&L, &pool, &rng, in, out, fast[s][0], fast[s][1], (uint32_t)rng_range(&rng, 0, 1000),
+                     rng_range(&rng, 0, 1), (int)(rep & 3u)) || !L.has_block)
+        sh_exit(2);
+      check(&L, ENC_BLOCK, "block");
+    }
+  requant_edges(&pool, &rng);
   sh_printf("kernels self-test: %lu cases, %lu failures, stack high water %lu bytes\n", (unsigned long)g_cases,
             (unsigned long)g_failures, (unsigned long)cs300_stack_high_water());
   sh_exit(g_failures ? 1 : 0);

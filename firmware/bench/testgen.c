@@ -108,9 +108,11 @@ int layer_make(layer_t *L, pool_t *pool, rng_t *rng, uint16_t in, uint16_t out, 
     L->bias[o] = extreme ? (int32_t)rng_next(rng) : rng_range(rng, -200000, 200000);
   for (uint32_t o = 0; o < nq; o++) {
     if (extreme) {
+      /* 1: shifts over [-31, 31]; 2: right shifts only, [-31, -1]; 3: [-31, 0] (no left shift, some 0) */
+      const int32_t top = extreme == 1 ? 31 : extreme == 2 ? -1 : 0;
       const int32_t pick = rng_range(rng, 0, 9);
       L->mult[o] = pick == 0 ? 0 : pick == 1 ? INT32_MAX : rng_range(rng, 1 << 30, INT32_MAX);
-      L->shift[o] = (int8_t)(pick == 2 ? 31 : pick == 3 ? -31 : rng_range(rng, -31, 31));
+      L->shift[o] = (int8_t)(pick == 2 ? top : pick == 3 ? -31 : rng_range(rng, -31, top));
     } else {
       L->mult[o] = rng_range(rng, 1 << 30, INT32_MAX);
       L->shift[o] = (int8_t)rng_range(rng, -12, -4);

@@ -29,10 +29,11 @@ typedef struct {
   hil_fc_args_t args;       /* y left for the caller */
 } layer_t;
 
-/* Keeps each br x bc block with probability keep_per_mille / 1000. `extreme` draws weights over all of
- * int8 (with -128), multipliers and shifts over their whole valid range and biases over all of int32
- * (wrap-around); otherwise weights are in [-8, 8] (zeros inside kept blocks exercise CSR's gaps) and
- * the requantisation is exporter-like.
+/* Keeps each br x bc block with probability keep_per_mille / 1000. `extreme` (1, 2 or 3) draws weights
+ * over all of int8 (with -128), multipliers over their whole valid range (0 and INT32_MAX included) and
+ * biases over all of int32 (wrap-around), and shifts over [-31, 31] (1), [-31, -1] (2: right shifts
+ * only, the kernels' short requantisation) or [-31, 0] (3: some shifts 0); extreme 0 keeps weights in
+ * [-8, 8] (zeros inside kept blocks exercise CSR's gaps) and the requantisation exporter-like.
  * Returns 0, or -1 when the pool is too small. */
 int layer_make(layer_t *L, pool_t *pool, rng_t *rng, uint16_t in, uint16_t out, uint8_t br, uint8_t bc,
                uint32_t keep_per_mille, int per_channel, int extreme);

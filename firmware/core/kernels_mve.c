@@ -2,89 +2,160 @@
  *
  * Bit-exact with the scalar kernels (kernels.c), by construction and by test (firmware/bench/selftest.c
  * compares both on random and extreme cases under QEMU):
- *  - dot products: int32 sums of int8 products, in another order; int32 addition is exact modulo 2^32, so
- *    the order does not matter (VMLADAV accumulates in 32 bits);
+ *  - dot products: int32 sums of int8 products, in another order, starting from the bias; int32
+ *    addition is exact modulo 2^32, so neither the order nor adding the bias first matters (VMLADAVA
+ *    accumulates modulo 2^32, and acc = wrap32(bias + dot) is what the scalar kernel computes);
  *  - requantisation, four outputs at a time: VQRDMULH equals srdhm exactly (both are
  *    floor((a*b + 2^30) / 2^31) with the same single saturating case), and rdbpot's ties-away-from-zero
- *    is VRSHL's ties-up after subtracting 1 from negative values (saturating, which only matters for
- *    INT32_MIN, where the remainder is 0 anyway); the zero point is added with saturation, which clamps
- *    to the same int8 as the scalar int64 addition.
+ *    is VRSHL's ties-up after subtracting 1 from negative values when e > 0 (saturating, which only
+ *    matters for INT32_MIN, whose remainder is 0 anyway); the zero point is added with saturation, which
+ *    clamps to the same int8 as the scalar int64 addition.
  *
- * Only what MVE does well is here: dense rows, and block-sparse blocks whose width is 4, 8 or 16 (a
- * 16-byte vector then holds one row of 4, 2 or 1 blocks, gathered so that one VMLADAV still sums 16
- * products of one output row). Other block widths and CSR (whose column deltas form a serial prefix sum)
- * use the scalar kernels. `npm run bench:kernels` measures them all; its figures are emulated
- * instruction counts, in which a gather counts once although it takes several beats on silicon. */
+ * Requantisation runs inside each kernel's row loop, on accumulators that started at the bias, so no
+ * dot product goes through memory. A layer whose shifts are all negative (every exporter layer: M < 1
+ * needs shift < 0) gets the short sequence (no left shift, unconditional fix-up); the per-channel shifts
+ * are scanned once per call to know (16 per two instructions).
+ *
+ * Fast paths (assembly inner loops) for the block shapes the exporter and the compressor use:
+ *  - 8x8: four blocks per iteration; their 8-byte slices of x come in two 64-bit gathers, and row r of
+ *    two blocks is one 32-bit gather, so each VMLADAV sums 16 products of one output row; a pair and a
+ *    single block finish the block row;
+ *  - 4x4: four blocks per iteration; one 32-bit gather brings their four slices of x, one more row r of
+ *    all four blocks;
+ *  - 1x16: four blocks per iteration, transposed: gather j holds word j of each block's slice of x and
+ *    of each block (the block row is one output row, so summing across blocks is what is wanted);
+ *    leftover blocks one at a time with contiguous loads;
+ *  - 16x1: one x value times a 16-row column per block, accumulated lane-wise (VMLA), four vectors of
+ *    four rows.
+ * Other block shapes with a width of 4, 8 or 16 use the general passes below; the remaining widths and
+ * CSR (whose column deltas form a serial prefix sum) use the scalar kernels. `npm run bench:kernels`
+ * measures them all; its figures are emulated instruction counts, in which a gather counts once
+ * although it takes several beats on silicon. */
 #include "kernels.h"
 
 #if HIL_KERNELS_MVE
 #include <arm_mve.h>
 
-/* Dot products are collected here and requantised in vectors of four. */
-#define DOT_BATCH 64u
+#define INLINE static inline __attribute__((always_inline))
 
-/* Four outputs from acc = bias + dot: mbqm with multipliers m and shifts (left, -right), zero point, clamp. */
-static inline __attribute__((always_inline)) int32x4_t requant4(int32x4_t acc, int32x4_t m, int32x4_t left,
-                                                                int32x4_t right, int32x4_t zp, int32x4_t lo,
-                                                                int32x4_t hi) {
-  acc = vqrdmulhq_s32(vshlq_s32(acc, left), m);
-  /* rdbpot: -1 on negative values when e > 0 (then -e has its sign bit set), then round half up. */
-  acc = vrshlq_s32(vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31)), right);
-  return vminq_s32(vmaxq_s32(vqaddq_s32(acc, zp), lo), hi);
-}
+/* ---- requantisation ---- */
 
-/* y[o0 .. o0+n) from dot[0 .. n): whole vectors of four, then one predicated vector. Per-channel and
- * per-tensor quantisation get their own loops, so the per-tensor one keeps its constants in registers. */
-static inline __attribute__((always_inline)) void requant_loop(const hil_fc_args_t *a, uint32_t o0,
-                                                               const int32_t *dot, uint32_t n,
-                                                               const int per_channel) {
-  const int32x4_t zp = vdupq_n_s32(a->out_zp), lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
-  const int32_t *bias = a->bias_eff + o0;
-  const int32_t *mult = a->mult + (per_channel ? o0 : 0);
-  const int8_t *shift = a->shift + (per_channel ? o0 : 0);
-  int8_t *y = a->y + o0;
-  int32x4_t m = vdupq_n_s32(mult[0]), sh = vdupq_n_s32(shift[0]);
-  int32x4_t left = vmaxq_s32(sh, vdupq_n_s32(0)), right = vminq_s32(sh, vdupq_n_s32(0));
-  uint32_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    if (per_channel) {
-      m = vld1q_s32(mult + i);
-      sh = vldrbq_s32(shift + i);
-      left = vmaxq_s32(sh, vdupq_n_s32(0));
-      right = vminq_s32(sh, vdupq_n_s32(0)); /* -e: a right shift for VRSHL */
+/* RQ_NEG: every shift < 0 (right shifts of 1..31 only). RQ_ANY: anything in [-31, 31]. */
+enum { RQ_NEG = 0, RQ_ANY = 1 };
+
+typedef struct {
+  const int32_t *mult;
+  const int8_t *shift;
+  int8_t *y;
+  int32_t zp;
+  int32x4_t lo, hi;
+  int32x4_t m, sh; /* per-tensor quantisation */
+} rq_t;
+
+/* The mode this layer can use: a scan of its shifts (VMAXV, 16 at a time). */
+static int rq_init(rq_t *q, const hil_fc_args_t *a) {
+  q->mult = a->mult;
+  q->shift = a->shift;
+  q->y = a->y;
+  q->zp = a->out_zp;
+  q->lo = vdupq_n_s32(a->act_min);
+  q->hi = vdupq_n_s32(a->act_max);
+  q->m = vdupq_n_s32(a->mult[0]);
+  q->sh = vdupq_n_s32(a->shift[0]);
+  int8_t mx = a->shift[0];
+  if (a->per_channel) {
+    const uint32_t out = a->out_features;
+    uint32_t i = 0;
+    for (; i + 16u <= out; i += 16u) mx = vmaxvq_s8(mx, vld1q_s8(a->shift + i));
+    if (i < out) {
+      const mve_pred16_t p = vctp8q(out - i);
+      mx = vmaxvq_p_s8(mx, vldrbq_z_s8(a->shift + i, p), p);
     }
-    const int32x4_t acc = vaddq_s32(vld1q_s32(bias + i), vld1q_s32(dot + i));
-    vstrbq_s32(y + i, requant4(acc, m, left, right, zp, lo, hi));
   }
-  if (i < n) {
-    const mve_pred16_t p = vctp32q(n - i);
-    if (per_channel) {
-      m = vldrwq_z_s32(mult + i, p);
-      sh = vldrbq_z_s32(shift + i, p);
-      left = vmaxq_s32(sh, vdupq_n_s32(0));
-      right = vminq_s32(sh, vdupq_n_s32(0));
+  return mx < 0 ? RQ_NEG : RQ_ANY;
+}
+
+/* mbqm of four accumulators with multipliers m and shifts sh. */
+INLINE int32x4_t rq_mbqm(int32x4_t acc, int32x4_t m, int32x4_t sh, const int mode) {
+  if (mode == RQ_ANY) {
+    const int32x4_t zero = vdupq_n_s32(0);
+    acc = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(sh, zero)), m);
+    sh = vminq_s32(sh, zero); /* -e: a right shift for VRSHL */
+    /* rdbpot: -1 on negative values when e > 0 (then -e has its sign bit set), then round half up. */
+    acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, sh), 31));
+  } else {
+    acc = vqrdmulhq_s32(acc, m);
+    acc = vqaddq_s32(acc, vshrq_n_s32(acc, 31)); /* e > 0 in every lane */
+  }
+  return vrshlq_s32(acc, sh);
+}
+
+/* Every kernel collects the accumulators of up to BATCH outputs (started at the bias) in a buffer, then
+ * requantises them in one vector loop: y[o0 .. o0+n). The context is copied into locals first: the
+ * firmware is built with -fno-strict-aliasing, so otherwise every store to y makes GCC reload it. */
+#define BATCH 128u
+
+INLINE void requant_run(const rq_t *q, uint32_t o0, const int32_t *dot, uint32_t n, const int mode, const int pc) {
+  const int32x4_t lo = q->lo, hi = q->hi;
+  const int32_t zp = q->zp;
+  int32x4_t m = q->m, sh = q->sh;
+  const int32_t *mult = q->mult + (pc ? o0 : 0u);
+  const int8_t *shift = q->shift + (pc ? o0 : 0u);
+  int8_t *y = q->y + o0;
+  for (uint32_t k = n >> 2; k; k--) {
+    if (pc) {
+      m = vld1q_s32(mult);
+      mult += 4;
+      sh = vldrbq_s32(shift);
+      shift += 4;
     }
-    const int32x4_t acc = vaddq_s32(vldrwq_z_s32(bias + i, p), vldrwq_z_s32(dot + i, p));
-    vstrbq_p_s32(y + i, requant4(acc, m, left, right, zp, lo, hi), p);
+    const int32x4_t r = rq_mbqm(vld1q_s32(dot), m, sh, mode);
+    dot += 4;
+    vstrbq_s32(y, vminq_s32(vmaxq_s32(vqaddq_n_s32(r, zp), lo), hi));
+    y += 4;
+  }
+  if (n & 3u) { /* the last one to three: nothing past y[o0 + n) or the arrays is touched */
+    const mve_pred16_t p = vctp32q(n & 3u);
+    if (pc) {
+      m = vldrwq_z_s32(mult, p);
+      sh = vldrbq_z_s32(shift, p);
+    }
+    const int32x4_t r = rq_mbqm(vldrwq_z_s32(dot, p), m, sh, mode);
+    vstrbq_p_s32(y, vminq_s32(vmaxq_s32(vqaddq_n_s32(r, zp), lo), hi), p);
   }
 }
 
-static void requant_batch(const hil_fc_args_t *a, uint32_t o0, const int32_t *dot, uint32_t n) {
-  if (a->per_channel)
-    requant_loop(a, o0, dot, n, 1);
-  else
-    requant_loop(a, o0, dot, n, 0);
-}
+/* One instantiation per (mode, per-channel) pair, so that each keeps its constants in registers. */
+#define INSTANTIATE(NAME, IMPL, ARGS_DECL, ...)                                                        \
+  static __attribute__((noinline)) void NAME##_neg_pc ARGS_DECL { IMPL(__VA_ARGS__, RQ_NEG, 1); }   \
+  static __attribute__((noinline)) void NAME##_neg_pt ARGS_DECL { IMPL(__VA_ARGS__, RQ_NEG, 0); }   \
+  static __attribute__((noinline)) void NAME##_any_pc ARGS_DECL { IMPL(__VA_ARGS__, RQ_ANY, 1); }   \
+  static __attribute__((noinline)) void NAME##_any_pt ARGS_DECL { IMPL(__VA_ARGS__, RQ_ANY, 0); }
+#define DISPATCH(NAME, mode, pc, ...)                                                                  \
+  do {                                                                                                 \
+    if (mode == RQ_NEG) {                                                                              \
+      if (pc) NAME##_neg_pc(__VA_ARGS__); else NAME##_neg_pt(__VA_ARGS__);                             \
+    } else {                                                                                           \
+      if (pc) NAME##_any_pc(__VA_ARGS__); else NAME##_any_pt(__VA_ARGS__);                             \
+    }                                                                                                  \
+  } while (0)
+
+INSTANTIATE(requant_batch, requant_run, (const rq_t *q, uint32_t o0, const int32_t *dot, uint32_t n), q, o0, dot, n)
 
 /* ---- dense ---- */
 
-/* Four rows share each 16-byte load of x. The last partial vector is loaded with a predicate, so no
- * byte past a row (or past the matrix) is read. */
-static inline __attribute__((always_inline)) void dense_rows(const int8_t *w, const int8_t *x, uint32_t in,
-                                                             int32_t *dot, const int rows) {
+/* Rows (1 or 4) from w, sharing each 16-byte load of x: dot[r] = bias[r] + row r times x. The last
+ * partial vector is loaded with a predicate, so no byte past a row (or past the matrix) is read. */
+INLINE void dense_rows(const int8_t *w, const int8_t *x, uint32_t in, const int32_t *bias, int32_t *dot,
+                       const int rows) {
   const uint32_t n16 = in >> 4, tail = in & 15u;
   const int8_t *w0 = w, *w1 = w + in, *w2 = w1 + in, *w3 = w2 + in;
-  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int32_t s0 = bias[0], s1 = 0, s2 = 0, s3 = 0;
+  if (rows > 1) {
+    s1 = bias[1];
+    s2 = bias[2];
+    s3 = bias[3];
+  }
   for (uint32_t k = 0; k < n16; k++) {
     const int8x16_t xv = vld1q_s8(x);
     x += 16;
@@ -117,26 +188,363 @@ static inline __attribute__((always_inline)) void dense_rows(const int8_t *w, co
   }
 }
 
-void hil_fc_dense_mve(const hil_fc_args_t *a, const int8_t *w) {
+INLINE void dense_impl(const hil_fc_args_t *a, const int8_t *w, const rq_t *q, const int mode, const int pc) {
   const uint32_t in = a->in_features, out = a->out_features;
-  int32_t dot[DOT_BATCH];
-  uint32_t o = 0;
-  while (o < out) {
-    const uint32_t n = out - o < DOT_BATCH ? out - o : DOT_BATCH;
+  int32_t dot[BATCH];
+  for (uint32_t o0 = 0; o0 < out; o0 += BATCH) {
+    const uint32_t n = out - o0 < BATCH ? out - o0 : BATCH;
     uint32_t i = 0;
-    for (; i + 4 <= n; i += 4) dense_rows(w + (o + i) * in, a->x, in, dot + i, 4);
-    for (; i < n; i++) dense_rows(w + (o + i) * in, a->x, in, dot + i, 1);
-    requant_batch(a, o, dot, n);
-    o += n;
+    for (; i + 4u <= n; i += 4u) dense_rows(w + (o0 + i) * in, a->x, in, a->bias_eff + o0 + i, dot + i, 4);
+    for (; i < n; i++) dense_rows(w + (o0 + i) * in, a->x, in, a->bias_eff + o0 + i, dot + i, 1);
+    requant_run(q, o0, dot, n, mode, pc);
+  }
+}
+INSTANTIATE(dense, dense_impl, (const hil_fc_args_t *a, const int8_t *w, const rq_t *q), a, w, q)
+
+void hil_fc_dense_mve(const hil_fc_args_t *a, const int8_t *w) {
+  rq_t q;
+  const int mode = rq_init(&q, a);
+  DISPATCH(dense, mode, a->per_channel, a, w, &q);
+}
+
+/* ---- block-sparse fast paths ---- */
+
+/* Where a fast path is in the weights: the next block row's row_ptr entry, column index, block (as a
+ * gather base, see each kernel) and bias. Block rows are consecutive, so all four only move forward. */
+typedef struct {
+  const uint16_t *rp;
+  const uint16_t *col;
+  const int32_t *bias;
+  uint32x4_t addr;
+} bstream_t;
+
+/* One row r of the blocks at the gather base, into accumulator i. */
+#define ASM_ROW(i, t, imm, xv)                                                                      \
+  "vldrw.u32 %q[" #t "], [%q[addr], #" #imm "]\n\t"                                                 \
+  "vmladava.s8 %[a" #i "], %q[" #t "], %q[" #xv "]\n\t"
+/* Rows 2i and 2i+1 with loads predicated by P0 (inactive lanes read nothing and load 0). */
+#define ASM_ROW_PAIR_Z(i, j, imm, xv)                                                               \
+  "vpstt\n\t"                                                                                       \
+  "vldrwt.u32 %q[t0], [%q[addr], #" #imm "]\n\t"                                                    \
+  "vldrwt.u32 %q[t1], [%q[addr], #" #imm "+8]\n\t"                                                  \
+  "vmladava.s8 %[a" #i "], %q[t0], %q[" #xv "]\n\t"                                                 \
+  "vmladava.s8 %[a" #j "], %q[t1], %q[" #xv "]\n\t"
+
+/* 8x8: rows 0-7 of two blocks at gather lanes {0, 4, 64, 68} + imm. */
+#define ASM_8ROWS(imm, xv)                                                                          \
+  ASM_ROW(0, t0, imm, xv) ASM_ROW(1, t1, imm + 8, xv) ASM_ROW(2, t0, imm + 16, xv)                  \
+  ASM_ROW(3, t1, imm + 24, xv) ASM_ROW(4, t0, imm + 32, xv) ASM_ROW(5, t1, imm + 40, xv)            \
+  ASM_ROW(6, t0, imm + 48, xv) ASM_ROW(7, t1, imm + 56, xv)
+/* A pair of 8x8 blocks: their column indices in lanes 0 and 2, one 64-bit gather of x. No flags. */
+#define ASM_8x8_PAIR(imm)                                                                           \
+  "vldrh.u32 %q[t0], [%[col], %q[ca]]\n\t"                                                          \
+  "add %[col], %[col], #4\n\t"                                                                      \
+  "vldrd.u64 %q[xa], [%[x], %q[t0], uxtw #3]\n\t"                                                   \
+  ASM_8ROWS(imm, xa)
+/* A single 8x8 block: lanes 0-1 only. */
+#define ASM_8x8_SINGLE(imm)                                                                         \
+  "movs %[cnt], #2\n\t"                                                                             \
+  "vctp.32 %[cnt]\n\t"                                                                              \
+  "vpstt\n\t"                                                                                       \
+  "vldrht.u32 %q[t0], [%[col], %q[ca]]\n\t"                                                         \
+  "vldrdt.u64 %q[xa], [%[x], %q[t0], uxtw #3]\n\t"                                                  \
+  "add %[col], %[col], #2\n\t"                                                                      \
+  ASM_ROW_PAIR_Z(0, 1, imm, xa) ASM_ROW_PAIR_Z(2, 3, imm + 16, xa)                                  \
+  ASM_ROW_PAIR_Z(4, 5, imm + 32, xa) ASM_ROW_PAIR_Z(6, 7, imm + 48, xa)
+
+/* `rows` 8x8 block rows: dot[8i + r] = bias + row r of block row i times x.
+ *
+ * Per block row, four blocks per iteration: column indices k, k+1 land in lanes 0 and 2 of one vector
+ * and k+2, k+3 in another (VLDRD takes each offset from the low word of its 64-bit lane), so each
+ * 64-bit gather brings two blocks' 8-byte slices of x; row r of blocks k and k+1 is one 32-bit gather at
+ * {0, 4, 64, 68} + 8r, of k+2 and k+3 the same + 128. The gather base `addr` stays 256 bytes before the
+ * next block: the first load of an iteration steps it (write-back), a pair and a single block (n & 2,
+ * n & 1, half the lanes) finish the block row and step it with one VADD. The count runs down by 4 from
+ * n - 4, so its low two bits are n & 3 when the loop ends. VMLADAV accumulates only into even registers
+ * (constraint "Te"), so the eight accumulators take all of them, lr included; with the row_ptr, column,
+ * bias and output pointers, x and the count that would be 14 registers, one more than GCC 12 gives an
+ * asm statement, so the row_ptr pointer (two more instructions per block row) and the end of the batch
+ * wait on the stack. (Written with intrinsics, GCC spills accumulators in the inner loop.) */
+static __attribute__((noinline)) void bc8x8_rows(bstream_t *s, const int8_t *x, int32_t *dot, uint32_t rows) {
+  const uint16_t *col = s->col;
+  const int32_t *bias = s->bias;
+  uint32x4_t addr = s->addr;
+  const uint32x4_t ca = {0, 0, 2, 2}, cb = {4, 4, 6, 6};
+  /* The end of the batch and the row_ptr pointer wait on the stack, 8 bytes below GCC's frame. */
+  uint32_t cnt = (uint32_t)(uintptr_t)(dot + 8u * rows), a0 = (uint32_t)(uintptr_t)s->rp;
+  int32_t a1, a2, a3, a4, a5, a6, a7;
+  uint32x4_t t0, t1, xa, xb;
+  __asm volatile(
+      "sub sp, sp, #8\n\t"
+      "strd %[cnt], %[a0], [sp]\n"
+      "0:\n\t"
+      "ldr %[a1], [sp, #4]\n\t"
+      "ldrh %[cnt], [%[a1], #2]\n\t"
+      "ldrh %[a0], [%[a1]], #2\n\t"
+      "str %[a1], [sp, #4]\n\t"
+      "subs %[cnt], %[cnt], %[a0]\n\t"
+      "ldrd %[a0], %[a1], [%[bias]], #8\n\t"
+      "ldrd %[a2], %[a3], [%[bias]], #8\n\t"
+      "ldrd %[a4], %[a5], [%[bias]], #8\n\t"
+      "ldrd %[a6], %[a7], [%[bias]], #8\n\t"
+      "subs %[cnt], %[cnt], #4\n\t"
+      "blt 2f\n"
+      "1:\n\t"
+      "vldrh.u32 %q[t0], [%[col], %q[ca]]\n\t"
+      "vldrh.u32 %q[t1], [%[col], %q[cb]]\n\t"
+      "add %[col], %[col], #8\n\t"
+      "vldrd.u64 %q[xa], [%[x], %q[t0], uxtw #3]\n\t"
+      "vldrd.u64 %q[xb], [%[x], %q[t1], uxtw #3]\n\t"
+      "vldrw.u32 %q[t0], [%q[addr], #256]!\n\t"
+      "vmladava.s8 %[a0], %q[t0], %q[xa]\n\t"
+      ASM_ROW(1, t1, 8, xa) ASM_ROW(2, t0, 16, xa) ASM_ROW(3, t1, 24, xa) ASM_ROW(4, t0, 32, xa)
+      ASM_ROW(5, t1, 40, xa) ASM_ROW(6, t0, 48, xa) ASM_ROW(7, t1, 56, xa)
+      ASM_8ROWS(128, xb)
+      "subs %[cnt], %[cnt], #4\n\t"
+      "bge 1b\n"
+      "2:\n\t"
+      "lsls %[cnt], %[cnt], #31\n\t" /* C: a pair left (bit 1), N: a single one (bit 0) */
+      "bcc 4f\n\t"
+      ASM_8x8_PAIR(256)
+      "bpl 3f\n\t"
+      ASM_8x8_SINGLE(384)
+      "movs %[cnt], #192\n\t"
+      "b 5f\n"
+      "3:\n\t"
+      "movs %[cnt], #128\n\t"
+      "b 5f\n"
+      "4:\n\t"
+      "bpl 6f\n\t"
+      ASM_8x8_SINGLE(256)
+      "movs %[cnt], #64\n"
+      "5:\n\t"
+      "vadd.i32 %q[addr], %q[addr], %[cnt]\n"
+      "6:\n\t"
+      "strd %[a0], %[a1], [%[dot]], #8\n\t"
+      "strd %[a2], %[a3], [%[dot]], #8\n\t"
+      "strd %[a4], %[a5], [%[dot]], #8\n\t"
+      "strd %[a6], %[a7], [%[dot]], #8\n\t"
+      "ldr %[a0], [sp]\n\t"
+      "cmp %[dot], %[a0]\n\t"
+      "bne 0b\n\t"
+      "ldr %[a0], [sp, #4]\n\t"
+      "add sp, sp, #8\n"
+      : [a0] "+Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [a4] "=&Te"(a4), [a5] "=&Te"(a5),
+        [a6] "=&Te"(a6), [a7] "=&Te"(a7), [col] "+r"(col), [bias] "+r"(bias), [dot] "+r"(dot),
+        [cnt] "+r"(cnt), [addr] "+w"(addr), [t0] "=&w"(t0), [t1] "=&w"(t1), [xa] "=&w"(xa), [xb] "=&w"(xb)
+      : [x] "r"(x), [ca] "w"(ca), [cb] "w"(cb)
+      : "cc", "memory");
+  s->rp = (const uint16_t *)(uintptr_t)a0;
+  s->col = col;
+  s->bias = bias;
+  s->addr = addr;
+}
+
+/* `rows` 4x4 block rows: four blocks per iteration (a low-overhead loop); their column indices, widened
+ * to words, index x's four 4-byte slices in one gather; row r of the four blocks is one gather at
+ * {0, 16, 32, 48} + 4r. The gather base stays 64 bytes before the next block (write-back on an
+ * iteration's first load). One to three blocks left: the same with fewer lanes, then one VADD. */
+static __attribute__((noinline)) void bc4x4_rows(bstream_t *s, const int8_t *x, int32_t *dot, uint32_t rows) {
+  const uint16_t *rp = s->rp, *col = s->col;
+  const int32_t *bias = s->bias;
+  uint32x4_t addr = s->addr;
+  int32_t *const end = dot + 4u * rows;
+  int32_t a0, a1, a2, a3;
+  uint32_t cnt, n;
+  uint32x4_t t0, t1, xa;
+  __asm volatile(
+      "0:\n\t"
+      "ldrh %[cnt], [%[rp], #2]\n\t"
+      "ldrh %[a0], [%[rp]], #2\n\t"
+      "subs %[n], %[cnt], %[a0]\n\t"
+      "ldrd %[a0], %[a1], [%[bias]], #8\n\t"
+      "ldrd %[a2], %[a3], [%[bias]], #8\n\t"
+      "lsrs %[cnt], %[n], #2\n\t"
+      "wls lr, %[cnt], 2f\n"
+      "1:\n\t"
+      "vldrh.u32 %q[t0], [%[col]], #8\n\t"
+      "vldrw.u32 %q[xa], [%[x], %q[t0], uxtw #2]\n\t"
+      "vldrw.u32 %q[t0], [%q[addr], #64]!\n\t"
+      "vmladava.s8 %[a0], %q[t0], %q[xa]\n\t"
+      ASM_ROW(1, t1, 4, xa) ASM_ROW(2, t0, 8, xa) ASM_ROW(3, t1, 12, xa)
+      "le lr, 1b\n"
+      "2:\n\t"
+      "ands %[cnt], %[n], #3\n\t"
+      "beq 3f\n\t"
+      "vctp.32 %[cnt]\n\t"
+      "vpstt\n\t"
+      "vldrht.u32 %q[t0], [%[col]]\n\t"
+      "vldrwt.u32 %q[xa], [%[x], %q[t0], uxtw #2]\n\t"
+      "add %[col], %[col], %[cnt], lsl #1\n\t"
+      "vpstt\n\t"
+      "vldrwt.u32 %q[t0], [%q[addr], #64]\n\t"
+      "vldrwt.u32 %q[t1], [%q[addr], #68]\n\t"
+      "vmladava.s8 %[a0], %q[t0], %q[xa]\n\t"
+      "vmladava.s8 %[a1], %q[t1], %q[xa]\n\t"
+      "vpstt\n\t"
+      "vldrwt.u32 %q[t0], [%q[addr], #72]\n\t"
+      "vldrwt.u32 %q[t1], [%q[addr], #76]\n\t"
+      "vmladava.s8 %[a2], %q[t0], %q[xa]\n\t"
+      "vmladava.s8 %[a3], %q[t1], %q[xa]\n\t"
+      "lsls %[cnt], %[cnt], #4\n\t"
+      "vadd.i32 %q[addr], %q[addr], %[cnt]\n"
+      "3:\n\t"
+      "strd %[a0], %[a1], [%[dot]], #8\n\t"
+      "strd %[a2], %[a3], [%[dot]], #8\n\t"
+      "cmp %[dot], %[end]\n\t"
+      "bne 0b\n"
+      : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [rp] "+r"(rp), [col] "+r"(col),
+        [bias] "+r"(bias), [dot] "+r"(dot), [cnt] "=&r"(cnt), [n] "=&r"(n), [addr] "+w"(addr), [t0] "=&w"(t0),
+        [t1] "=&w"(t1), [xa] "=&w"(xa)
+      : [x] "r"(x), [end] "r"(end)
+      : "cc", "memory", "lr");
+  s->rp = rp;
+  s->col = col;
+  s->bias = bias;
+  s->addr = addr;
+}
+
+/* `rows` 1x16 block rows (one output each): four blocks per iteration, transposed. Their column indices
+ * times 16 plus x make a vector of the slices' addresses, so the gather at +4j holds word j of each
+ * block's slice of x, and the gather {0, 16, 32, 48} + 4j word j of each block: one VMLADAV sums 16
+ * products of this row. Blocks left over (n & 3) go one at a time, with contiguous loads of the block
+ * and its slice of x. The gather base stays 64 bytes before the next block. */
+static __attribute__((noinline)) void bc1x16_rows(bstream_t *s, const int8_t *x, int32_t *dot, uint32_t rows) {
+  const uint16_t *rp = s->rp, *col = s->col;
+  const int32_t *bias = s->bias;
+  uint32x4_t addr = s->addr;
+  int32_t *const end = dot + rows;
+  int32_t acc;
+  uint32_t cnt, n, c, pb;
+  uint32x4_t t0, t1, x0, x1, x2;
+  __asm volatile(
+      "0:\n\t"
+      "ldrh %[cnt], [%[rp], #2]\n\t"
+      "ldrh %[acc], [%[rp]], #2\n\t"
+      "subs %[n], %[cnt], %[acc]\n\t"
+      "ldr %[acc], [%[bias]], #4\n\t"
+      "lsrs %[cnt], %[n], #2\n\t"
+      "wls lr, %[cnt], 2f\n"
+      "1:\n\t"
+      "vldrh.u32 %q[t0], [%[col]], #8\n\t"
+      "vshl.i32 %q[t0], %q[t0], #4\n\t"
+      "vadd.i32 %q[t0], %q[t0], %[x]\n\t"
+      "vldrw.u32 %q[x0], [%q[t0]]\n\t"
+      "vldrw.u32 %q[x1], [%q[t0], #4]\n\t"
+      "vldrw.u32 %q[x2], [%q[t0], #8]\n\t"
+      "vldrw.u32 %q[t1], [%q[t0], #12]\n\t"
+      "vldrw.u32 %q[t0], [%q[addr], #64]!\n\t"
+      "vmladava.s8 %[acc], %q[t0], %q[x0]\n\t"
+      "vldrw.u32 %q[t0], [%q[addr], #4]\n\t"
+      "vmladava.s8 %[acc], %q[t0], %q[x1]\n\t"
+      "vldrw.u32 %q[t0], [%q[addr], #8]\n\t"
+      "vmladava.s8 %[acc], %q[t0], %q[x2]\n\t"
+      "vldrw.u32 %q[t0], [%q[addr], #12]\n\t"
+      "vmladava.s8 %[acc], %q[t0], %q[t1]\n\t"
+      "le lr, 1b\n"
+      "2:\n\t"
+      "ands %[cnt], %[n], #3\n\t"
+      "beq 4f\n\t"
+      "vmov.32 %[pb], %q[addr][0]\n\t"
+      "lsls %[c], %[cnt], #4\n\t"
+      "vadd.i32 %q[addr], %q[addr], %[c]\n\t"
+      "adds %[pb], %[pb], #64\n"
+      "3:\n\t"
+      "ldrh %[c], [%[col]], #2\n\t"
+      "add %[c], %[x], %[c], lsl #4\n\t"
+      "vldrb.u8 %q[t0], [%[c]]\n\t"
+      "vldrb.u8 %q[t1], [%[pb]], #16\n\t"
+      "vmladava.s8 %[acc], %q[t1], %q[t0]\n\t"
+      "subs %[cnt], %[cnt], #1\n\t"
+      "bne 3b\n"
+      "4:\n\t"
+      "str %[acc], [%[dot]], #4\n\t"
+      "cmp %[dot], %[end]\n\t"
+      "bne 0b\n"
+      : [acc] "=&Te"(acc), [rp] "+r"(rp), [col] "+r"(col), [bias] "+r"(bias), [dot] "+r"(dot), [cnt] "=&r"(cnt),
+        [n] "=&r"(n), [c] "=&r"(c), [pb] "=&r"(pb), [addr] "+w"(addr), [t0] "=&w"(t0), [t1] "=&w"(t1),
+        [x0] "=&w"(x0), [x1] "=&w"(x1), [x2] "=&w"(x2)
+      : [x] "r"(x), [end] "r"(end)
+      : "cc", "memory", "lr");
+  s->rp = rp;
+  s->col = col;
+  s->bias = bias;
+  s->addr = addr;
+}
+
+/* `rows` 16x1 block rows: a block is 16 rows of one column, so each is one x value times 16 weights,
+ * accumulated lane-wise (VMLA) into four vectors of four rows that start at the bias. */
+static __attribute__((noinline)) void bc16x1_rows(bstream_t *s, const int8_t *x, int32_t *dot, uint32_t rows) {
+  const uint16_t *rp = s->rp, *col = s->col;
+  const int32_t *bias = s->bias;
+  const int8_t *blk = (const int8_t *)(uintptr_t)vgetq_lane_u32(s->addr, 0);
+  for (uint32_t i = 0; i < rows; i++, rp++, bias += 16, dot += 16) {
+    int32x4_t a0 = vld1q_s32(bias), a1 = vld1q_s32(bias + 4), a2 = vld1q_s32(bias + 8), a3 = vld1q_s32(bias + 12);
+    for (uint32_t n = (uint32_t)rp[1] - rp[0]; n; n--, blk += 16) {
+      const int32_t xv = x[*col++];
+      a0 = vmlaq_n_s32(a0, vldrbq_s32(blk), xv);
+      a1 = vmlaq_n_s32(a1, vldrbq_s32(blk + 4), xv);
+      a2 = vmlaq_n_s32(a2, vldrbq_s32(blk + 8), xv);
+      a3 = vmlaq_n_s32(a3, vldrbq_s32(blk + 12), xv);
+    }
+    vst1q_s32(dot, a0);
+    vst1q_s32(dot + 4, a1);
+    vst1q_s32(dot + 8, a2);
+    vst1q_s32(dot + 12, a3);
+  }
+  s->rp = rp;
+  s->col = col;
+  s->bias = bias;
+  s->addr = vdupq_n_u32((uint32_t)(uintptr_t)blk);
+}
+
+typedef void rows_fn_t(bstream_t *s, const int8_t *x, int32_t *dot, uint32_t rows);
+
+/* A whole layer with one of the fast paths (br x bc, the gather lanes and how far before the first block
+ * the base starts): batches of whole block rows, each requantised in one loop; a last partial block row
+ * takes its bias from a zero-padded copy (its rows past `out` are computed, never written). */
+INLINE void bfast_impl(const hil_fc_args_t *a, const hil_fc_block_t *w, const rq_t *q, rows_fn_t *rows_fn,
+                       uint32_t br, uint32x4_t lanes, uint32_t before, const int mode, const int pc) {
+  const uint32_t out = a->out_features, nfull = out / br, per_batch = BATCH / br;
+  const uint32_t k0 = w->row_ptr[0];
+  bstream_t s = {w->row_ptr, w->col_idx + k0, a->bias_eff,
+                 vaddq_n_u32(lanes, (uint32_t)(uintptr_t)(w->blocks + k0 * br * w->bc) - before)};
+  int32_t dot[BATCH];
+  for (uint32_t rb = 0; rb < nfull; rb += per_batch) {
+    const uint32_t rows = nfull - rb < per_batch ? nfull - rb : per_batch;
+    rows_fn(&s, a->x, dot, rows);
+    requant_run(q, rb * br, dot, rows * br, mode, pc);
+  }
+  if (nfull * br < out) {
+    const uint32_t o = nfull * br;
+    int32_t bias[16] = {0};
+    for (uint32_t r = 0; o + r < out; r++) bias[r] = a->bias_eff[o + r];
+    s.bias = bias;
+    rows_fn(&s, a->x, dot, 1);
+    requant_run(q, o, dot, out - o, mode, pc);
   }
 }
 
-/* ---- block-sparse ---- */
+#define BFAST(NAME, FN, BR, LANES, BEFORE)                                                               \
+  INLINE void NAME##_impl(const hil_fc_args_t *a, const hil_fc_block_t *w, const rq_t *q, const int mode, \
+                          const int pc) {                                                                 \
+    bfast_impl(a, w, q, FN, BR, LANES, BEFORE, mode, pc);                                                 \
+  }                                                                                                       \
+  INSTANTIATE(NAME, NAME##_impl, (const hil_fc_args_t *a, const hil_fc_block_t *w, const rq_t *q), a, w, q)
+BFAST(bc8x8, bc8x8_rows, 8u, ((uint32x4_t){0, 4, 64, 68}), 256u)
+BFAST(bc4x4, bc4x4_rows, 4u, ((uint32x4_t){0, 16, 32, 48}), 64u)
+BFAST(bc1x16, bc1x16_rows, 1u, ((uint32x4_t){0, 16, 32, 48}), 64u)
+BFAST(bc16x1, bc16x1_rows, 16u, vdupq_n_u32(0), 0u)
+
+/* ---- block-sparse, general shapes with widths 4, 8 and 16 ---- */
 
 /* Accumulators for up to 8 rows of a block row live in registers, so each row gets its own macro line
  * (and each gather its literal immediate offset, which GCC requires). GCC 12's write-back gather
  * intrinsics emit two gathers each, so they are not used. */
-#define ACC_DECL int32_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, acc4 = 0, acc5 = 0, acc6 = 0, acc7 = 0
+#define ACC_DECL                                                                           \
+  int32_t acc0 = dot[0], acc1 = R > 1 ? dot[1] : 0, acc2 = R > 2 ? dot[2] : 0,             \
+          acc3 = R > 2 ? dot[3] : 0, acc4 = R > 4 ? dot[4] : 0, acc5 = R > 4 ? dot[5] : 0,  \
+          acc6 = R > 4 ? dot[6] : 0, acc7 = R > 4 ? dot[7] : 0
 #define ACC_STORE                                                                          \
   do {                                                                                     \
     dot[0] = acc0;                                                                         \
@@ -173,7 +581,7 @@ typedef struct {
 } pass_t;
 
 /* Width 16: a block row is one vector, and so is its slice of x. */
-static inline __attribute__((always_inline)) void pass_bc16(const pass_t *ps, int32_t *dot, const int R) {
+INLINE void pass_bc16(const pass_t *ps, int32_t *dot, const int R) {
   const int8_t *blk = ps->blk;
   const uint16_t *col = ps->col;
   ACC_DECL;
@@ -189,7 +597,7 @@ static inline __attribute__((always_inline)) void pass_bc16(const pass_t *ps, in
  * column indices, gathered into lanes 0 and 2 (VLDRD takes each offset from the low word of its 64-bit
  * lane, so lanes 1 and 3 do not matter); row r of both blocks is one 32-bit gather at lane addresses
  * {0, 4, s, s + 4} + 8r, s being a block's size. */
-static inline __attribute__((always_inline)) void pass_bc8(const pass_t *ps, int32_t *dot, const int R) {
+INLINE void pass_bc8(const pass_t *ps, int32_t *dot, const int R) {
   const uint32x4_t col_offsets = {0, 0, 2, 2};
   const uint64_t *x64 = (const uint64_t *)(const void *)ps->x;
   uint32x4_t addr = vaddq_n_u32(ps->lanes, (uint32_t)(uintptr_t)ps->blk);
@@ -216,7 +624,7 @@ static inline __attribute__((always_inline)) void pass_bc8(const pass_t *ps, int
 /* Width 4: four blocks at a time. Their column indices widen into four 32-bit lanes, which index x's
  * four 4-byte slices in one gather; row r of the four blocks is one 32-bit gather at lane addresses
  * {0, s, 2s, 3s} + 4r. */
-static inline __attribute__((always_inline)) void pass_bc4(const pass_t *ps, int32_t *dot, const int R) {
+INLINE void pass_bc4(const pass_t *ps, int32_t *dot, const int R) {
   const int32_t *x32 = (const int32_t *)(const void *)ps->x;
   uint32x4_t addr = vaddq_n_u32(ps->lanes, (uint32_t)(uintptr_t)ps->blk);
   const uint32x4_t step = vdupq_n_u32(4u * ps->stride);
@@ -237,9 +645,6 @@ static inline __attribute__((always_inline)) void pass_bc4(const pass_t *ps, int
   ACC_STORE;
 }
 
-/* The whole layer for one block width: per block row, passes of 8, 4, 2 and 1 rows, dot products
- * batched for the vector requantisation. Rows past `out` are computed (their weights are zero padding)
- * but never written. */
 /* Eight-row passes: the main loop is assembly. VMLADAV accumulates only into even registers (r0, r2,
  * ..., r12, lr: constraint "Te"), so eight accumulators take all of them, lr included, and the loop
  * counts with subs/bne instead of a low-overhead loop. GCC 12 instead spills an accumulator and reloads
@@ -249,16 +654,16 @@ static inline __attribute__((always_inline)) void pass_bc4(const pass_t *ps, int
   [a0] "+Te"(acc0), [a1] "+Te"(acc1), [a2] "+Te"(acc2), [a3] "+Te"(acc3), [a4] "+Te"(acc4),            \
       [a5] "+Te"(acc5), [a6] "+Te"(acc6), [a7] "+Te"(acc7)
 /* Rows 2i and 2i+1 of a partial group: loads predicated by P0 (inactive lanes read nothing, load 0). */
-#define ASM_ROW_PAIR_Z(i, j, immi, immj)                                                          \
+#define G_ROW_PAIR_Z(i, j, immi, immj)                                                          \
   "vpstt\n\t"                                                                                    \
   "vldrwt.u32 %q[w0], [%q[addr], #" #immi "]\n\t"                                                \
   "vldrwt.u32 %q[w1], [%q[addr], #" #immj "]\n\t"                                                \
   "vmladava.s8 %[a" #i "], %q[w0], %q[xv]\n\t"                                                   \
   "vmladava.s8 %[a" #j "], %q[w1], %q[xv]\n\t"
-#define ASM_ROWS_Z(bytes)                                                                         \
-  ASM_ROW_PAIR_Z(0, 1, 0, bytes) ASM_ROW_PAIR_Z(2, 3, 2 * bytes, 3 * bytes)                       \
-  ASM_ROW_PAIR_Z(4, 5, 4 * bytes, 5 * bytes) ASM_ROW_PAIR_Z(6, 7, 6 * bytes, 7 * bytes)
-#define ASM_ROW(i, q, imm) "vldrw.u32 %q[" #q "], [%q[addr], #" #imm "]\n\tvmladava.s8 %[a" #i "], %q[" #q "], %q[xv]\n\t"
+#define G_ROWS_Z(bytes)                                                                         \
+  G_ROW_PAIR_Z(0, 1, 0, bytes) G_ROW_PAIR_Z(2, 3, 2 * bytes, 3 * bytes)                       \
+  G_ROW_PAIR_Z(4, 5, 4 * bytes, 5 * bytes) G_ROW_PAIR_Z(6, 7, 6 * bytes, 7 * bytes)
+#define G_ROW(i, q, imm) "vldrw.u32 %q[" #q "], [%q[addr], #" #imm "]\n\tvmladava.s8 %[a" #i "], %q[" #q "], %q[xv]\n\t"
 
 static inline __attribute__((always_inline)) void pass_bc8_asm(const pass_t *ps, int32_t *dot, const int R) {
   const uint32x4_t col_offsets = {0, 0, 2, 2};
@@ -276,8 +681,8 @@ static inline __attribute__((always_inline)) void pass_bc8_asm(const pass_t *ps,
         "vldrh.u32 %q[c], [%[col], %q[coff]]\n\t"
         "adds %[col], %[col], #4\n\t"
         "vldrd.u64 %q[xv], [%[x], %q[c], uxtw #3]\n\t"
-        ASM_ROW(0, w0, 0) ASM_ROW(1, w1, 8) ASM_ROW(2, w0, 16) ASM_ROW(3, w1, 24)
-        ASM_ROW(4, w0, 32) ASM_ROW(5, w1, 40) ASM_ROW(6, w0, 48) ASM_ROW(7, w1, 56)
+        G_ROW(0, w0, 0) G_ROW(1, w1, 8) G_ROW(2, w0, 16) G_ROW(3, w1, 24)
+        G_ROW(4, w0, 32) G_ROW(5, w1, 40) G_ROW(6, w0, 48) G_ROW(7, w1, 56)
         "vadd.i32 %q[addr], %q[addr], %q[step]\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n"
@@ -294,7 +699,7 @@ static inline __attribute__((always_inline)) void pass_bc8_asm(const pass_t *ps,
         "vpstt\n\t"
         "vldrht.u32 %q[c], [%[col], %q[coff]]\n\t"
         "vldrdt.u64 %q[xv], [%[x], %q[c], uxtw #3]\n\t"
-        ASM_ROWS_Z(8)
+        G_ROWS_Z(8)
         : ASM_ACC_OUT, [c] "=&w"(c), [xv] "=&w"(xv), [w0] "=&w"(w0), [w1] "=&w"(w1)
         : [lanes] "r"(2), [col] "r"(col), [x] "r"(x64), [coff] "w"(col_offsets), [addr] "w"(addr)
         : "memory");
@@ -316,8 +721,8 @@ static inline __attribute__((always_inline)) void pass_bc4_asm(const pass_t *ps,
         "1:\n\t"
         "vldrh.u32 %q[c], [%[col]], #8\n\t"
         "vldrw.u32 %q[xv], [%[x], %q[c], uxtw #2]\n\t"
-        ASM_ROW(0, w0, 0) ASM_ROW(1, w1, 4) ASM_ROW(2, w0, 8) ASM_ROW(3, w1, 12)
-        ASM_ROW(4, w0, 16) ASM_ROW(5, w1, 20) ASM_ROW(6, w0, 24) ASM_ROW(7, w1, 28)
+        G_ROW(0, w0, 0) G_ROW(1, w1, 4) G_ROW(2, w0, 8) G_ROW(3, w1, 12)
+        G_ROW(4, w0, 16) G_ROW(5, w1, 20) G_ROW(6, w0, 24) G_ROW(7, w1, 28)
         "vadd.i32 %q[addr], %q[addr], %q[step]\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n"
@@ -334,7 +739,7 @@ static inline __attribute__((always_inline)) void pass_bc4_asm(const pass_t *ps,
         "vpstt\n\t"
         "vldrht.u32 %q[c], [%[col]]\n\t"
         "vldrwt.u32 %q[xv], [%[x], %q[c], uxtw #2]\n\t"
-        ASM_ROWS_Z(4)
+        G_ROWS_Z(4)
         : ASM_ACC_OUT, [c] "=&w"(c), [xv] "=&w"(xv), [w0] "=&w"(w0), [w1] "=&w"(w1)
         : [lanes] "r"(ps->nblk & 3u), [col] "r"(col), [x] "r"(x32), [addr] "w"(addr)
         : "memory");
@@ -343,8 +748,7 @@ static inline __attribute__((always_inline)) void pass_bc4_asm(const pass_t *ps,
 }
 
 /* One pass (R rows from r0) over each of the block rows [rb0, rb1): a function of its own, so that its
- * accumulators get the registers (inlined into the layer loop, GCC spills them), and a loop, so that
- * its call and set-up are paid once per batch rather than once per block row. */
+ * accumulators get the registers, and a loop, so that its call and set-up are paid once per batch. */
 typedef struct {
   const int8_t *x, *blocks;
   const uint16_t *row_ptr, *col_idx;
@@ -371,24 +775,25 @@ PASS_FN(rows_bc8_2, pass_bc8, 8u, 2) PASS_FN(rows_bc8_1, pass_bc8, 8u, 1)
 PASS_FN(rows_bc4_8, pass_bc4_asm, 4u, 8) PASS_FN(rows_bc4_4, pass_bc4, 4u, 4)
 PASS_FN(rows_bc4_2, pass_bc4, 4u, 2) PASS_FN(rows_bc4_1, pass_bc4, 4u, 1)
 
-/* The whole layer for one block width: batches of block rows whose dot products fit DOT_BATCH; per
- * batch, passes of 8, 4, 2 and 1 rows, then the vector requantisation. Rows past `out` are computed
- * (their weights are zero padding) but never written. */
+/* The whole layer for one block width: batches of block rows whose dot products fit DOT_BATCH, started
+ * at the bias; per batch, passes of 8, 4, 2 and 1 rows, then the vector requantisation. Rows past `out`
+ * are computed (their weights are zero padding) but never written. */
 #define BLOCK_LAYER(NAME, ROWS_FN, BC, LANES)                                                           \
-  static void NAME(const hil_fc_args_t *a, const hil_fc_block_t *w) {                                   \
+  static void NAME(const hil_fc_args_t *a, const hil_fc_block_t *w, const rq_t *q, int mode) {          \
     const uint32_t br = w->br, out = a->out_features, nbr = (out + br - 1u) / br;                       \
-    const uint32_t per_batch = DOT_BATCH / br;                                                          \
+    const uint32_t per_batch = BATCH / br;                                                          \
     const rows_t L = {a->x, w->blocks, w->row_ptr, w->col_idx, br, br * (BC), LANES};                   \
-    int32_t dot[DOT_BATCH];                                                                             \
+    int32_t dot[BATCH];                                                                             \
     for (uint32_t rb0 = 0; rb0 < nbr; rb0 += per_batch) {                                               \
       const uint32_t rb1 = rb0 + per_batch < nbr ? rb0 + per_batch : nbr;                               \
+      const uint32_t o0 = rb0 * br, n = (rb1 - rb0) * br, valid = o0 + n <= out ? n : out - o0;         \
+      for (uint32_t i = 0; i < n; i++) dot[i] = i < valid ? a->bias_eff[o0 + i] : 0;                    \
       uint32_t r = 0;                                                                                   \
       for (; r + 8 <= br; r += 8) ROWS_FN##_8(&L, rb0, rb1, r, dot);                                    \
       if (br - r >= 4) { ROWS_FN##_4(&L, rb0, rb1, r, dot); r += 4; }                                   \
       if (br - r >= 2) { ROWS_FN##_2(&L, rb0, rb1, r, dot); r += 2; }                                   \
       if (br - r >= 1) ROWS_FN##_1(&L, rb0, rb1, r, dot);                                               \
-      const uint32_t o0 = rb0 * br, n = (rb1 - rb0) * br;                                               \
-      requant_batch(a, o0, dot, o0 + n <= out ? n : out - o0);                                          \
+      DISPATCH(requant_batch, mode, a->per_channel, q, o0, dot, valid);                                 \
     }                                                                                                   \
   }
 
@@ -397,10 +802,21 @@ BLOCK_LAYER(block_layer_bc8, rows_bc8, 8u, ((uint32x4_t){0, 4, br * 8u, br * 8u 
 BLOCK_LAYER(block_layer_bc4, rows_bc4, 4u, ((uint32x4_t){0, br * 4u, br * 8u, br * 12u}))
 
 void hil_fc_block_mve(const hil_fc_args_t *a, const hil_fc_block_t *w) {
+  const int pc = a->per_channel;
+  rq_t q;
+  const unsigned shape = (unsigned)w->br << 8 | w->bc;
+  int mode;
+  switch (shape) {
+    case 8u << 8 | 8u: mode = rq_init(&q, a); DISPATCH(bc8x8, mode, pc, a, w, &q); return;
+    case 4u << 8 | 4u: mode = rq_init(&q, a); DISPATCH(bc4x4, mode, pc, a, w, &q); return;
+    case 1u << 8 | 16u: mode = rq_init(&q, a); DISPATCH(bc1x16, mode, pc, a, w, &q); return;
+    case 16u << 8 | 1u: mode = rq_init(&q, a); DISPATCH(bc16x1, mode, pc, a, w, &q); return;
+    default: break;
+  }
   switch (w->bc) {
-    case 16: block_layer_bc16(a, w); break;
-    case 8: block_layer_bc8(a, w); break;
-    case 4: block_layer_bc4(a, w); break;
+    case 16: mode = rq_init(&q, a); block_layer_bc16(a, w, &q, mode); break;
+    case 8: mode = rq_init(&q, a); block_layer_bc8(a, w, &q, mode); break;
+    case 4: mode = rq_init(&q, a); block_layer_bc4(a, w, &q, mode); break;
     default: hil_fc_block_scalar(a, w); break;
   }
 }
