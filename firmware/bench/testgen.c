@@ -38,12 +38,15 @@ int layer_make(layer_t *L, pool_t *pool, rng_t *rng, uint16_t in, uint16_t out, 
   L->shift = pool_take(pool, out);
   if (!L->dense || !row_ptr || !col_idx || !L->x || !L->bias || !L->mult || !L->shift) return -1;
 
-  /* Which blocks are kept, and their weights (zero outside the matrix: edge blocks are padded). */
-  uint32_t nnzb = 0;
+  /* Which blocks are kept: exactly round(keep_per_mille / 1000 of them), each set of that size equally
+   * likely (selection sampling), so a benchmark's sparsity is what it asks for. Their weights are zero
+   * outside the matrix: edge blocks are padded. */
+  uint32_t nnzb = 0, left = nbr * nbc, want = (nbr * nbc * keep_per_mille + 500u) / 1000u;
   for (uint32_t rb = 0; rb < nbr; rb++) {
     row_ptr[rb] = (uint16_t)nnzb;
-    for (uint32_t cb = 0; cb < nbc; cb++) {
-      if ((uint32_t)rng_range(rng, 0, 999) >= keep_per_mille) continue;
+    for (uint32_t cb = 0; cb < nbc; cb++, left--) {
+      if (rng_next(rng) % left >= want) continue;
+      want--;
       if (nnzb < 0xFFFFu) col_idx[nnzb] = (uint16_t)cb;
       nnzb++;
       for (uint32_t r = rb * br; r < (rb + 1u) * br && r < out; r++)

@@ -29,7 +29,7 @@ typedef struct {
   hil_fc_args_t args;       /* y left for the caller */
 } layer_t;
 
-/* Keeps each br x bc block with probability keep_per_mille / 1000. `extreme` (1, 2 or 3) draws weights
+/* Keeps round(keep_per_mille / 1000) of the br x bc blocks, chosen at random. `extreme` (1, 2 or 3) draws weights
  * over all of int8 (with -128), multipliers over their whole valid range (0 and INT32_MAX included) and
  * biases over all of int32 (wrap-around), and shifts over [-31, 31] (1), [-31, -1] (2: right shifts
  * only, the kernels' short requantisation) or [-31, 0] (3: some shifts 0); extreme 0 keeps weights in

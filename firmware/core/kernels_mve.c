@@ -144,58 +144,91 @@ INSTANTIATE(requant_batch, requant_run, (const rq_t *q, uint32_t o0, const int32
 
 /* ---- dense ---- */
 
-/* Rows (1 or 4) from w, sharing each 16-byte load of x: dot[r] = bias[r] + row r times x. The last
- * partial vector is loaded with a predicate, so no byte past a row (or past the matrix) is read. */
-INLINE void dense_rows(const int8_t *w, const int8_t *x, uint32_t in, const int32_t *bias, int32_t *dot,
-                       const int rows) {
-  const uint32_t n16 = in >> 4, tail = in & 15u;
-  const int8_t *w0 = w, *w1 = w + in, *w2 = w1 + in, *w3 = w2 + in;
-  int32_t s0 = bias[0], s1 = 0, s2 = 0, s3 = 0;
-  if (rows > 1) {
-    s1 = bias[1];
-    s2 = bias[2];
-    s3 = bias[3];
+/* `groups` groups of four rows from w: dot[r] = bias[r] + row r times x, each 16-byte load of x shared
+ * by the four rows (a low-overhead loop); the last partial vector of the rows is loaded with a
+ * predicate, so no byte past a row (or past the matrix) is read. Rows are contiguous, so row 3 ends where
+ * the next group starts. Assembly, because GCC 12 spills the row pointers around the loop (about 35
+ * instructions per group instead of 16); x and the end of the batch wait on the stack. */
+static __attribute__((noinline)) void dense_rows4(const int8_t *w, const int8_t *x, uint32_t in,
+                                                   const int32_t *bias, int32_t *dot, uint32_t groups) {
+  if (!groups) return;
+  uint32_t w0 = (uint32_t)(uintptr_t)w, xp = (uint32_t)(uintptr_t)x, w1 = (uint32_t)(uintptr_t)(dot + 4u * groups);
+  uint32_t w2, w3;
+  int32_t a0, a1, a2, a3;
+  int8x16_t xv, v0, v1, v2, v3;
+  __asm volatile(
+      "sub sp, sp, #8\n\t"
+      "strd %[w1], %[xp], [sp]\n"
+      "0:\n\t"
+      "ldrd %[a0], %[a1], [%[bias]], #8\n\t"
+      "ldrd %[a2], %[a3], [%[bias]], #8\n\t"
+      "add %[w1], %[w0], %[in]\n\t"
+      "add %[w2], %[w1], %[in]\n\t"
+      "add %[w3], %[w2], %[in]\n\t"
+      "lsrs lr, %[in], #4\n\t"
+      "wls lr, lr, 2f\n"
+      "1:\n\t"
+      "vldrb.u8 %q[xv], [%[xp]], #16\n\t"
+      "vldrb.u8 %q[v0], [%[w0]], #16\n\t"
+      "vldrb.u8 %q[v1], [%[w1]], #16\n\t"
+      "vldrb.u8 %q[v2], [%[w2]], #16\n\t"
+      "vldrb.u8 %q[v3], [%[w3]], #16\n\t"
+      "vmladava.s8 %[a0], %q[v0], %q[xv]\n\t"
+      "vmladava.s8 %[a1], %q[v1], %q[xv]\n\t"
+      "vmladava.s8 %[a2], %q[v2], %q[xv]\n\t"
+      "vmladava.s8 %[a3], %q[v3], %q[xv]\n\t"
+      "le lr, 1b\n"
+      "2:\n\t"
+      "ands lr, %[in], #15\n\t"
+      "beq 3f\n\t"
+      "vctp.8 lr\n\t"
+      "vpstttt\n\t"
+      "vldrbt.u8 %q[xv], [%[xp]]\n\t"
+      "vldrbt.u8 %q[v0], [%[w0]]\n\t"
+      "vldrbt.u8 %q[v1], [%[w1]]\n\t"
+      "vldrbt.u8 %q[v2], [%[w2]]\n\t"
+      "vpst\n\t"
+      "vldrbt.u8 %q[v3], [%[w3]]\n\t"
+      "vmladava.s8 %[a0], %q[v0], %q[xv]\n\t"
+      "vmladava.s8 %[a1], %q[v1], %q[xv]\n\t"
+      "vmladava.s8 %[a2], %q[v2], %q[xv]\n\t"
+      "vmladava.s8 %[a3], %q[v3], %q[xv]\n\t"
+      "add %[w3], %[w3], lr\n"
+      "3:\n\t"
+      "mov %[w0], %[w3]\n\t"
+      "ldr %[xp], [sp, #4]\n\t"
+      "strd %[a0], %[a1], [%[dot]], #8\n\t"
+      "strd %[a2], %[a3], [%[dot]], #8\n\t"
+      "ldr lr, [sp]\n\t"
+      "cmp %[dot], lr\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #8\n"
+      : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [w0] "+r"(w0), [w1] "+r"(w1),
+        [w2] "=&r"(w2), [w3] "=&r"(w3), [xp] "+r"(xp), [bias] "+r"(bias), [dot] "+r"(dot), [xv] "=&w"(xv),
+        [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2), [v3] "=&w"(v3)
+      : [in] "r"(in)
+      : "cc", "memory", "lr");
+}
+
+/* One row (the last one to three of a layer). */
+static void dense_row1(const int8_t *w, const int8_t *x, uint32_t in, const int32_t *bias, int32_t *dot) {
+  int32_t s = *bias;
+  uint32_t k = 0;
+  for (; k + 16u <= in; k += 16u) s = vmladavaq_s8(s, vld1q_s8(w + k), vld1q_s8(x + k));
+  if (k < in) {
+    const mve_pred16_t p = vctp8q(in - k);
+    s = vmladavaq_s8(s, vldrbq_z_s8(w + k, p), vldrbq_z_s8(x + k, p));
   }
-  for (uint32_t k = 0; k < n16; k++) {
-    const int8x16_t xv = vld1q_s8(x);
-    x += 16;
-    s0 = vmladavaq_s8(s0, vld1q_s8(w0), xv);
-    w0 += 16;
-    if (rows > 1) {
-      s1 = vmladavaq_s8(s1, vld1q_s8(w1), xv);
-      w1 += 16;
-      s2 = vmladavaq_s8(s2, vld1q_s8(w2), xv);
-      w2 += 16;
-      s3 = vmladavaq_s8(s3, vld1q_s8(w3), xv);
-      w3 += 16;
-    }
-  }
-  if (tail) {
-    const mve_pred16_t p = vctp8q(tail);
-    const int8x16_t xv = vldrbq_z_s8(x, p);
-    s0 = vmladavaq_s8(s0, vldrbq_z_s8(w0, p), xv);
-    if (rows > 1) {
-      s1 = vmladavaq_s8(s1, vldrbq_z_s8(w1, p), xv);
-      s2 = vmladavaq_s8(s2, vldrbq_z_s8(w2, p), xv);
-      s3 = vmladavaq_s8(s3, vldrbq_z_s8(w3, p), xv);
-    }
-  }
-  dot[0] = s0;
-  if (rows > 1) {
-    dot[1] = s1;
-    dot[2] = s2;
-    dot[3] = s3;
-  }
+  *dot = s;
 }
 
 INLINE void dense_impl(const hil_fc_args_t *a, const int8_t *w, const rq_t *q, const int mode, const int pc) {
   const uint32_t in = a->in_features, out = a->out_features;
   int32_t dot[BATCH];
   for (uint32_t o0 = 0; o0 < out; o0 += BATCH) {
-    const uint32_t n = out - o0 < BATCH ? out - o0 : BATCH;
-    uint32_t i = 0;
-    for (; i + 4u <= n; i += 4u) dense_rows(w + (o0 + i) * in, a->x, in, a->bias_eff + o0 + i, dot + i, 4);
-    for (; i < n; i++) dense_rows(w + (o0 + i) * in, a->x, in, a->bias_eff + o0 + i, dot + i, 1);
+    const uint32_t n = out - o0 < BATCH ? out - o0 : BATCH, n4 = n & ~3u;
+    dense_rows4(w + o0 * in, a->x, in, a->bias_eff + o0, dot, n4 >> 2);
+    for (uint32_t i = n4; i < n; i++) dense_row1(w + (o0 + i) * in, a->x, in, a->bias_eff + o0 + i, dot + i);
     requant_run(q, o0, dot, n, mode, pc);
   }
 }
