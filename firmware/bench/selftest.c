@@ -2,6 +2,7 @@
  * on the same random layers, byte for byte, including the bytes just past the output (which no kernel
  * may write). Exit status 0 when all agree. Run by test/unit/corstone300-kernels.test.ts. */
 #include <string.h>
+#include "dsp.h"
 #include "kernels.h"
 #include "semihost.h"
 #include "startup.h"
@@ -84,6 +85,77 @@ static void requant_edges(pool_t *pool, rng_t *rng) {
       }
 }
 
+/* The MVE front end (dsp_mve.c) against the portable one, step by step, on the inputs the pipeline can
+ * give it: full-scale noise, square waves, DC and impulses (the largest spectra, |X| near 32767 * 512),
+ * every mask value, both hops; and the FFT both ways on its own. */
+static uint32_t g_dsp_failures;
+static void dsp_expect(const char *what, uint32_t sig, const void *a, const void *b, uint32_t bytes) {
+  g_cases++;
+  if (memcmp(a, b, bytes) != 0) {
+    g_failures++;
+    if (g_dsp_failures++ < 20) sh_printf("FAIL dsp %s (signal %lu)\n", what, (unsigned long)sig);
+  }
+}
+
+static int16_t g_win[2][HIL_FFT_N], g_inbuf[2][HIL_FFT_N], g_in[256], g_out[2][256];
+static int32_t g_re[2][HIL_FFT_N], g_im[2][HIL_FFT_N], g_ola[2][HIL_FFT_N];
+static int8_t g_feat[2][HIL_FFT_N / 2 + 1], g_mask[HIL_FFT_N / 2 + 1];
+
+static void dsp_selftest(rng_t *rng) {
+  const uint32_t n = HIL_FFT_N, nb = n / 2 + 1;
+  hil_dsp_init();
+  for (uint32_t sig = 0; sig < 24; sig++) {
+    const uint32_t hop = sig & 1u ? 128u : 256u;
+    for (uint32_t k = 0; k < n; k++) { /* windows: full-scale ones and random ones */
+      g_win[0][k] = (int16_t)(sig % 3u == 0 ? 32767 : rng_range(rng, 0, 32767));
+      g_win[1][k] = (int16_t)(sig % 3u == 1 ? 32767 : rng_range(rng, -32768, 32767));
+    }
+    for (uint32_t k = 0; k < n; k++) {
+      int32_t v;
+      switch (sig % 6u) {
+        case 0: v = rng_range(rng, -32768, 32767); break;
+        case 1: v = (k / (1u + sig)) & 1u ? 32767 : -32768; break; /* square wave */
+        case 2: v = sig & 2u ? 32767 : -32768; break;               /* DC */
+        case 3: v = k == sig ? -32768 : 0; break;                  /* impulse */
+        case 4: v = rng_range(rng, -40, 40); break;                 /* quiet */
+        default: v = (int32_t)((k * 2654435761u) >> 16) - 32768; break;
+      }
+      g_inbuf[0][k] = g_inbuf[1][k] = (int16_t)v;
+    }
+    for (uint32_t k = 0; k < hop; k++) g_in[k] = (int16_t)rng_range(rng, -32768, 32767);
+    hil_dsp_analysis_scalar(g_inbuf[0], g_in, hop, g_win[0], g_re[0], g_im[0]);
+    hil_dsp_analysis_mve(g_inbuf[1], g_in, hop, g_win[0], g_re[1], g_im[1]);
+    dsp_expect("analysis inbuf", sig, g_inbuf[0], g_inbuf[1], sizeof g_inbuf[0]);
+    dsp_expect("analysis re", sig, g_re[0], g_re[1], sizeof g_re[0]);
+    dsp_expect("analysis im", sig, g_im[0], g_im[1], sizeof g_im[0]);
+    hil_fft_scalar(g_re[0], g_im[0], 0);
+    hil_fft_mve(g_re[1], g_im[1], 0);
+    dsp_expect("fft re", sig, g_re[0], g_re[1], sizeof g_re[0]);
+    dsp_expect("fft im", sig, g_im[0], g_im[1], sizeof g_im[0]);
+    const int32_t mult = sig % 4u == 0 ? INT32_MAX : rng_range(rng, 1 << 30, INT32_MAX);
+    const int shift = sig % 4u == 1 ? 0 : sig % 4u == 2 ? rng_range(rng, 1, 31) : rng_range(rng, -31, -1);
+    const int32_t zp = rng_range(rng, -128, 127);
+    hil_dsp_features_scalar(g_re[0], g_im[0], nb, zp, mult, shift, g_feat[0]);
+    hil_dsp_features_mve(g_re[1], g_im[1], nb, zp, mult, shift, g_feat[1]);
+    dsp_expect("features", sig, g_feat[0], g_feat[1], sizeof g_feat[0]);
+    for (uint32_t k = 0; k < nb; k++)
+      g_mask[k] = (int8_t)(sig % 3u == 0 ? 127 : sig % 3u == 1 ? (int32_t)(k & 255u) - 128 : rng_range(rng, -128, 127));
+    hil_dsp_mask_scalar(g_re[0], g_im[0], g_mask, nb);
+    hil_dsp_mask_mve(g_re[1], g_im[1], g_mask, nb);
+    dsp_expect("mask re", sig, g_re[0], g_re[1], sizeof g_re[0]);
+    dsp_expect("mask im", sig, g_im[0], g_im[1], sizeof g_im[0]);
+    hil_fft_scalar(g_re[0], g_im[0], 1);
+    hil_fft_mve(g_re[1], g_im[1], 1);
+    dsp_expect("ifft re", sig, g_re[0], g_re[1], sizeof g_re[0]);
+    dsp_expect("ifft im", sig, g_im[0], g_im[1], sizeof g_im[0]);
+    for (uint32_t k = 0; k < n; k++) g_ola[0][k] = g_ola[1][k] = rng_range(rng, -70000, 70000);
+    hil_dsp_synthesis_scalar(g_ola[0], g_re[0], g_win[1], hop, g_out[0]);
+    hil_dsp_synthesis_mve(g_ola[1], g_re[1], g_win[1], hop, g_out[1]);
+    dsp_expect("synthesis ola", sig, g_ola[0], g_ola[1], sizeof g_ola[0]);
+    dsp_expect("synthesis out", sig, g_out[0], g_out[1], sizeof g_out[0]);
+  }
+}
+
 int main(void) {
   rng_t rng = {0x1234567u};
   /* The layers live where a model would: the model partition in DDR. */
@@ -124,6 +196,7 @@ int main(void) {
       check(&L, ENC_BLOCK, "block");
     }
   requant_edges(&pool, &rng);
+  dsp_selftest(&rng);
   sh_printf("kernels self-test: %lu cases, %lu failures, stack high water %lu bytes\n", (unsigned long)g_cases,
             (unsigned long)g_failures, (unsigned long)cs300_stack_high_water());
   sh_exit(g_failures ? 1 : 0);

@@ -326,6 +326,7 @@ int hil_model_load(hil_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uin
     a += round16(m->tensors[t].length) + 16u;
   }
   hil_model_reset_stream(m);
+  hil_dsp_init(); /* the FFT's one-time set-up, so that no frame pays for it */
   return 0;
 }
 
@@ -397,26 +398,16 @@ void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_fr
     if (counters) *counters = c;
     return;
   }
-  const uint32_t n = m->n_fft, hop = m->hop, nb = m->n_bins;
+  const uint32_t hop = m->hop, nb = m->n_bins; /* n_fft is HIL_FFT_N (validated) */
   int32_t *re = m->re, *im = m->im;
 
   /* 1-3: shift in, window, forward FFT */
-  memmove(m->inbuf, m->inbuf + hop, 2u * (n - hop));
-  memcpy(m->inbuf + (n - hop), in, 2u * hop);
-  for (uint32_t k = 0; k < n; k++) {
-    re[k] = (int32_t)hil_rsr64((int64_t)m->inbuf[k] * m->win_a[k], 15);
-    im[k] = 0;
-  }
+  hil_dsp_analysis(m->inbuf, in, hop, m->win_a, re, im);
   hil_fft(re, im, 0);
 
   /* 4-6: power, log feature, input quantisation */
   const hil_tensor_t *tin = &m->tensors[m->input_id];
-  int8_t *feat = (int8_t *)tin->ptr;
-  for (uint32_t k = 0; k < nb; k++) {
-    const uint64_t p = (uint64_t)((int64_t)re[k] * re[k]) + (uint64_t)((int64_t)im[k] * im[k]);
-    const int32_t l = hil_log2q(p + 1u);
-    feat[k] = hil_clamp8((int64_t)tin->zero_point + hil_mbqm(l, m->feat_mult, m->feat_shift), -128, 127);
-  }
+  hil_dsp_features(re, im, nb, tin->zero_point, m->feat_mult, m->feat_shift, (int8_t *)tin->ptr);
 
   /* 7: the graph, then the state copies */
   uint64_t cycles = m->cost.frontend_cycles;
@@ -460,22 +451,10 @@ void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_fr
   c.modelled_cycles = m->has_cost ? hil_cost_saturate(cycles) : 0u;
 
   /* 8: mask the spectrum, mirror it for the real inverse */
-  const int8_t *mask = (const int8_t *)m->tensors[m->output_id].ptr;
-  for (uint32_t k = 0; k < nb; k++) {
-    const int64_t g = (int64_t)mask[k] + 128;
-    re[k] = (int32_t)hil_rsr64(re[k] * g, 8);
-    im[k] = (int32_t)hil_rsr64(im[k] * g, 8);
-  }
-  for (uint32_t k = nb; k < n; k++) {
-    re[k] = re[n - k];
-    im[k] = -im[n - k];
-  }
+  hil_dsp_mask(re, im, (const int8_t *)m->tensors[m->output_id].ptr, nb);
 
   /* 9-11: inverse FFT, synthesis window, overlap-add, shift out */
   hil_fft(re, im, 1);
-  for (uint32_t k = 0; k < n; k++) m->ola[k] += (int32_t)hil_rsr64((int64_t)re[k] * m->win_s[k], 15);
-  for (uint32_t k = 0; k < hop; k++) out[k] = hil_sat16(m->ola[k]);
-  memmove(m->ola, m->ola + hop, 4u * (n - hop));
-  memset(m->ola + (n - hop), 0, 4u * hop);
+  hil_dsp_synthesis(m->ola, re, m->win_s, hop, out);
   if (counters) *counters = c;
 }

@@ -96,7 +96,8 @@ test('corstone-300 on QEMU: bit-exact with the host engine and the sim board, id
     assert.deepEqual(r.output, host.outFrames[f], `frame ${f}: output differs from the host engine`);
     const c = host.perFrame[f]!;
     assert.deepEqual([r.macs, r.weightBytes, r.elements, r.ops, r.modelledCycles], [c.macs, c.weightBytes, c.elements, c.ops, c.modelledCycles], `frame ${f} counters`);
-    assert.ok(typeof r.latency === 'number' && r.latency > 100_000, `frame ${f}: ${r.latency} emulated instructions`);
+    // At least the two 512-point FFTs (7 vector stages of 128 two-butterfly steps each way, over 20 k instructions).
+    assert.ok(typeof r.latency === 'number' && r.latency > 20_000, `frame ${f}: ${r.latency} emulated instructions`);
   });
 
   const second = await runOn('corstone-300', blob, frames, false, { HIL_BACKEND: 'qemu' });
