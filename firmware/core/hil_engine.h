@@ -23,6 +23,8 @@ typedef struct {
   uint32_t elements;
   uint16_t ops;
   uint32_t modelled_cycles; /* docs/cost-model.md; 0 when no cost parameters are set */
+  uint32_t network_modelled_cycles; /* the same without frontend_cycles: the graph alone */
+  uint64_t network_clock;   /* the model's clock over step 7 (the graph and its state copies); 0 without one */
 } hil_frame_counters_t;
 
 typedef struct {
@@ -50,6 +52,7 @@ typedef struct {
   int32_t *ola, *re, *im;
   hil_cost_params_t cost;
   int has_cost;
+  uint64_t (*clock)(void); /* times the graph for network_clock; NULL: not timed */
 } hil_model_t;
 
 /* Validates the whole blob and lays out the arena. Returns 0, or an error code from docs/protocol.md
@@ -60,6 +63,10 @@ typedef struct {
 int hil_model_load(hil_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uint8_t *arena,
                    uint32_t arena_capacity, char *why, uint32_t why_size);
 void hil_model_set_cost(hil_model_t *m, const hil_cost_params_t *params);
+/* The clock that times the graph alone (hil_frame_counters_t.network_clock), e.g. the port's latency
+ * clock, read right before the first op and right after the state copies; NULL (the default after a
+ * load) for none. */
+void hil_model_set_clock(hil_model_t *m, uint64_t (*now)(void));
 /* Zeroes the stream state (input buffer, overlap-add buffer, state tensors). */
 void hil_model_reset_stream(hil_model_t *m);
 /* One hop of int16 PCM in, one hop out. */

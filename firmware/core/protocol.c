@@ -9,7 +9,8 @@
 
 #define HIL_FW_NAME "hil-firmware"
 #define HIL_FW_VERSION "0.1.0"
-#define HIL_PROTOCOL_VERSION 1u
+#define HIL_PROTOCOL_VERSION 2u /* 2: RUN_FRAME replies carry network_latency */
+#define HIL_PROTOCOL_VERSION_TEXT "2"
 /* How many executed requests the device remembers (docs/protocol.md §4): the host never has more than
  * this many requests in flight, so every retransmission it can send is still answerable. */
 #define HIL_DUP_WINDOW 4u
@@ -76,7 +77,7 @@ static void write_str(const char *s) { hil_port_write((const uint8_t *)s, strlen
 static void send_banner(void) {
   write_str("HIL-FW name=" HIL_FW_NAME " version=" HIL_FW_VERSION " board=");
   write_str(hil_port_board_name());
-  write_str(" protocol=1 build=");
+  write_str(" protocol=" HIL_PROTOCOL_VERSION_TEXT " build=");
   write_str(hil_port_build_id());
   write_str("\nHIL-READY\n");
 }
@@ -325,6 +326,9 @@ static void on_model_activate(const response_t *r, const hil_frame_t *f) {
     return;
   }
   if (S.has_cost) hil_model_set_cost(&S.model, &S.cost);
+  /* The graph alone is timed with the same clock as the frame; a modelled port reports the cost model's
+   * network figure instead. */
+  if (hil_port_latency_kind() != HIL_LATENCY_MODELLED) hil_model_set_clock(&S.model, hil_port_latency_now);
   S.model_active = 1;
   S.uploading = 0;
   uint8_t *p = reply_payload;
@@ -369,7 +373,9 @@ static void on_run_frame(const response_t *r, const hil_frame_t *f) {
   hil_model_run_frame(&S.model, pcm_in, pcm_out, &c);
   uint64_t t1 = hil_port_latency_now();
   S.frames_run++;
-  uint64_t latency = hil_port_latency_kind() == HIL_LATENCY_MODELLED ? c.modelled_cycles : t1 - t0;
+  const int modelled = hil_port_latency_kind() == HIL_LATENCY_MODELLED;
+  uint64_t latency = modelled ? c.modelled_cycles : t1 - t0;
+  uint64_t network = modelled ? c.network_modelled_cycles : c.network_clock;
   uint8_t *p = reply_payload;
   hil_put_u32(p, index);
   hil_put_u64(p + 4, latency);
@@ -379,8 +385,9 @@ static void on_run_frame(const response_t *r, const hil_frame_t *f) {
   hil_put_u32(p + 24, c.elements);
   hil_put_u16(p + 28, c.ops);
   hil_put_u16(p + 30, 0);
-  for (uint16_t i = 0; i < hop; i++) hil_put_u16(p + 32 + 2 * i, (uint16_t)pcm_out[i]);
-  reply(r, (uint16_t)(32u + 2u * hop));
+  hil_put_u64(p + 32, network);
+  for (uint16_t i = 0; i < hop; i++) hil_put_u16(p + 40 + 2 * i, (uint16_t)pcm_out[i]);
+  reply(r, (uint16_t)(40u + 2u * hop));
 }
 
 static void on_get_stats(const response_t *r, const hil_frame_t *f) {

@@ -15,6 +15,12 @@
 static uint8_t arena[ARENA_MAX + 32] __attribute__((aligned(16)));
 static const hil_cost_params_t U55 = {128, 8, 8, 200, 0};
 
+/* A clock that moves one step per read. */
+#define STEP_CLOCK 1000u
+static uint64_t g_clock_reads;
+static uint64_t step_clock(void) { return ++g_clock_reads * STEP_CLOCK; }
+
+
 static int run_vector(const vec_engine_entry_t *e, hil_model_t *m, const vec_file_t *in, const vec_file_t *out,
                       const vec_file_t *ctr, uint32_t frames, int check_counters) {
   int16_t fin[256], fout[256];
@@ -80,7 +86,21 @@ static void test_engine_vectors(void) {
     int16_t fin[256] = {0}, fout[256];
     hil_frame_counters_t c;
     hil_model_run_frame(&m, fin, fout, &c);
-    VCHECK(c.modelled_cycles == 0 && c.ops == m.n_ops, "%s: no cost params -> 0 modelled cycles", e->name);
+    VCHECK(c.modelled_cycles == 0 && c.network_modelled_cycles == 0 && c.ops == m.n_ops,
+           "%s: no cost params -> 0 modelled cycles", e->name);
+    VCHECK(c.network_clock == 0, "%s: no clock -> the graph is not timed", e->name);
+    /* With cost parameters, the network's modelled cycles are the frame's without frontend_cycles; with a
+     * clock, the graph is timed by exactly two reads of it. */
+    hil_cost_params_t cost = U55;
+    cost.frontend_cycles = 5000;
+    hil_model_set_cost(&m, &cost);
+    hil_model_set_clock(&m, step_clock);
+    const uint64_t reads = g_clock_reads;
+    hil_model_run_frame(&m, fin, fout, &c);
+    VCHECK(g_clock_reads == reads + 2 && c.network_clock == STEP_CLOCK, "%s: the graph timed by two reads (%llu)", e->name,
+           (unsigned long long)c.network_clock);
+    VCHECK(c.network_modelled_cycles > 0 && c.network_modelled_cycles + 5000u == c.modelled_cycles,
+           "%s: network modelled %u, frame %u", e->name, c.network_modelled_cycles, c.modelled_cycles);
     vec_free(&blob);
     vec_free(&in);
     vec_free(&out);
@@ -116,7 +136,7 @@ static void test_unloaded_model_is_inert(void) {
   static const uint8_t junk[80] __attribute__((aligned(16))) = {'N', 'O', 'P', 'E'};
   VCHECK(hil_model_load(&m, junk, sizeof junk, arena, ARENA_MAX, why, sizeof why) == 5, "junk refused");
   int16_t in[256] = {0}, out[256];
-  hil_frame_counters_t c = {1, 1, 1, 1, 1};
+  hil_frame_counters_t c = {1, 1, 1, 1, 1, 1, 1};
   hil_model_run_frame(&m, in, out, &c); /* must not touch anything */
   VCHECK(c.macs == 0 && c.ops == 0, "a refused model runs nothing");
 }

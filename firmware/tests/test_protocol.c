@@ -197,7 +197,7 @@ static const char *error_text(const hil_frame_t *f) {
 
 static void add_hello(void) {
   uint8_t p[2];
-  hil_put_u16(p, 1);
+  hil_put_u16(p, 2);
   add_frame(0x01, 0, 0, p, 2);
 }
 
@@ -286,7 +286,7 @@ static void add_config(uint16_t seq, uint32_t macs_per_cycle) {
   hil_put_u32(p + 4, 8);
   hil_put_u32(p + 8, 8);
   hil_put_u32(p + 12, 200);
-  hil_put_u32(p + 16, 0);
+  hil_put_u32(p + 16, 777); /* frontend_cycles: in the frame's modelled figure, not the network's */
   add_frame(0x02, 0, seq, p, 20);
 }
 
@@ -310,16 +310,16 @@ static void test_banner_hello_wake(void) {
   add_bytes("\0HIL?\n", 6);
   add_bytes("\0HIL?\r\n", 7);
   uint8_t p[2];
-  hil_put_u16(p, 2);
+  hil_put_u16(p, 1);
   add_frame(0x01, 0, 0, p, 2);
   serve();
-  CHECK(n_items >= 4 && items[0].text && strstr(items[0].str, "HIL-FW name=hil-firmware version=0.1.0 board=loopback protocol=1 build=test\nHIL-READY\n"),
+  CHECK(n_items >= 4 && items[0].text && strstr(items[0].str, "HIL-FW name=hil-firmware version=0.1.0 board=loopback protocol=2 build=test\nHIL-READY\n"),
         "boot banner: %s", n_items ? items[0].str : "(none)");
   const hil_frame_t *h = reply_n(0);
   CHECK(h && h->type == 0x81 && h->seq == 0, "HELLO reply");
   if (h && h->type == 0x81) {
     const uint8_t *q = h->payload;
-    CHECK(hil_get_u16(q) == 1 && hil_get_u16(q + 2) == 1024, "HELLO: protocol 1, max payload 1024");
+    CHECK(hil_get_u16(q) == 2 && hil_get_u16(q + 2) == 1024, "HELLO: protocol 2, max payload 1024");
     CHECK(hil_get_u32(q + 4) >= HIL_FRAME_MAX_RAW, "HELLO: credit covers a frame (%u)", hil_get_u32(q + 4));
     CHECK(hil_get_u32(q + 8) == LOOPBACK_PARTITION_BYTES && hil_get_u32(q + 12) == LOOPBACK_ARENA_BYTES, "HELLO: partition, arena");
     CHECK(hil_get_u32(q + 16) == 1000000 && q[20] == HIL_LATENCY_MEASURED, "HELLO: clock, latency kind");
@@ -334,7 +334,7 @@ static void test_banner_hello_wake(void) {
   }
   size_t banners = count_banners();
   CHECK(banners == 3, "the wake line (with \\n and \\r\\n) repeats the banner in binary mode: %zu banners", banners);
-  CHECK(is_error(reply_n(1), 7), "HELLO version 2 gets ERROR 7");
+  CHECK(is_error(reply_n(1), 7), "HELLO version 1 gets ERROR 7");
 }
 
 static void test_errors_without_model(void) {
@@ -448,14 +448,14 @@ static void test_session(uint16_t hop, uint8_t latency_kind) {
   /* The same frames through the engine directly: the dispatcher must add nothing and lose nothing. */
   char why[128];
   CHECK(hil_model_load(&reference, blob, blob_bytes, reference_arena, sizeof reference_arena, why, sizeof why) == 0, "reference load: %s", why);
-  hil_cost_params_t cost = {128, 8, 8, 200, 0};
+  hil_cost_params_t cost = {128, 8, 8, 200, 777};
   hil_model_set_cost(&reference, &cost);
   CHECK(hil_get_u32(act->payload + 4) == reference.arena_bytes, "arena bytes");
   int16_t x[256], y[256], first_out[256];
   size_t base = 3 + uploads;
   for (uint32_t k = 0; k < frames + 1; k++) {
     const hil_frame_t *r = reply_n(base + k);
-    CHECK(r && r->type == 0xA1 && r->len == 32 + 2 * hop, "RUN_FRAME reply %u", k);
+    CHECK(r && r->type == 0xA1 && r->len == 40 + 2 * hop, "RUN_FRAME reply %u", k);
     if (!r || r->type != 0xA1) return;
     uint32_t index = k < frames ? k : frames - 1;
     CHECK(r->seq == (uint16_t)(first_run + index), "RUN_FRAME seq");
@@ -470,14 +470,21 @@ static void test_session(uint16_t hop, uint8_t latency_kind) {
     const uint8_t *q = r->payload;
     CHECK(hil_get_u32(q) == index, "frame index echoed");
     uint64_t latency = hil_get_u32(q + 4) | ((uint64_t)hil_get_u32(q + 8) << 32);
-    CHECK(latency == (latency_kind == HIL_LATENCY_MODELLED ? c.modelled_cycles : LOOPBACK_CLOCK_STEP),
+    uint64_t network = hil_get_u32(q + 32) | ((uint64_t)hil_get_u32(q + 36) << 32);
+    /* The loopback clock steps at every read: the frame's two reads around the engine's two around the
+     * graph make the frame three steps and the graph one. Modelled: the cost model without the front end. */
+    CHECK(latency == (latency_kind == HIL_LATENCY_MODELLED ? c.modelled_cycles : 3u * LOOPBACK_CLOCK_STEP),
           "latency %llu for kind %u", (unsigned long long)latency, latency_kind);
+    CHECK(network == (latency_kind == HIL_LATENCY_MODELLED ? c.network_modelled_cycles : LOOPBACK_CLOCK_STEP),
+          "network latency %llu for kind %u", (unsigned long long)network, latency_kind);
+    CHECK(c.network_modelled_cycles > 0 && c.network_modelled_cycles + cost.frontend_cycles == c.modelled_cycles,
+          "network modelled cycles %u", c.network_modelled_cycles);
     CHECK(hil_get_u32(q + 12) == c.modelled_cycles && c.modelled_cycles > 0, "modelled cycles");
     CHECK(hil_get_u32(q + 16) == c.macs && hil_get_u32(q + 20) == c.weight_bytes && hil_get_u32(q + 24) == c.elements &&
               hil_get_u16(q + 28) == c.ops && hil_get_u16(q + 30) == 0,
           "counters");
     int same = 1;
-    for (uint16_t i = 0; i < hop; i++) same &= (int16_t)hil_get_u16(q + 32 + 2 * i) == y[i];
+    for (uint16_t i = 0; i < hop; i++) same &= (int16_t)hil_get_u16(q + 40 + 2 * i) == y[i];
     CHECK(same, "frame %u output equals the engine's", k);
   }
   const hil_frame_t *st = reply_n(base + frames + 1);
@@ -493,7 +500,7 @@ static void test_session(uint16_t hop, uint8_t latency_kind) {
   CHECK(sr && sr->type == 0xA0, "STREAM_RESET reply");
   const hil_frame_t *again = reply_n(base + frames + 3);
   int same = again && again->type == 0xA1;
-  for (uint16_t i = 0; same && i < hop; i++) same &= (int16_t)hil_get_u16(again->payload + 32 + 2 * i) == first_out[i];
+  for (uint16_t i = 0; same && i < hop; i++) same &= (int16_t)hil_get_u16(again->payload + 40 + 2 * i) == first_out[i];
   CHECK(same, "after STREAM_RESET frame 0 gives the first output again");
   loopback_set_latency_kind(HIL_LATENCY_MEASURED);
 }

@@ -19,7 +19,8 @@ export const Msg = {
   ERROR: 0x7f,
 } as const;
 export const REPLY = 0x80;
-export const PROTOCOL_VERSION = 1;
+/** 2: RUN_FRAME replies carry network_latency (the graph alone). */
+export const PROTOCOL_VERSION = 2;
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(Msg).map(([k, v]) => [v, k]));
 
@@ -86,12 +87,15 @@ export interface ActivateReply {
 export interface RunFrameRequest { frameIndex: number; samples: Int16Array }
 export interface RunFrameReply {
   frameIndex: number;
+  /** The whole frame, in the unit of the HELLO reply's latency kind. */
   latency: bigint;
   modelledCycles: number;
   macs: number;
   weightBytes: number;
   elements: number;
   ops: number;
+  /** The graph alone (model-format.md §1 step 7), same unit and kind as `latency`. */
+  networkLatency: bigint;
   samples: Int16Array;
 }
 export interface StatsReply {
@@ -197,7 +201,7 @@ const LAYOUTS: Record<MessageType, Layout> = {
   [Msg.RUN_FRAME]: [['frameIndex', 'u32'], ['samples', 'i16s']],
   [Reply.RUN_FRAME]: [
     ['frameIndex', 'u32'], ['latency', 'u64'], ['modelledCycles', 'u32'], ['macs', 'u32'], ['weightBytes', 'u32'],
-    ['elements', 'u32'], ['ops', 'u16'], ['reserved', 'pad16'], ['samples', 'i16s'],
+    ['elements', 'u32'], ['ops', 'u16'], ['reserved', 'pad16'], ['networkLatency', 'u64'], ['samples', 'i16s'],
   ],
   [Msg.GET_STATS]: [],
   [Reply.GET_STATS]: [

@@ -30,8 +30,10 @@ export interface LinkTiming {
 
 export interface FrameResult {
   output: Int16Array;
-  /** In the unit of the board's latency kind; a bigint only beyond 2^53. */
+  /** The whole frame, in the unit of the board's latency kind; a bigint only beyond 2^53. */
   latency: bigint | number;
+  /** The graph alone (no STFT front end or overlap-add), same unit and kind. */
+  networkLatency: bigint | number;
   modelledCycles: number;
   macs: number;
   weightBytes: number;
@@ -158,6 +160,7 @@ export class Session {
     return {
       output: r.samples,
       latency: r.latency <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.latency) : r.latency,
+      networkLatency: r.networkLatency <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.networkLatency) : r.networkLatency,
       modelledCycles: r.modelledCycles,
       macs: r.macs,
       weightBytes: r.weightBytes,

@@ -50,6 +50,14 @@ export interface ClipResult {
   /** The same at the board's clock (for instructions: at the nominal core clock), microseconds. */
   latencyUsP50: number;
   latencyUsP99: number;
+  /** The network alone (the graph, without the STFT front end and overlap-add): what compression changes.
+   *  Same kind and unit as the whole-frame figures; on a modelled board, the cost model without
+   *  frontend_cycles. */
+  networkLatencyMean: number;
+  networkLatencyP50: number;
+  networkLatencyP99: number;
+  networkLatencyUsP50: number;
+  networkLatencyUsP99: number;
   /** Accelerator cost-model figures (always `modelled`), cycles and microseconds at the accelerator clock. */
   modelledCyclesP50: number;
   modelledCyclesP99: number;
@@ -115,6 +123,11 @@ const CSV_COLUMNS: [string, (r: ClipResult, p: Provenance) => unknown][] = [
   ['latency_p99', (r) => r.latencyP99],
   ['latency_us_p50', (r) => r.latencyUsP50],
   ['latency_us_p99', (r) => r.latencyUsP99],
+  ['network_latency_mean', (r) => r.networkLatencyMean],
+  ['network_latency_p50', (r) => r.networkLatencyP50],
+  ['network_latency_p99', (r) => r.networkLatencyP99],
+  ['network_latency_us_p50', (r) => r.networkLatencyUsP50],
+  ['network_latency_us_p99', (r) => r.networkLatencyUsP99],
   ['modelled_cycles_p50', (r) => r.modelledCyclesP50],
   ['modelled_cycles_p99', (r) => r.modelledCyclesP99],
   ['modelled_us_p50', (r) => r.modelledUsP50],

@@ -223,6 +223,7 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
       const outScore = score(clean, fromInt16(output));
 
       const latency = summarize(results.map((r) => Number(r.latency)));
+      const network = summarize(results.map((r) => Number(r.networkLatency)));
       const modelled = summarize(results.map((r) => r.modelledCycles));
       const toUs = (v: number) => (v / hello.clockHz) * 1e6;
       const accelUs = (v: number) => (v / board.capabilities.accelerator.clock_hz) * 1e6;
@@ -244,6 +245,11 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
         latencyP99: latency.p99,
         latencyUsP50: toUs(latency.p50),
         latencyUsP99: toUs(latency.p99),
+        networkLatencyMean: network.mean,
+        networkLatencyP50: network.p50,
+        networkLatencyP99: network.p99,
+        networkLatencyUsP50: toUs(network.p50),
+        networkLatencyUsP99: toUs(network.p99),
         modelledCyclesP50: modelled.p50,
         modelledCyclesP99: modelled.p99,
         modelledUsP50: accelUs(modelled.p50),

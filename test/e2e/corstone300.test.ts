@@ -98,12 +98,16 @@ test('corstone-300 on QEMU: bit-exact with the host engine and the sim board, id
     assert.deepEqual([r.macs, r.weightBytes, r.elements, r.ops, r.modelledCycles], [c.macs, c.weightBytes, c.elements, c.ops, c.modelledCycles], `frame ${f} counters`);
     // At least the two 512-point FFTs (7 vector stages of 128 two-butterfly steps each way, over 20 k instructions).
     assert.ok(typeof r.latency === 'number' && r.latency > 20_000, `frame ${f}: ${r.latency} emulated instructions`);
+    // The graph alone: positive (se-tiny runs 11 k MACs and its GRU's element-wise ops) and below the frame,
+    // which adds the front end and overlap-add (two FFTs: over 20 k instructions more).
+    assert.ok(typeof r.networkLatency === 'number' && r.networkLatency > 1_000 && r.networkLatency < r.latency - 20_000, `frame ${f}: network ${r.networkLatency} of ${r.latency}`);
   });
 
   const second = await runOn('corstone-300', blob, frames, false, { HIL_BACKEND: 'qemu' });
   assert.ok(second.uploads > 1, 'the second boot gets the model over the UART');
   assert.deepEqual(second.frames.map((r) => r.output), first.frames.map((r) => r.output));
   assert.deepEqual(second.frames.map((r) => r.latency), first.frames.map((r) => r.latency), 'emulated instruction counts are identical across boots');
+  assert.deepEqual(second.frames.map((r) => r.networkLatency), first.frames.map((r) => r.networkLatency), 'and so are the network\'s');
 
   const sim = await runOn('sim', blob, frames, true);
   assert.deepEqual(first.frames.map((r) => r.output), sim.frames.map((r) => r.output), 'bit-exact with --board sim');
@@ -124,9 +128,10 @@ test('corstone-300 on QEMU: bit-exact with the host engine and the sim board, id
   assert.ok(st.stackHighWaterBytes > 256 && st.stackHighWaterBytes < st.stackSizeBytes, `stack high water ${st.stackHighWaterBytes}`);
 
   const lat = first.frames.map((r) => Number(r.latency)).sort((a, b) => a - b);
+  const net = first.frames.map((r) => Number(r.networkLatency)).sort((a, b) => a - b);
   t.diagnostic(
     `se-tiny hop 128, ${frames.length} frames (${pcm.length / 16000} s): emulated M55 instructions per frame p50 ${lat[lat.length >> 1]}, ` +
-      `min ${lat[0]}, max ${lat.at(-1)}; modelled Ethos-U55 cycles ${first.frames[0]!.modelledCycles}; ` +
+      `min ${lat[0]}, max ${lat.at(-1)}; network alone p50 ${net[net.length >> 1]}, min ${net[0]}, max ${net.at(-1)}; modelled Ethos-U55 cycles ${first.frames[0]!.modelledCycles}; ` +
       `memory (device = ELF): image ${st.imageFlashBytes} B + model ${st.modelFlashBytes} B flash, SRAM static ${st.staticSramBytes} + arena ${st.arenaBytes} + stack ${st.stackHighWaterBytes} of ${st.stackSizeBytes} B; ` +
       `total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );

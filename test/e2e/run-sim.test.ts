@@ -18,6 +18,7 @@ import type { ResultsFile } from '../../src/report/results.js';
 import { speechLike, whiteNoise, rng } from '../support/speechlike.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+const SIM_FRONTEND_CYCLES: number = JSON.parse(readFileSync(join(ROOT, 'boards/sim.json'), 'utf8')).accelerator.frontend_cycles;
 const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 
 function hil(args: string[]) {
@@ -61,6 +62,10 @@ describe('hil run --board sim', () => {
       assert.equal(row.bitExact, true, row.clip);
       assert.equal(row.latencyKind, 'modelled');
       assert.ok(row.latencyP50 > 0 && row.latencyP99 >= row.latencyP50);
+      // The network alone: on the modelled sim board, the cost model without the board's frontend_cycles.
+      assert.ok(row.networkLatencyP50 > 0 && row.networkLatencyP99 >= row.networkLatencyP50);
+      assert.equal(row.networkLatencyP50, row.latencyP50 - SIM_FRONTEND_CYCLES);
+      assert.equal(row.networkLatencyP99, row.latencyP99 - SIM_FRONTEND_CYCLES);
       assert.ok(row.macsPerFrame > 20_000, `MACs per frame ${row.macsPerFrame}`);
       assert.ok(row.sramBytes === row.sramStaticBytes + row.arenaBytes + row.stackHighWaterBytes);
       assert.ok(row.flashModelBytes > 20_000 && row.flashImageBytes > 10_000);
@@ -79,6 +84,8 @@ describe('hil run --board sim', () => {
       ['c0.wav', 'c1.wav', 'c2.wav'],
     );
     assert.equal(csv[0].model_sha256, results.provenance.modelSha256);
+    assert.equal(Number(csv[0].network_latency_p50), results.rows[0]!.networkLatencyP50);
+    assert.match(r.stdout, /network p50 \(modelled cycles\)/);
     assert.equal(csv[0].bit_exact, 'true');
 
     // A rerun resumes: nothing left to do, the same rows come back.

@@ -15,7 +15,7 @@ import { Msg } from '../../src/link/messages.js';
 import { decodeChunk } from '../../src/link/frame.js';
 
 const VEC = new URL('../vectors/engine/', import.meta.url);
-const COST = { macsPerCycle: 128, weightBytesPerCycle: 8, elementsPerCycle: 8, opOverheadCycles: 200, frontendCycles: 0 };
+const COST = { macsPerCycle: 128, weightBytesPerCycle: 8, elementsPerCycle: 8, opOverheadCycles: 200, frontendCycles: 3000 };
 
 function vector(name: string) {
   const blob = new Uint8Array(readFileSync(new URL(`${name}.hilm`, VEC)));
@@ -59,6 +59,7 @@ function checkFrame(r: FrameResult, want: ReturnType<typeof engineFrames>['frame
   assert.equal(r.ops, want.counters.ops);
   assert.equal(r.modelledCycles, want.counters.modelledCycles);
   assert.equal(r.latency, r.modelledCycles, 'the sim reports modelled cycles as its latency');
+  assert.equal(r.networkLatency, r.modelledCycles - COST.frontendCycles, 'and the cost model without frontend_cycles as the network\'s');
 }
 
 test('sim: banner, HELLO, CONFIG, a flashed model, a clip bit-exact with the host engine, GET_STATS, RTT', async (t) => {
@@ -69,14 +70,14 @@ test('sim: banner, HELLO, CONFIG, a flashed model, a clip bit-exact with the hos
   const s = await board.open();
   assert.deepEqual(
     { name: s.banner.fields.name, board: s.banner.fields.board, protocol: s.banner.fields.protocol },
-    { name: 'hil-firmware', board: 'sim', protocol: '1' },
+    { name: 'hil-firmware', board: 'sim', protocol: '2' },
   );
   const h = await s.hello();
   t.diagnostic(`HELLO reply: ${JSON.stringify(h)}`);
   assert.deepEqual(
     { ...h, buildId: '' },
     {
-      protocolVersion: 1, maxPayload: 1024, rxCreditBytes: 4096, modelPartitionBytes: 4 << 20, arenaCapacityBytes: 256 << 10,
+      protocolVersion: 2, maxPayload: 1024, rxCreditBytes: 4096, modelPartitionBytes: 4 << 20, arenaCapacityBytes: 256 << 10,
       clockHz: 500_000_000, latencyKind: 2, firmwareName: 'hil-firmware', firmwareVersion: '0.1.0', boardName: 'sim', buildId: '',
     },
   );

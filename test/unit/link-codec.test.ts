@@ -67,7 +67,7 @@ function camel(fields: Record<string, unknown>): Record<string, unknown> {
     const name = k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
     if (name === 'samples') out[name] = Int16Array.from(v as number[]);
     else if (name === 'data') out[name] = hex(v as string);
-    else if (name === 'latency') out[name] = BigInt(v as number);
+    else if (name === 'latency' || name === 'networkLatency') out[name] = BigInt(v as number);
     else out[name] = v;
   }
   return out;
@@ -85,7 +85,8 @@ test('message payloads encode from and decode to the documented fields', () => {
 test('malformed payloads are refused with a one-line error naming the message', () => {
   assert.throws(() => decodePayload(Reply.GET_STATS, new Uint8Array(27)), /malformed GET_STATS reply: 27 bytes, too short/);
   assert.throws(() => decodePayload(Reply.CONFIG, new Uint8Array(1)), /malformed CONFIG reply: 1 bytes, expected 0/);
-  assert.throws(() => decodePayload(Reply.RUN_FRAME, new Uint8Array(33)), /odd number of sample bytes/);
+  assert.throws(() => decodePayload(Reply.RUN_FRAME, new Uint8Array(41)), /odd number of sample bytes/);
+  assert.throws(() => decodePayload(Reply.RUN_FRAME, new Uint8Array(33)), /malformed RUN_FRAME reply: 33 bytes, too short for networkLatency/);
   const hello = hex(V.frames.find((f) => f.name === 'HELLO reply')!.payload);
   assert.throws(() => decodePayload(Reply.HELLO, hello.subarray(0, 30)), /malformed HELLO reply: firmwareName runs past the payload/);
   assert.equal(Reply.RUN_FRAME, Msg.RUN_FRAME | REPLY);

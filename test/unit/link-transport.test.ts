@@ -17,7 +17,7 @@ function line() {
   return { t, toHost, toDevice, logs, frames };
 }
 
-const BANNER = 'HIL-FW name=hil-firmware version=0.1.0 board=fake protocol=1 build=abc\r\nHIL-READY\r\n';
+const BANNER = 'HIL-FW name=hil-firmware version=0.1.0 board=fake protocol=2 build=abc\r\nHIL-READY\r\n';
 
 test('a silent device is woken with \\x00HIL? every banner_ms; console lines are logged', async () => {
   const { t, toHost, toDevice, logs } = line();
@@ -30,7 +30,7 @@ test('a silent device is woken with \\x00HIL? every banner_ms; console lines are
   const banner = await t.readBanner({ bannerMs: 30, startMs: 2000 });
   assert.equal(wakes, 2);
   assert.ok(Date.now() - t0 >= 55);
-  assert.deepEqual(banner.fields, { name: 'hil-firmware', version: '0.1.0', board: 'fake', protocol: '1', build: 'abc' });
+  assert.deepEqual(banner.fields, { name: 'hil-firmware', version: '0.1.0', board: 'fake', protocol: '2', build: 'abc' });
   assert.ok(logs.some((l) => l === 'fake console: console: booting'), logs.join('\n'));
   await t.close();
 });

@@ -92,14 +92,14 @@ def i16s(vals):
 run_in = samples(128, 1)
 run_out = samples(128, 2)
 cost = dict(macs_per_cycle=128, weight_bytes_per_cycle=8, elements_per_cycle=8, op_overhead_cycles=200, frontend_cycles=0)
-hello_reply = dict(protocol_version=1, max_payload=1024, rx_credit_bytes=4096, model_partition_bytes=4194304,
+hello_reply = dict(protocol_version=2, max_payload=1024, rx_credit_bytes=4096, model_partition_bytes=4194304,
                    arena_capacity_bytes=262144, clock_hz=500000000, latency_kind=2,
                    firmware_name="hil-firmware", firmware_version="0.1.0", board_name="sim", build_id="0123456789abcdef")
 # Messages: (name, type, seq, fields, payload). `fields` uses the names of docs/protocol.md §3.
 messages = [
-    ("HELLO", 0x01, 0, dict(protocol_version=1), struct.pack("<H", 1)),
+    ("HELLO", 0x01, 0, dict(protocol_version=2), struct.pack("<H", 2)),
     ("HELLO reply", 0x81, 0, hello_reply,
-     struct.pack("<HHIIIIB3x", 1, 1024, 4096, 4194304, 262144, 500000000, 2)
+     struct.pack("<HHIIIIB3x", 2, 1024, 4096, 4194304, 262144, 500000000, 2)
      + lp("hil-firmware") + lp("0.1.0") + lp("sim") + lp("0123456789abcdef")),
     ("CONFIG", 0x02, 1, cost, struct.pack("<5I", 128, 8, 8, 200, 0)),
     ("CONFIG reply", 0x82, 1, {}, b""),
@@ -116,8 +116,8 @@ messages = [
     ("RUN_FRAME", 0x21, 6, dict(frame_index=7, samples=run_in), struct.pack("<I", 7) + i16s(run_in)),
     ("RUN_FRAME reply", 0xA1, 6,
      dict(frame_index=7, latency=0x123456789, modelled_cycles=31000, macs=23000, weight_bytes=23500, elements=900, ops=20,
-          samples=run_out),
-     struct.pack("<IQIIIIHH", 7, 0x123456789, 31000, 23000, 23500, 900, 20, 0) + i16s(run_out)),
+          network_latency=0x1020304050, samples=run_out),
+     struct.pack("<IQIIIIHHQ", 7, 0x123456789, 31000, 23000, 23500, 900, 20, 0, 0x1020304050) + i16s(run_out)),
     ("GET_STATS", 0x30, 7, {}, b""),
     ("GET_STATS reply", 0xB0, 7,
      dict(image_flash_bytes=61234, model_flash_bytes=23456, static_sram_bytes=9000, arena_bytes=12800,

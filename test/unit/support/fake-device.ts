@@ -5,7 +5,7 @@
  */
 import { Duplex, PassThrough } from 'node:stream';
 import { encodeWireFrame, FrameDecoder, type Frame } from '../../../src/link/frame.js';
-import { decodePayload, encodePayload, Msg, REPLY, type MessageType, type Payloads } from '../../../src/link/messages.js';
+import { decodePayload, encodePayload, Msg, PROTOCOL_VERSION, REPLY, type MessageType, type Payloads } from '../../../src/link/messages.js';
 
 export interface FakeDeviceOptions {
   rxCreditBytes?: number;
@@ -66,7 +66,7 @@ export class FakeDevice {
       this.window.length = 0;
       this.lastSeq = f.seq;
       this.send(f, REPLY | Msg.HELLO, {
-        protocolVersion: 1,
+        protocolVersion: PROTOCOL_VERSION,
         maxPayload: 1024,
         rxCreditBytes: this.opts.rxCreditBytes ?? 4096,
         modelPartitionBytes: 1 << 20,
@@ -109,6 +109,7 @@ export class FakeDevice {
           weightBytes: 2,
           elements: 3,
           ops: 4,
+          networkLatency: 500n + BigInt(r.frameIndex),
           samples: out,
         }, answered, true);
         return;
