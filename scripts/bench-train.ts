@@ -1,29 +1,32 @@
 /**
  * Training speed on this machine: steps/s at batch 16 × 100 frames (hop 256) for each arch, float and
- * QAT steps, with and without hil's wasm kernel fixes (on tfjs-node there is nothing to fix, so one row).
- * Usage: npm run bench:train [-- --arch se-small --steps 5 --backend wasm]
+ * QAT steps, with and without hil's wasm kernel fixes (on tfjs-node there is nothing to fix, so one row),
+ * with the training loss (`--loss`, default the one `hil train` uses).
+ * Usage: npm run bench:train [-- --arch se-small --steps 5 --backend wasm --loss mag]
  */
 import { parseArgs } from 'node:util';
 import { ARCHS, isArchName, type ArchName } from '../src/model/arch.js';
 import { initTf, setKernelFixes, type BackendChoice } from '../src/model/tfBackend.js';
 import { initWeights, SeNet, FLOAT_MODE, type QuantMode } from '../src/model/tfModel.js';
 import { Adam } from '../src/model/trainAdam.js';
-import { trainStep } from '../src/model/train.js';
+import { DEFAULT_LOSS, LOSS_KINDS, trainStep, type LossKind } from '../src/model/train.js';
 import { RangeObserver, observedActivationNames } from '../src/model/qat.js';
 import type { Batch } from '../src/model/dataset.js';
 import seedrandom from 'seedrandom';
 
 const { values } = parseArgs({
-  options: { arch: { type: 'string', multiple: true }, steps: { type: 'string' }, backend: { type: 'string' }, batch: { type: 'string' }, frames: { type: 'string' } },
+  options: { arch: { type: 'string', multiple: true }, steps: { type: 'string' }, backend: { type: 'string' }, loss: { type: 'string' }, batch: { type: 'string' }, frames: { type: 'string' } },
 });
 const archs = (values.arch ?? Object.keys(ARCHS)) as string[];
 for (const a of archs) if (!isArchName(a)) throw new Error(`unknown arch ${a}`);
 const steps = Number(values.steps ?? 4);
 const B = Number(values.batch ?? 16);
 const T = Number(values.frames ?? 100);
+const loss = (values.loss ?? DEFAULT_LOSS) as LossKind;
+if (!LOSS_KINDS.includes(loss)) throw new Error(`unknown loss ${loss}`);
 
 const info = await initTf({ backend: (values.backend ?? 'auto') as BackendChoice });
-console.log(`backend ${info.backend}${info.simd ? ' (SIMD)' : ''}${info.threads ? ' (threads)' : ''}, tfjs ${info.tfjsVersion}; batch ${B} × ${T} frames`);
+console.log(`backend ${info.backend}${info.simd ? ' (SIMD)' : ''}${info.threads ? ' (threads)' : ''}, tfjs ${info.tfjsVersion}; batch ${B} × ${T} frames; loss ${loss}`);
 for (const note of info.notes) console.log(`  note: ${note}`);
 
 function randomBatch(): Batch {
@@ -32,12 +35,18 @@ function randomBatch(): Batch {
   const features = new Float32Array(n);
   const noisyMag = new Float32Array(n);
   const cleanMag = new Float32Array(n);
+  const noisyRe = new Float32Array(n);
+  const noisyIm = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     features[i] = 10 + 25 * rng();
     noisyMag[i] = rng();
     cleanMag[i] = noisyMag[i] * rng();
+    const phase = 2 * Math.PI * rng();
+    noisyRe[i] = noisyMag[i] * Math.cos(phase);
+    noisyIm[i] = noisyMag[i] * Math.sin(phase);
   }
-  return { batch: B, frames: T, features, noisyMag, cleanMag };
+  const clean = Float32Array.from({ length: B * T * 256 }, () => rng() - 0.5);
+  return { batch: B, frames: T, features, noisyMag, cleanMag, noisyRe, noisyIm, clean };
 }
 
 function qatMode(arch: ArchName): { mode: QuantMode; observer: RangeObserver } {
@@ -51,9 +60,9 @@ function measure(arch: ArchName, quant: 'float' | 'qat'): number {
   const adam = new Adam(net.vars);
   const batch = randomBatch();
   const mode = quant === 'qat' ? qatMode(arch).mode : FLOAT_MODE;
-  trainStep(net, adam, batch, mode, 1e-3); // warm-up: kernel setup, allocations
+  trainStep(net, adam, batch, mode, 1e-3, undefined, loss); // warm-up: kernel setup, allocations
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) trainStep(net, adam, batch, mode, 1e-3);
+  for (let i = 0; i < steps; i++) trainStep(net, adam, batch, mode, 1e-3, undefined, loss);
   const sps = steps / ((performance.now() - t0) / 1000);
   adam.dispose();
   net.dispose();

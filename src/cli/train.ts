@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'peak learning rate (cosine decay)', '0.002')
     .option('--loss <kind>', 'training loss: mag+sisdr (default), sisdr or mag (docs/training.md)')
     .option('--no-feature-norm', 'feed fc_in the raw log-power features instead of per-bin normalised ones')
-    .option('--level <lo,hi>', 'mixture RMS range of the training mixtures in dBFS (default: dataset.ts LEVEL_RANGE_DB)')
+    .option('--level <lo,hi>', 'mixture RMS range of the training mixtures in dBFS (default: -40,-10)')
     .option('--weights <dtype>', 'model.json weight storage: float32 or float16 (half the size)', 'float32')
     .option('--init <model.json>', 'start from a float model instead of a random init')
     .option('--val-limit <n>', 'validate on at most this many val mixtures')
