@@ -94,10 +94,14 @@ test('with normalisation, the fake-quantised forward is the exported int8 model 
   const plain = new SeNet('se-tiny', 256, model.weights);
   const pq = tf.tidy(() => plain.forward(tf.tensor3d(a.features, shape), { quant: { weights: true, act: (n) => observer.params(n) } }).mask.dataSync());
   const dist = (m: ArrayLike<number>) => { let s = 0; for (let i = 0; i < device.length; i++) s += Math.abs(m[i] - device[i]) * 256; return s / device.length; };
-  // Training's QAT of the normalised net is exactly QAT of the folded model (the same W' grid, the same b')...
-  for (let i = 0; i < fq.length; i++) assert.ok(Math.abs(fq[i] - pq[i]) < 1e-5, `mask ${i}: ${fq[i]} vs ${pq[i]}`);
-  // ...and as close to the int8 engine as for an unnormalised model (trainExport.test.ts): measured 1.19
-  // steps for fake-quant and 2.99 for float here (this net's masks swing harder than that test's).
+  // Training's QAT of the normalised net is QAT of the folded model (the same W' grid, the same b'), up to
+  // float32 rounding of W' and b' (computed in tfjs here, in float64 by the fold), which can move a value
+  // across an int8 rounding boundary now and then.
+  let differing = 0;
+  for (let i = 0; i < fq.length; i++) if (Math.abs(fq[i] - pq[i]) > 1e-5) differing++;
+  assert.ok(differing < 0.01 * fq.length, `${differing} of ${fq.length} masks differ`); // measured 28 of 16191
+  // ...and as close to the int8 engine as for an unnormalised model (trainExport.test.ts): measured 1.13
+  // steps for fake-quant and 2.42 for float here (this net's masks swing harder than that test's).
   assert.ok(dist(fq) < 1.5 && dist(fq) < 0.5 * dist(fl), `fake-quant ${dist(fq).toFixed(3)} int8 steps from the device's, float ${dist(fl).toFixed(3)}`);
   plain.dispose();
   net.dispose();
