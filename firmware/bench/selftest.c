@@ -156,6 +156,66 @@ static void dsp_selftest(rng_t *rng) {
   }
 }
 
+/* The element-wise ops (ADD, SUB, MUL, LUT) against the scalar ones: every length up to 300 (and the
+ * bytes just past the output), zero points, left shifts and multipliers over their valid ranges, shifts
+ * of both signs, 0 and all negative, full and ReLU activation ranges. */
+static int32_t pick_mult(rng_t *rng) {
+  const int32_t k = rng_range(rng, 0, 7);
+  return k == 0 ? 0 : k == 1 ? INT32_MAX : k == 2 ? 1 << 30 : rng_range(rng, 1 << 30, INT32_MAX);
+}
+static int pick_shift(rng_t *rng, uint32_t rep) {
+  return rep % 3u == 0 ? rng_range(rng, -31, 31) : rep % 3u == 1 ? rng_range(rng, -31, -1) : rng_range(rng, -31, 0);
+}
+static void eltwise_expect(const char *what, uint32_t n, const int8_t *a, const int8_t *b) {
+  g_cases++;
+  for (uint32_t i = 0; i < n + GUARD; i++)
+    if (a[i] != b[i]) {
+      if (g_failures++ < 20) sh_printf("FAIL %s n=%lu: y[%lu] scalar %d, mve %d\n", what, (unsigned long)n, (unsigned long)i, a[i], b[i]);
+      return;
+    }
+}
+static void eltwise_selftest(rng_t *rng) {
+  static int8_t x1[300], x2[300], table[256];
+  for (uint32_t rep = 0; rep < 300; rep++) {
+    const uint32_t n = rep < 40 ? rep + 1u : (uint32_t)rng_range(rng, 1, 300);
+    for (uint32_t i = 0; i < 300; i++) {
+      x1[i] = (int8_t)rng_range(rng, -128, 127);
+      x2[i] = (int8_t)rng_range(rng, -128, 127);
+    }
+    for (uint32_t i = 0; i < 256; i++) table[i] = (int8_t)rng_range(rng, -128, 127);
+    hil_add_params_t p;
+    p.left_shift = rep % 4u == 0 ? 20 : rng_range(rng, 0, 23);
+    p.zp1 = rng_range(rng, -128, 127);
+    p.zp2 = rng_range(rng, -128, 127);
+    p.out_zp = rng_range(rng, -128, 127);
+    p.m1 = pick_mult(rng);
+    p.m2 = pick_mult(rng);
+    p.mo = pick_mult(rng);
+    p.sh1 = pick_shift(rng, rep);
+    p.sh2 = pick_shift(rng, rep);
+    p.sho = pick_shift(rng, rep);
+    p.act_min = rep & 1u ? p.out_zp : -128;
+    p.act_max = 127;
+    for (int sub = 0; sub < 2; sub++) {
+      memset(g_y_ref, 0x5A, sizeof g_y_ref);
+      memset(g_y_mve, 0x5A, sizeof g_y_mve);
+      hil_add_scalar(&p, x1, x2, g_y_ref, n, sub);
+      hil_add_mve(&p, x1, x2, g_y_mve, n, sub);
+      eltwise_expect(sub ? "sub" : "add", n, g_y_ref, g_y_mve);
+    }
+    memset(g_y_ref, 0x5A, sizeof g_y_ref);
+    memset(g_y_mve, 0x5A, sizeof g_y_mve);
+    hil_mul_scalar(p.zp1, p.zp2, p.out_zp, p.mo, p.sho, p.act_min, p.act_max, x1, x2, g_y_ref, n);
+    hil_mul_mve(p.zp1, p.zp2, p.out_zp, p.mo, p.sho, p.act_min, p.act_max, x1, x2, g_y_mve, n);
+    eltwise_expect("mul", n, g_y_ref, g_y_mve);
+    memset(g_y_ref, 0x5A, sizeof g_y_ref);
+    memset(g_y_mve, 0x5A, sizeof g_y_mve);
+    hil_lut_scalar(table, x1, g_y_ref, n);
+    hil_lut_mve(table, x1, g_y_mve, n);
+    eltwise_expect("lut", n, g_y_ref, g_y_mve);
+  }
+}
+
 int main(void) {
   rng_t rng = {0x1234567u};
   /* The layers live where a model would: the model partition in DDR. */
@@ -197,6 +257,7 @@ int main(void) {
     }
   requant_edges(&pool, &rng);
   dsp_selftest(&rng);
+  eltwise_selftest(&rng);
   sh_printf("kernels self-test: %lu cases, %lu failures, stack high water %lu bytes\n", (unsigned long)g_cases,
             (unsigned long)g_failures, (unsigned long)cs300_stack_high_water());
   sh_exit(g_failures ? 1 : 0);

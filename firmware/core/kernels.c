@@ -47,7 +47,8 @@ void hil_fc_csr_scalar(const hil_fc_args_t *a, const hil_fc_csr_t *w) {
   }
 }
 
-void hil_add(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n, int subtract) {
+void hil_add_scalar(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n,
+                    int subtract) {
   for (uint32_t i = 0; i < n; i++) {
     /* |x - zp| <= 255 and left_shift <= 23 (validated), so the shifted values fit int32. */
     const int32_t a = (x1[i] - p->zp1) * ((int32_t)1 << p->left_shift);
@@ -59,14 +60,14 @@ void hil_add(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8
   }
 }
 
-void hil_mul(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
-             const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n) {
+void hil_mul_scalar(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
+                    const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     const int32_t prod = (x1[i] - zp1) * (x2[i] - zp2);
     y[i] = hil_clamp8((int64_t)out_zp + hil_mbqm(prod, mo, sho), act_min, act_max);
   }
 }
 
-void hil_lut(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n) {
+void hil_lut_scalar(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) y[i] = table[(int32_t)x[i] + 128];
 }

@@ -84,10 +84,42 @@ typedef struct {
   int32_t act_min, act_max;
 } hil_add_params_t;
 
-/* ADD (subtract = 0) or SUB (subtract = 1) of n elements. */
-void hil_add(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n, int subtract);
-void hil_mul(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
-             const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n);
-void hil_lut(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n);
+/* ADD (subtract = 0) or SUB (subtract = 1) of n elements. What the engine calls is the best variant
+ * this build has (as for the FC kernels): the _scalar functions are the portable reference, the _mve ones
+ * (kernels_mve.c) are bit-exact with them. */
+void hil_add_scalar(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n,
+                    int subtract);
+void hil_mul_scalar(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
+                    const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n);
+void hil_lut_scalar(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n);
+#if HIL_KERNELS_MVE
+void hil_add_mve(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n, int subtract);
+void hil_mul_mve(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
+                 const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n);
+void hil_lut_mve(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n);
+#endif
+static inline void hil_add(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n,
+                           int subtract) {
+#if HIL_KERNELS_MVE
+  hil_add_mve(p, x1, x2, y, n, subtract);
+#else
+  hil_add_scalar(p, x1, x2, y, n, subtract);
+#endif
+}
+static inline void hil_mul(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min,
+                           int32_t act_max, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n) {
+#if HIL_KERNELS_MVE
+  hil_mul_mve(zp1, zp2, out_zp, mo, sho, act_min, act_max, x1, x2, y, n);
+#else
+  hil_mul_scalar(zp1, zp2, out_zp, mo, sho, act_min, act_max, x1, x2, y, n);
+#endif
+}
+static inline void hil_lut(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n) {
+#if HIL_KERNELS_MVE
+  hil_lut_mve(table, x, y, n);
+#else
+  hil_lut_scalar(table, x, y, n);
+#endif
+}
 
 #endif

@@ -854,4 +854,68 @@ void hil_fc_block_mve(const hil_fc_args_t *a, const hil_fc_block_t *w) {
   }
 }
 
+/* ---- element-wise ops (docs/model-format.md §5): four lanes of int32, the same exact requantisation ---- */
+
+/* mbqm of four values with one multiplier and shift (an element-wise op's parameters): left shift
+ * (wrapping, VSHL by register), VQRDMULH = srdhm, then rdbpot as VRSHL after the fix-up (e > 0: every
+ * lane, since the shift is the same). */
+INLINE int32x4_t mbqm_n(int32x4_t x, int32_t m, int left, int right) {
+  x = vqrdmulhq_n_s32(vshlq_r_s32(x, left), m);
+  if (right) x = vqaddq_s32(x, vshrq_n_s32(x, 31));
+  return vrshlq_n_s32(x, right);
+}
+
+INLINE void add_impl(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n,
+                     const int subtract) {
+  const int l1 = p->sh1 > 0 ? p->sh1 : 0, r1 = p->sh1 > 0 ? 0 : p->sh1;
+  const int l2 = p->sh2 > 0 ? p->sh2 : 0, r2 = p->sh2 > 0 ? 0 : p->sh2;
+  const int lo_ = p->sho > 0 ? p->sho : 0, ro = p->sho > 0 ? 0 : p->sho;
+  const int32_t zp1 = p->zp1, zp2 = p->zp2, m1 = p->m1, m2 = p->m2, mo = p->mo, zp = p->out_zp;
+  const int ls = p->left_shift;
+  const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+  for (uint32_t i = 0; i < n; i += 4u) {
+    const mve_pred16_t pr = vctp32q(n - i);
+    /* |x - zp| <= 255 and ls <= 23 (validated): the shifted values fit int32, as in the scalar kernel. */
+    const int32x4_t a = mbqm_n(vshlq_r_s32(vsubq_n_s32(vldrbq_z_s32(x1 + i, pr), zp1), ls), m1, l1, r1);
+    const int32x4_t b = mbqm_n(vshlq_r_s32(vsubq_n_s32(vldrbq_z_s32(x2 + i, pr), zp2), ls), m2, l2, r2);
+    const int32x4_t s = subtract ? vsubq_s32(a, b) : vaddq_s32(a, b); /* wraps, as hil_add_wrap */
+    const int32x4_t r = vqaddq_n_s32(mbqm_n(s, mo, lo_, ro), zp);
+    vstrbq_p_s32(y + i, vminq_s32(vmaxq_s32(r, lo), hi), pr);
+  }
+}
+static __attribute__((noinline)) void add_op(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y,
+                                             uint32_t n) {
+  add_impl(p, x1, x2, y, n, 0);
+}
+static __attribute__((noinline)) void sub_op(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y,
+                                             uint32_t n) {
+  add_impl(p, x1, x2, y, n, 1);
+}
+void hil_add_mve(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n, int subtract) {
+  if (subtract) sub_op(p, x1, x2, y, n); else add_op(p, x1, x2, y, n);
+}
+
+void hil_mul_mve(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sho, int32_t act_min, int32_t act_max,
+                 const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n) {
+  const int left = sho > 0 ? sho : 0, right = sho > 0 ? 0 : sho;
+  const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
+  for (uint32_t i = 0; i < n; i += 4u) {
+    const mve_pred16_t pr = vctp32q(n - i);
+    const int32x4_t prod = vmulq_s32(vsubq_n_s32(vldrbq_z_s32(x1 + i, pr), zp1), vsubq_n_s32(vldrbq_z_s32(x2 + i, pr), zp2));
+    const int32x4_t r = vqaddq_n_s32(mbqm_n(prod, mo, left, right), out_zp);
+    vstrbq_p_s32(y + i, vminq_s32(vmaxq_s32(r, lo), hi), pr);
+  }
+}
+
+/* table[x + 128]: sixteen at a time, a byte gather whose offsets are x with its sign bit flipped. */
+void hil_lut_mve(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n) {
+  const uint8_t *t = (const uint8_t *)table;
+  const uint8x16_t flip = vdupq_n_u8(0x80);
+  for (uint32_t i = 0; i < n; i += 16u) {
+    const mve_pred16_t pr = vctp8q(n - i);
+    const uint8x16_t off = veorq_u8(vldrbq_z_u8((const uint8_t *)x + i, pr), flip);
+    vstrbq_p_u8((uint8_t *)y + i, vldrbq_gather_offset_z_u8(t, off, pr), pr);
+  }
+}
+
 #endif
