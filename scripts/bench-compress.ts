@@ -10,10 +10,15 @@
  * here), or rescored from the blob with --rescore. The float row is the baseline's float forward, computed
  * here on the same val mixtures.
  *
- * Usage: npm run bench:compress [-- --arch se-small --profile weight-90 --no-build --rescore --val-limit N]
+ * With --board <name> (e.g. corstone-300), each blob also runs one clip on that board through `hil run`, and
+ * the table gains the board's network latency per frame against dense-int8, labelled with the board's
+ * latency kind (on corstone-300 under QEMU: emulated Cortex-M55 instructions, not silicon cycles).
+ *
+ * Usage: npm run bench:compress [-- --arch se-small --profile weight-90 --no-build --rescore --val-limit N --board corstone-300]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHS, type ArchName } from '../src/model/arch.js';
@@ -35,6 +40,7 @@ const { values } = parseArgs({
     'no-build': { type: 'boolean' },
     rescore: { type: 'boolean' },
     'val-limit': { type: 'string' },
+    board: { type: 'string' },
   },
 });
 const archs = (values.arch ?? ['se-paper', 'se-small']) as ArchName[];
@@ -72,7 +78,22 @@ function build(arch: ArchName, profile: Profile, dir: string, valLimit: number |
   if (r.status !== 0) throw new Error(`hil compress failed for ${arch} ${profile.name} (exit ${r.status})`);
 }
 
+/** One clip of the model on the board (`hil run --json`): its network latency per frame (p50). */
+function onBoard(board: string, dir: string): { latency: number; kind: string; unit: string; bitExact: boolean } {
+  const out = mkdtempSync(join(tmpdir(), 'hil-bench-compress-'));
+  try {
+    const args = ['-n', '10', process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'run', '--board', board, '--model', relative(ROOT, dir), '--limit', '1', '--json', '--out', out];
+    const r = spawnSync('nice', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`hil run --board ${board} --model ${dir} failed (exit ${r.status})`);
+    const row = (JSON.parse(r.stdout) as { rows: { networkLatencyP50: number; latencyKind: string; latencyUnit: string; bitExact: boolean }[] }).rows[0];
+    return { latency: row.networkLatencyP50, kind: row.latencyKind, unit: row.latencyUnit, bitExact: row.bitExact };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 interface Row {
+  board?: { latency: number; kind: string; unit: string; bitExact: boolean };
   profile: string;
   structure: string;
   sparsity: number;
@@ -141,7 +162,9 @@ for (const arch of archs) {
       sdr = s.sdr;
       sisdr = s.sisdr;
     }
+    if (values.board) err(`bench:compress: ${arch} ${p.name}: one clip on ${values.board}`);
     rows.push({
+      board: values.board ? onBoard(values.board, dir) : undefined,
       profile: p.name,
       structure: p.structure,
       sparsity: 1 - stored / full,
@@ -169,7 +192,9 @@ for (const arch of archs) {
   console.log(`\n${arch}: baseline models/${arch}/model.json (${params} parameters, float32 ${(float32Bytes / 1024).toFixed(1)} kB), ${val.length} val mixtures of ${corpusDir}`);
   console.log(`val SDR: noisy ${fmt(noisy.sdr)} dB, float baseline ${fmt(float.sdr)} dB (SI-SDR ${fmt(noisy.sisdr)} → ${fmt(float.sisdr)} dB)`);
   console.log('SDR: int8 blob through the host engine (bit-exact with the device); speedup: modelled (cost model, Ethos-U55-128 defaults), not measured\n');
-  const header = ['profile', 'structure', 'sparsity %', 'flash kB', '× vs f32', '× vs int8', 'eff. MACs/frame', 'speedup (modelled)', 'SDR dB', 'ΔSDR vs int8', 'ΔSDR vs float', 'SI-SDR dB'];
+  const bl = dense?.board;
+  const boardCols = bl ? [`${values.board} network ${bl.unit}/frame (${bl.kind})`, `speedup (${bl.kind})`] : [];
+  const header = ['profile', 'structure', 'sparsity %', 'flash kB', '× vs f32', '× vs int8', 'eff. MACs/frame', 'speedup (modelled)', ...boardCols, 'SDR dB', 'ΔSDR vs int8', 'ΔSDR vs float', 'SI-SDR dB'];
   printTable(
     header,
     rows.map((r) => [
@@ -181,6 +206,7 @@ for (const arch of archs) {
       dense ? fmt(dense.flashBytes / r.flashBytes, 2) : 'n/a',
       String(r.macs),
       dense ? fmt(dense.cycles / r.cycles, 2) + '×' : 'n/a',
+      ...(bl && r.board ? [String(r.board.latency) + (r.board.bitExact ? '' : ' (NOT bit-exact)'), fmt(bl.latency / r.board.latency, 2) + '×'] : []),
       fmt(r.sdr),
       dense ? signed(r.sdr - dense.sdr) : 'n/a',
       signed(r.sdr - float.sdr),
@@ -201,6 +227,11 @@ for (const arch of archs) {
     console.log(
       `reference, block pruning: 6.7× faster at −0.59 dB. Here: ${b ? `${b.profile}, ${fmt(dense.cycles / b.cycles, 2)}× fewer modelled cycles than dense-int8 at ${signed(b.sdr - float.sdr)} dB vs float` : 'no block profile within 0.59 dB of float'}`,
     );
+    if (bl) {
+      const e = best('block', 0.59, (r) => (r.board ? bl.latency / r.board.latency : 0));
+      if (e?.board)
+        console.log(`  on ${values.board}: ${e.profile}, ${fmt(bl.latency / e.board.latency, 2)}× fewer ${bl.kind} ${bl.unit} per frame (network) than dense-int8`);
+    }
   }
 }
 
