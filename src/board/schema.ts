@@ -5,6 +5,7 @@
  * the rest with its own schema (validateSection), so a new backend adds fields without touching this file.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { LinkTiming } from '../link/session.js';
 import { HilError } from '../util/errors.js';
 
 export type LatencyKind = 'measured' | 'emulated' | 'modelled';
@@ -38,14 +39,7 @@ export interface BoardFile {
   /** How reports label the GET_STATS memory figures ("sim-native" for the host port). */
   memory_label: string;
   accelerator: AcceleratorParams;
-  link: {
-    banner_ms: number;
-    start_ms: number;
-    request_ms: number;
-    activate_ms: number;
-    retries: number;
-    chunk_bytes: number;
-  };
+  link: LinkTiming;
   notes?: string;
   /** Block shape [rows, cols] that suits this board's kernels; `hil compress` profiles with "block": "board" use it. */
   preferred_block?: [number, number];

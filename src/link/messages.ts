@@ -3,6 +3,7 @@
  * the tests' fake device does the opposite. One declarative layout per type keeps the two directions
  * from drifting apart.
  */
+import type { CostParams } from '../engine/costModel.js';
 import { HilError } from '../util/errors.js';
 
 export const Msg = {
@@ -64,14 +65,8 @@ export interface HelloReply {
   boardName: string;
   buildId: string;
 }
-/** docs/cost-model.md parameters, as CONFIG carries them. */
-export interface CostParams {
-  macsPerCycle: number;
-  weightBytesPerCycle: number;
-  elementsPerCycle: number;
-  opOverheadCycles: number;
-  frontendCycles: number;
-}
+/** CONFIG carries the docs/cost-model.md parameters; one type for the host engine and the link. */
+export type { CostParams };
 export interface ModelRef { size: number; crc32: number }
 export interface ModelChunk { offset: number; data: Uint8Array }
 export interface ChunkReply { bytesReceived: number }
