@@ -25,7 +25,12 @@ const baselineDir = new URL('../../models/se-small/', import.meta.url).pathname;
 const skip = !existsSync(join(baselineDir, 'model.json')) ? 'models/se-small/model.json is missing' : false;
 
 const tmp = mkdtempSync(join(tmpdir(), 'hil-compress-small-'));
-const corpus = skip ? null : (await initTf({ backend: 'wasm' }), loadTrainCorpus((await ensureCorpus({ size: 'small', seed: 1 })).dir, { valLimit: 4 }));
+async function loadSmallCorpus() {
+  await initTf({ backend: 'wasm' });
+  const { dir } = await ensureCorpus({ size: 'small', seed: 1 });
+  return loadTrainCorpus(dir, { valLimit: 4 });
+}
+const corpus = skip ? null : await loadSmallCorpus();
 
 async function run(profile: string) {
   const out = join(tmp, profile);
