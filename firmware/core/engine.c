@@ -11,20 +11,20 @@
 #include "kernels.h"
 #include "quant.h"
 
-enum { OP_FC = 1, OP_ADD = 2, OP_SUB = 3, OP_MUL = 4, OP_LUT = 5 };
-enum { ENC_DENSE = 0, ENC_BLOCK = 1, ENC_CSR = 2 };
-#define HEADER_BYTES 64u
-#define TENSOR_RECORD_BYTES 16u
-#define NO_TENSOR 0xFFFFu
-#define STATE_FLAG 1u
-#define SCALE_1_256_BITS 0x3B800000u /* float32 1/256 */
-#define MAX_BLOCK_DIM 16u
-#define MAX_ADD_LEFT_SHIFT 23u
-#define ERR_INVALID 5
-#define ERR_ARENA 8
+/* Op codes, record layouts and limits are hil_model_format.h, generated from docs/spec/model-format.json
+ * like src/spec/modelFormat.ts; the error codes a refusal maps to are the protocol's. */
+#include "hil_protocol.h"
+#define ERR_INVALID HIL_ERR_MODEL_INVALID
+#define ERR_ARENA HIL_ERR_ARENA
 
-static const char *const OP_NAMES[6] = {"?", "FC", "ADD", "SUB", "MUL", "LUT"};
-static const uint16_t OP_RECORD_BYTES[6] = {0, 44, 32, 32, 20, 268};
+/* The element-wise ops are read through MUL's offsets for in1, in2 and out; the spec must keep ADD/SUB's in
+ * the same places (a negative array size fails the build otherwise; C99 has no _Static_assert). */
+typedef char elementwise_ids_share_offsets[(HIL_OP_MUL_IN1 == HIL_OP_ADD_IN1 && HIL_OP_MUL_IN2 == HIL_OP_ADD_IN2 &&
+                                            HIL_OP_MUL_OUT == HIL_OP_ADD_OUT && HIL_OP_ADD_IN1 == HIL_OP_SUB_IN1 &&
+                                            HIL_OP_ADD_OUT == HIL_OP_SUB_OUT) ? 1 : -1];
+
+static const char *const OP_NAMES[HIL_OP_MAX_CODE + 1] = HIL_OP_NAMES_INIT;
+static const uint16_t OP_RECORD_BYTES[HIL_OP_MAX_CODE + 1] = HIL_OP_RECORD_BYTES_INIT;
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t rd32(const uint8_t *p) {
@@ -85,11 +85,13 @@ static uint64_t csr_index_bytes(uint32_t out) { return ((2u * (uint64_t)out) + 3
 static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint32_t data_start) {
   const uint8_t *b = m->blob;
   const uint32_t total = m->blob_bytes;
-  const uint16_t tin = rd16(r + 4), tout = rd16(r + 6), in = rd16(r + 8), out = rd16(r + 10);
-  const int32_t act_min = (int8_t)r[12], act_max = (int8_t)r[13];
-  const uint8_t per_channel = r[14], enc = r[1], br = r[36], bc = r[37];
-  const uint32_t w_off = rd32(r + 16), w_bytes = rd32(r + 20), bias_off = rd32(r + 24), m_off = rd32(r + 28),
-                 s_off = rd32(r + 32), nnz = rd32(r + 40);
+  const uint16_t tin = rd16(r + HIL_OP_FC_IN), tout = rd16(r + HIL_OP_FC_OUT), in = rd16(r + HIL_OP_FC_IN_FEATURES),
+                 out = rd16(r + HIL_OP_FC_OUT_FEATURES);
+  const int32_t act_min = (int8_t)r[HIL_OP_FC_ACT_MIN], act_max = (int8_t)r[HIL_OP_FC_ACT_MAX];
+  const uint8_t per_channel = r[HIL_OP_FC_PER_CHANNEL], enc = r[HIL_OPREC_ENCODING], br = r[HIL_OP_FC_BR], bc = r[HIL_OP_FC_BC];
+  const uint32_t w_off = rd32(r + HIL_OP_FC_WEIGHTS), w_bytes = rd32(r + HIL_OP_FC_WEIGHTS_BYTES),
+                 bias_off = rd32(r + HIL_OP_FC_BIAS_EFF), m_off = rd32(r + HIL_OP_FC_MULT), s_off = rd32(r + HIL_OP_FC_SHIFT),
+                 nnz = rd32(r + HIL_OP_FC_NNZ);
   if (in != m->tensors[tin].length || out != m->tensors[tout].length)
     return fail(w, ERR_INVALID, "op %u (FC): in_features %u / out_features %u do not match tensor lengths %u / %u", i,
                 (uint32_t)in, (uint32_t)out, (uint32_t)m->tensors[tin].length, (uint32_t)m->tensors[tout].length);
@@ -110,12 +112,12 @@ static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, u
     return fail(w, ERR_INVALID, "op %u (FC): %s array outside the data area or misaligned", i, "weights");
   const uint8_t *wt = b + w_off;
   uint64_t expected;
-  if (enc == ENC_DENSE) {
+  if (enc == HIL_ENC_DENSE) {
     expected = (uint64_t)out * in;
     if (w_bytes != expected) return fail(w, ERR_INVALID, "op %u (FC): weights bytes %u (expected %u)", i, w_bytes, (uint32_t)expected);
     if (nnz != expected) return fail(w, ERR_INVALID, "op %u (FC): nnz %u (expected %u for dense)", i, nnz, (uint32_t)expected);
-  } else if (enc == ENC_BLOCK) {
-    if (br < 1 || br > MAX_BLOCK_DIM || bc < 1 || bc > MAX_BLOCK_DIM)
+  } else if (enc == HIL_ENC_BLOCK) {
+    if (br < 1 || br > HIL_MAX_BLOCK_DIM || bc < 1 || bc > HIL_MAX_BLOCK_DIM)
       return fail(w, ERR_INVALID, "op %u (FC): block %ux%u outside [1, 16]", i, (uint32_t)br, (uint32_t)bc);
     const uint32_t nbr = (uint32_t)ceil_div64(out, br), nbc = (uint32_t)ceil_div64(in, bc);
     expected = block_index_bytes(nbr, nnz) + (uint64_t)nnz * br * bc;
@@ -133,7 +135,7 @@ static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, u
           return fail(w, ERR_INVALID, "op %u (FC): block col_idx invalid at block %u", i, k);
       }
     }
-  } else if (enc == ENC_CSR) {
+  } else if (enc == HIL_ENC_CSR) {
     expected = csr_index_bytes(out) + 2u * (uint64_t)nnz;
     if (w_bytes != expected)
       return fail(w, ERR_INVALID, "op %u (FC): weights bytes %u (expected %u)", i, w_bytes, (uint32_t)expected);
@@ -158,22 +160,25 @@ static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, u
 static int validate_elementwise(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint8_t code) {
   const char *name = OP_NAMES[code];
   int32_t act_min, act_max;
-  if (code == OP_LUT) {
-    if (m->tensors[rd16(r + 4)].length != m->tensors[rd16(r + 6)].length) return fail(w, ERR_INVALID, "op %u (%s): lengths differ", i, name);
-    if (r[8] > 2) return fail(w, ERR_INVALID, "op %u (LUT): kind %u unknown", i, (uint32_t)r[8]);
+  if (code == HIL_OP_LUT) {
+    if (m->tensors[rd16(r + HIL_OP_LUT_IN)].length != m->tensors[rd16(r + HIL_OP_LUT_OUT)].length)
+      return fail(w, ERR_INVALID, "op %u (%s): lengths differ", i, name);
+    if (r[HIL_OP_LUT_KIND] > HIL_LUT_MAX_KIND) return fail(w, ERR_INVALID, "op %u (LUT): kind %u unknown", i, (uint32_t)r[HIL_OP_LUT_KIND]);
     return 0;
   }
-  const uint16_t len = m->tensors[rd16(r + 4)].length;
-  if (m->tensors[rd16(r + 6)].length != len || m->tensors[rd16(r + 8)].length != len)
+  /* MUL, ADD and SUB share the positions of in1, in2 and out. */
+  const uint16_t len = m->tensors[rd16(r + HIL_OP_MUL_IN1)].length;
+  if (m->tensors[rd16(r + HIL_OP_MUL_IN2)].length != len || m->tensors[rd16(r + HIL_OP_MUL_OUT)].length != len)
     return fail(w, ERR_INVALID, "op %u (%s): lengths differ", i, name);
-  if (code == OP_MUL) {
-    act_min = (int8_t)r[16]; act_max = (int8_t)r[17];
-    if (!multiplier_ok(rdi32(r + 12), (int8_t)r[10])) return fail(w, ERR_INVALID, "op %u (%s): multiplier out of range", i, name);
+  if (code == HIL_OP_MUL) {
+    act_min = (int8_t)r[HIL_OP_MUL_ACT_MIN]; act_max = (int8_t)r[HIL_OP_MUL_ACT_MAX];
+    if (!multiplier_ok(rdi32(r + HIL_OP_MUL_MO), (int8_t)r[HIL_OP_MUL_SHO])) return fail(w, ERR_INVALID, "op %u (%s): multiplier out of range", i, name);
   } else {
-    act_min = (int8_t)r[28]; act_max = (int8_t)r[29];
-    if (r[10] > MAX_ADD_LEFT_SHIFT) return fail(w, ERR_INVALID, "op %u (%s): left_shift %u above 23", i, name, (uint32_t)r[10]);
-    if (!multiplier_ok(rdi32(r + 12), (int8_t)r[16]) || !multiplier_ok(rdi32(r + 20), (int8_t)r[17]) ||
-        !multiplier_ok(rdi32(r + 24), (int8_t)r[18]))
+    act_min = (int8_t)r[HIL_OP_ADD_ACT_MIN]; act_max = (int8_t)r[HIL_OP_ADD_ACT_MAX];
+    if (r[HIL_OP_ADD_LEFT_SHIFT] > HIL_MAX_ADD_LEFT_SHIFT)
+      return fail(w, ERR_INVALID, "op %u (%s): left_shift %u above 23", i, name, (uint32_t)r[HIL_OP_ADD_LEFT_SHIFT]);
+    if (!multiplier_ok(rdi32(r + HIL_OP_ADD_M1), (int8_t)r[HIL_OP_ADD_SH1]) || !multiplier_ok(rdi32(r + HIL_OP_ADD_M2), (int8_t)r[HIL_OP_ADD_SH2]) ||
+        !multiplier_ok(rdi32(r + HIL_OP_ADD_MO), (int8_t)r[HIL_OP_ADD_SHO]))
       return fail(w, ERR_INVALID, "op %u (%s): multiplier out of range", i, name);
   }
   if (act_min > act_max) return fail(w, ERR_INVALID, "op %u (%s): act_min %d > act_max %d", i, name, act_min, act_max);
@@ -182,45 +187,50 @@ static int validate_elementwise(why_t *w, hil_model_t *m, uint32_t i, const uint
 
 /* Tensor ids an op reads (up to 2) and writes. */
 static uint32_t op_tensors(const uint8_t *r, uint16_t *reads, uint16_t *write) {
-  if (r[0] == OP_FC || r[0] == OP_LUT) { reads[0] = rd16(r + 4); *write = rd16(r + 6); return 1; }
-  reads[0] = rd16(r + 4); reads[1] = rd16(r + 6); *write = rd16(r + 8); return 2;
+  const uint8_t code = r[HIL_OPREC_CODE];
+  if (code == HIL_OP_FC) { reads[0] = rd16(r + HIL_OP_FC_IN); *write = rd16(r + HIL_OP_FC_OUT); return 1; }
+  if (code == HIL_OP_LUT) { reads[0] = rd16(r + HIL_OP_LUT_IN); *write = rd16(r + HIL_OP_LUT_OUT); return 1; }
+  reads[0] = rd16(r + HIL_OP_MUL_IN1); reads[1] = rd16(r + HIL_OP_MUL_IN2); *write = rd16(r + HIL_OP_MUL_OUT); return 2;
 }
 
 static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t arena_addr) {
   const uint8_t *b = m->blob;
   const uint32_t n = m->blob_bytes;
-  if (n < HEADER_BYTES) return fail(w, ERR_INVALID, "blob too short for the header (%u bytes)", n);
+  if (n < HIL_BLOB_HEADER_BYTES) return fail(w, ERR_INVALID, "blob too short for the header (%u bytes)", n);
   if (((uintptr_t)b & 15u) != 0) return fail(w, ERR_INVALID, "blob is not 16-byte aligned in memory (port bug)");
-  if (memcmp(b, "HILM", 4) != 0) return fail(w, ERR_INVALID, "bad magic (not a hil model blob)");
-  if (rd16(b + 4) != 1) return fail(w, ERR_INVALID, "format version %u unsupported (expected 1)", (uint32_t)rd16(b + 4));
-  if (rd16(b + 6) != HEADER_BYTES) return fail(w, ERR_INVALID, "header size %u unsupported (expected 64)", (uint32_t)rd16(b + 6));
-  if (rd32(b + 8) != n) return fail(w, ERR_INVALID, "total size %u does not match the %u bytes received", rd32(b + 8), n);
-  if (hil_crc32(0, b + 16, n - 16u) != rd32(b + 12)) return fail(w, ERR_INVALID, "CRC mismatch (blob corrupted in transfer or storage)");
-  if (rd32(b + 16) != 0) return fail(w, ERR_INVALID, "flags %u unsupported (expected 0)", rd32(b + 16));
-  m->n_fft = rd16(b + 20);
-  m->hop = rd16(b + 22);
+  if (memcmp(b + HIL_HDR_MAGIC, HIL_BLOB_MAGIC, 4) != 0) return fail(w, ERR_INVALID, "bad magic (not a hil model blob)");
+  if (rd16(b + HIL_HDR_FORMAT_VERSION) != HIL_BLOB_FORMAT_VERSION)
+    return fail(w, ERR_INVALID, "format version %u unsupported (expected %u)", (uint32_t)rd16(b + HIL_HDR_FORMAT_VERSION), HIL_BLOB_FORMAT_VERSION);
+  if (rd16(b + HIL_HDR_HEADER_SIZE) != HIL_BLOB_HEADER_BYTES)
+    return fail(w, ERR_INVALID, "header size %u unsupported (expected %u)", (uint32_t)rd16(b + HIL_HDR_HEADER_SIZE), HIL_BLOB_HEADER_BYTES);
+  if (rd32(b + HIL_HDR_TOTAL_BYTES) != n) return fail(w, ERR_INVALID, "total size %u does not match the %u bytes received", rd32(b + HIL_HDR_TOTAL_BYTES), n);
+  if (hil_crc32(0, b + HIL_HDR_FLAGS, n - HIL_HDR_FLAGS) != rd32(b + HIL_HDR_CRC32)) return fail(w, ERR_INVALID, "CRC mismatch (blob corrupted in transfer or storage)");
+  if (rd32(b + HIL_HDR_FLAGS) != 0) return fail(w, ERR_INVALID, "flags %u unsupported (expected 0)", rd32(b + HIL_HDR_FLAGS));
+  m->n_fft = rd16(b + HIL_HDR_N_FFT);
+  m->hop = rd16(b + HIL_HDR_HOP);
   if (m->n_fft != HIL_FFT_N) return fail(w, ERR_INVALID, "n_fft %u unsupported (expected 512)", (uint32_t)m->n_fft);
   if (m->hop != 128 && m->hop != 256) return fail(w, ERR_INVALID, "hop %u unsupported (expected 128 or 256)", (uint32_t)m->hop);
-  if (rd32(b + 24) != 16000) return fail(w, ERR_INVALID, "sample rate %u unsupported (expected 16000)", rd32(b + 24));
+  if (rd32(b + HIL_HDR_SAMPLE_RATE) != HIL_BLOB_SAMPLE_RATE)
+    return fail(w, ERR_INVALID, "sample rate %u unsupported (expected %u)", rd32(b + HIL_HDR_SAMPLE_RATE), HIL_BLOB_SAMPLE_RATE);
   m->n_bins = (uint16_t)(m->n_fft / 2u + 1u);
-  m->n_tensors = rd16(b + 28);
-  m->n_ops = rd16(b + 30);
+  m->n_tensors = rd16(b + HIL_HDR_N_TENSORS);
+  m->n_ops = rd16(b + HIL_HDR_N_OPS);
   if (m->n_tensors < 1 || m->n_tensors > HIL_MAX_TENSORS) return fail(w, ERR_INVALID, "n_tensors %u out of range [1, 128]", (uint32_t)m->n_tensors);
   if (m->n_ops < 1 || m->n_ops > HIL_MAX_OPS) return fail(w, ERR_INVALID, "n_ops %u out of range [1, 128]", (uint32_t)m->n_ops);
-  m->input_id = rd16(b + 32);
-  m->output_id = rd16(b + 34);
+  m->input_id = rd16(b + HIL_HDR_INPUT_ID);
+  m->output_id = rd16(b + HIL_HDR_OUTPUT_ID);
   if (m->input_id >= m->n_tensors) return fail(w, ERR_INVALID, "input tensor id %u out of range", (uint32_t)m->input_id);
   if (m->output_id >= m->n_tensors) return fail(w, ERR_INVALID, "output tensor id %u out of range", (uint32_t)m->output_id);
-  const uint32_t tt = rd32(b + 36), ot = rd32(b + 40);
-  const uint64_t tt_end = (uint64_t)tt + TENSOR_RECORD_BYTES * m->n_tensors;
-  if ((tt & 15u) || tt < HEADER_BYTES || tt_end > n) return fail(w, ERR_INVALID, "tensor table outside the blob or misaligned");
+  const uint32_t tt = rd32(b + HIL_HDR_TENSOR_TABLE), ot = rd32(b + HIL_HDR_OP_TABLE);
+  const uint64_t tt_end = (uint64_t)tt + HIL_TENSOR_RECORD_BYTES * m->n_tensors;
+  if ((tt & 15u) || tt < HIL_BLOB_HEADER_BYTES || tt_end > n) return fail(w, ERR_INVALID, "tensor table outside the blob or misaligned");
   if ((ot & 15u) || ot < tt_end || ot > n) return fail(w, ERR_INVALID, "op table outside the blob, misaligned or overlapping the tensor table");
   uint32_t pos = ot;
   for (uint32_t i = 0; i < m->n_ops; i++) {
     if ((uint64_t)pos + 4u > n) return fail(w, ERR_INVALID, "op %u: record outside the blob", i);
-    const uint8_t code = b[pos];
-    if (code < OP_FC || code > OP_LUT) return fail(w, ERR_INVALID, "op %u: unknown code %u", i, (uint32_t)code);
-    const uint16_t size = rd16(b + pos + 2);
+    const uint8_t code = b[pos + HIL_OPREC_CODE];
+    if (code < HIL_OP_FC || code > HIL_OP_LUT) return fail(w, ERR_INVALID, "op %u: unknown code %u", i, (uint32_t)code);
+    const uint16_t size = rd16(b + pos + HIL_OPREC_SIZE);
     if (size != OP_RECORD_BYTES[code])
       return fail(w, ERR_INVALID, "op %u (%s): record size %u (expected %u)", i, OP_NAMES[code], (uint32_t)size, (uint32_t)OP_RECORD_BYTES[code]);
     if ((uint64_t)pos + size > n) return fail(w, ERR_INVALID, "op %u: record outside the blob", i);
@@ -228,53 +238,53 @@ static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t
     pos += size;
   }
   const uint32_t data_start = pos;
-  const uint32_t wa = rd32(b + 44), ws = rd32(b + 48);
+  const uint32_t wa = rd32(b + HIL_HDR_WIN_A), ws = rd32(b + HIL_HDR_WIN_S);
   if (!array_ok(wa, 2u * m->n_fft, data_start, n)) return fail(w, ERR_INVALID, "win_a outside the data area or misaligned");
   if (!array_ok(ws, 2u * m->n_fft, data_start, n)) return fail(w, ERR_INVALID, "win_s outside the data area or misaligned");
   m->win_a = (const int16_t *)(const void *)(b + wa);
   m->win_s = (const int16_t *)(const void *)(b + ws);
-  m->feat_mult = rdi32(b + 52);
-  m->feat_shift = (int8_t)b[56];
+  m->feat_mult = rdi32(b + HIL_HDR_FEAT_MULT);
+  m->feat_shift = (int8_t)b[HIL_HDR_FEAT_SHIFT];
   if (!multiplier_ok(m->feat_mult, m->feat_shift))
     return fail(w, ERR_INVALID, "feature multiplier out of range (M %d, shift %d)", m->feat_mult, (int32_t)m->feat_shift);
-  m->model_id = rd32(b + 60);
+  m->model_id = rd32(b + HIL_HDR_MODEL_ID);
 
   for (uint32_t t = 0; t < m->n_tensors; t++) {
-    const uint8_t *r = b + tt + TENSOR_RECORD_BYTES * t;
+    const uint8_t *r = b + tt + HIL_TENSOR_RECORD_BYTES * t;
     hil_tensor_t *x = &m->tensors[t];
-    x->length = rd16(r);
-    x->flags = r[2];
-    x->zero_point = rdi32(r + 8);
-    x->next = rd16(r + 12);
+    x->length = rd16(r + HIL_TENSOR_LENGTH);
+    x->flags = r[HIL_TENSOR_FLAGS];
+    x->zero_point = rdi32(r + HIL_TENSOR_ZERO_POINT);
+    x->next = rd16(r + HIL_TENSOR_NEXT);
     x->ptr = 0;
     if (x->length == 0) return fail(w, ERR_INVALID, "tensor %u: length 0", t);
-    if (x->flags & ~STATE_FLAG) return fail(w, ERR_INVALID, "tensor %u: unknown flags %u", t, (uint32_t)x->flags);
+    if (x->flags & ~HIL_TENSOR_FLAG_STATE) return fail(w, ERR_INVALID, "tensor %u: unknown flags %u", t, (uint32_t)x->flags);
     if (x->zero_point < -128 || x->zero_point > 127) return fail(w, ERR_INVALID, "tensor %u: zero point %d outside [-128, 127]", t, x->zero_point);
   }
   for (uint32_t t = 0; t < m->n_tensors; t++) {
     const hil_tensor_t *x = &m->tensors[t];
-    if (!(x->flags & STATE_FLAG)) {
-      if (x->next != NO_TENSOR) return fail(w, ERR_INVALID, "tensor %u: next %u set on a non-state tensor", t, (uint32_t)x->next);
+    if (!(x->flags & HIL_TENSOR_FLAG_STATE)) {
+      if (x->next != HIL_NO_TENSOR) return fail(w, ERR_INVALID, "tensor %u: next %u set on a non-state tensor", t, (uint32_t)x->next);
       continue;
     }
     if (x->next >= m->n_tensors) return fail(w, ERR_INVALID, "tensor %u: state's next %u out of range", t, (uint32_t)x->next);
     const hil_tensor_t *nx = &m->tensors[x->next];
     if (nx->length != x->length || nx->zero_point != x->zero_point ||
-        rd32(b + tt + TENSOR_RECORD_BYTES * x->next + 4) != rd32(b + tt + TENSOR_RECORD_BYTES * t + 4))
+        rd32(b + tt + HIL_TENSOR_RECORD_BYTES * x->next + HIL_TENSOR_SCALE) != rd32(b + tt + HIL_TENSOR_RECORD_BYTES * t + HIL_TENSOR_SCALE))
       return fail(w, ERR_INVALID, "tensor %u: state's next %u differs in length, scale or zero point", t, (uint32_t)x->next);
   }
   const hil_tensor_t *tin = &m->tensors[m->input_id], *tout = &m->tensors[m->output_id];
   if (tin->length != m->n_bins) return fail(w, ERR_INVALID, "input tensor length %u (expected %u)", (uint32_t)tin->length, (uint32_t)m->n_bins);
-  if (tin->flags & STATE_FLAG) return fail(w, ERR_INVALID, "input tensor is a state tensor");
-  if (tout->length != m->n_bins || tout->zero_point != -128 || rd32(b + tt + TENSOR_RECORD_BYTES * m->output_id + 4) != SCALE_1_256_BITS)
+  if (tin->flags & HIL_TENSOR_FLAG_STATE) return fail(w, ERR_INVALID, "input tensor is a state tensor");
+  if (tout->length != m->n_bins || tout->zero_point != -128 || rd32(b + tt + HIL_TENSOR_RECORD_BYTES * m->output_id + HIL_TENSOR_SCALE) != HIL_OUTPUT_SCALE_BITS)
     return fail(w, ERR_INVALID, "output tensor must have length %u, zero point -128 and scale 1/256", (uint32_t)m->n_bins);
 
   /* Ops: ids, data flow, then per-code checks. `ready` marks tensors holding this frame's values. */
   uint8_t ready[HIL_MAX_TENSORS];
-  for (uint32_t t = 0; t < m->n_tensors; t++) ready[t] = (m->tensors[t].flags & STATE_FLAG) || t == m->input_id;
+  for (uint32_t t = 0; t < m->n_tensors; t++) ready[t] = (m->tensors[t].flags & HIL_TENSOR_FLAG_STATE) || t == m->input_id;
   for (uint32_t i = 0; i < m->n_ops; i++) {
     const uint8_t *r = m->ops[i];
-    const uint8_t code = r[0];
+    const uint8_t code = r[HIL_OPREC_CODE];
     uint16_t reads[2], out;
     const uint32_t nr = op_tensors(r, reads, &out);
     for (uint32_t k = 0; k < nr; k++)
@@ -282,9 +292,9 @@ static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t
     if (out >= m->n_tensors) return fail(w, ERR_INVALID, "op %u (%s): tensor id %u out of range", i, OP_NAMES[code], (uint32_t)out);
     for (uint32_t k = 0; k < nr; k++)
       if (!ready[reads[k]]) return fail(w, ERR_INVALID, "op %u (%s): reads tensor %u before it is written", i, OP_NAMES[code], (uint32_t)reads[k]);
-    if ((m->tensors[out].flags & STATE_FLAG) || out == m->input_id)
+    if ((m->tensors[out].flags & HIL_TENSOR_FLAG_STATE) || out == m->input_id)
       return fail(w, ERR_INVALID, "op %u (%s): writes tensor %u, the input or a state tensor", i, OP_NAMES[code], (uint32_t)out);
-    const int rc = code == OP_FC ? validate_fc(w, m, i, r, data_start) : validate_elementwise(w, m, i, r, code);
+    const int rc = code == HIL_OP_FC ? validate_fc(w, m, i, r, data_start) : validate_elementwise(w, m, i, r, code);
     if (rc) return rc;
     ready[out] = 1;
   }
@@ -342,36 +352,36 @@ void hil_model_reset_stream(hil_model_t *m) {
   memset(m->inbuf, 0, 2u * m->n_fft);
   memset(m->ola, 0, 4u * m->n_fft);
   for (uint32_t t = 0; t < m->n_tensors; t++)
-    if (m->tensors[t].flags & STATE_FLAG) memset(m->tensors[t].ptr, (int)(int8_t)m->tensors[t].zero_point, m->tensors[t].length);
+    if (m->tensors[t].flags & HIL_TENSOR_FLAG_STATE) memset(m->tensors[t].ptr, (int)(int8_t)m->tensors[t].zero_point, m->tensors[t].length);
 }
 
 static void run_fc(hil_model_t *m, const uint8_t *r, uint32_t *macs, uint32_t *weight_bytes) {
   const uint8_t *b = m->blob;
-  const hil_tensor_t *tin = &m->tensors[rd16(r + 4)], *tout = &m->tensors[rd16(r + 6)];
+  const hil_tensor_t *tin = &m->tensors[rd16(r + HIL_OP_FC_IN)], *tout = &m->tensors[rd16(r + HIL_OP_FC_OUT)];
   hil_fc_args_t a;
   a.x = (const int8_t *)tin->ptr;
   a.y = (int8_t *)tout->ptr;
-  a.in_features = rd16(r + 8);
-  a.out_features = rd16(r + 10);
-  a.act_min = (int8_t)r[12];
-  a.act_max = (int8_t)r[13];
-  a.per_channel = r[14];
+  a.in_features = rd16(r + HIL_OP_FC_IN_FEATURES);
+  a.out_features = rd16(r + HIL_OP_FC_OUT_FEATURES);
+  a.act_min = (int8_t)r[HIL_OP_FC_ACT_MIN];
+  a.act_max = (int8_t)r[HIL_OP_FC_ACT_MAX];
+  a.per_channel = r[HIL_OP_FC_PER_CHANNEL];
   a.out_zp = tout->zero_point;
-  a.bias_eff = (const int32_t *)(const void *)(b + rd32(r + 24));
-  a.mult = (const int32_t *)(const void *)(b + rd32(r + 28));
-  a.shift = (const int8_t *)(b + rd32(r + 32));
-  const uint8_t *wt = b + rd32(r + 16);
-  const uint32_t nnz = rd32(r + 40), in = a.in_features, out = a.out_features;
-  switch (r[1]) {
-    case ENC_DENSE:
+  a.bias_eff = (const int32_t *)(const void *)(b + rd32(r + HIL_OP_FC_BIAS_EFF));
+  a.mult = (const int32_t *)(const void *)(b + rd32(r + HIL_OP_FC_MULT));
+  a.shift = (const int8_t *)(b + rd32(r + HIL_OP_FC_SHIFT));
+  const uint8_t *wt = b + rd32(r + HIL_OP_FC_WEIGHTS);
+  const uint32_t nnz = rd32(r + HIL_OP_FC_NNZ), in = a.in_features, out = a.out_features;
+  switch (r[HIL_OPREC_ENCODING]) {
+    case HIL_ENC_DENSE:
       hil_fc_dense(&a, (const int8_t *)wt);
       *macs = out * in;
       *weight_bytes = out * in;
       break;
-    case ENC_BLOCK: {
+    case HIL_ENC_BLOCK: {
       hil_fc_block_t bw;
-      bw.br = r[36];
-      bw.bc = r[37];
+      bw.br = r[HIL_OP_FC_BR];
+      bw.bc = r[HIL_OP_FC_BC];
       const uint32_t nbr = (out + bw.br - 1u) / bw.br;
       bw.row_ptr = (const uint16_t *)(const void *)wt;
       bw.col_idx = bw.row_ptr + nbr + 1u;
@@ -381,7 +391,7 @@ static void run_fc(hil_model_t *m, const uint8_t *r, uint32_t *macs, uint32_t *w
       *weight_bytes = nnz * bw.br * bw.bc + 2u * (nbr + 1u + nnz);
       break;
     }
-    default: { /* ENC_CSR: the loader accepts no other encoding */
+    default: { /* HIL_ENC_CSR: the loader accepts no other encoding */
       hil_fc_csr_t cw;
       cw.row_nnz = (const uint16_t *)(const void *)wt;
       cw.delta = wt + csr_index_bytes(out);
@@ -418,27 +428,31 @@ void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_fr
   for (uint32_t i = 0; i < m->n_ops; i++) {
     const uint8_t *r = m->ops[i];
     uint32_t macs = 0, wbytes = 0, elements = 0;
-    if (r[0] == OP_FC) {
+    const uint8_t code = r[HIL_OPREC_CODE];
+    if (code == HIL_OP_FC) {
       run_fc(m, r, &macs, &wbytes);
-    } else if (r[0] == OP_LUT) {
-      const hil_tensor_t *x = &m->tensors[rd16(r + 4)], *y = &m->tensors[rd16(r + 6)];
-      hil_lut((const int8_t *)(r + 12), (const int8_t *)x->ptr, (int8_t *)y->ptr, y->length);
+    } else if (code == HIL_OP_LUT) {
+      const hil_tensor_t *x = &m->tensors[rd16(r + HIL_OP_LUT_IN)], *y = &m->tensors[rd16(r + HIL_OP_LUT_OUT)];
+      hil_lut((const int8_t *)(r + HIL_OP_LUT_TABLE), (const int8_t *)x->ptr, (int8_t *)y->ptr, y->length);
       elements = y->length;
     } else {
-      const hil_tensor_t *x1 = &m->tensors[rd16(r + 4)], *x2 = &m->tensors[rd16(r + 6)], *y = &m->tensors[rd16(r + 8)];
-      if (r[0] == OP_MUL) {
-        hil_mul(x1->zero_point, x2->zero_point, y->zero_point, rdi32(r + 12), (int8_t)r[10], (int8_t)r[16], (int8_t)r[17],
-                (const int8_t *)x1->ptr, (const int8_t *)x2->ptr, (int8_t *)y->ptr, y->length);
+      /* MUL, ADD and SUB share the positions of in1, in2 and out. */
+      const hil_tensor_t *x1 = &m->tensors[rd16(r + HIL_OP_MUL_IN1)], *x2 = &m->tensors[rd16(r + HIL_OP_MUL_IN2)],
+                         *y = &m->tensors[rd16(r + HIL_OP_MUL_OUT)];
+      if (code == HIL_OP_MUL) {
+        hil_mul(x1->zero_point, x2->zero_point, y->zero_point, rdi32(r + HIL_OP_MUL_MO), (int8_t)r[HIL_OP_MUL_SHO],
+                (int8_t)r[HIL_OP_MUL_ACT_MIN], (int8_t)r[HIL_OP_MUL_ACT_MAX], (const int8_t *)x1->ptr, (const int8_t *)x2->ptr,
+                (int8_t *)y->ptr, y->length);
         macs = y->length;
       } else {
         hil_add_params_t p;
-        p.left_shift = r[10];
+        p.left_shift = r[HIL_OP_ADD_LEFT_SHIFT];
         p.zp1 = x1->zero_point; p.zp2 = x2->zero_point; p.out_zp = y->zero_point;
-        p.m1 = rdi32(r + 12); p.sh1 = (int8_t)r[16];
-        p.m2 = rdi32(r + 20); p.sh2 = (int8_t)r[17];
-        p.mo = rdi32(r + 24); p.sho = (int8_t)r[18];
-        p.act_min = (int8_t)r[28]; p.act_max = (int8_t)r[29];
-        hil_add(&p, (const int8_t *)x1->ptr, (const int8_t *)x2->ptr, (int8_t *)y->ptr, y->length, r[0] == OP_SUB);
+        p.m1 = rdi32(r + HIL_OP_ADD_M1); p.sh1 = (int8_t)r[HIL_OP_ADD_SH1];
+        p.m2 = rdi32(r + HIL_OP_ADD_M2); p.sh2 = (int8_t)r[HIL_OP_ADD_SH2];
+        p.mo = rdi32(r + HIL_OP_ADD_MO); p.sho = (int8_t)r[HIL_OP_ADD_SHO];
+        p.act_min = (int8_t)r[HIL_OP_ADD_ACT_MIN]; p.act_max = (int8_t)r[HIL_OP_ADD_ACT_MAX];
+        hil_add(&p, (const int8_t *)x1->ptr, (const int8_t *)x2->ptr, (int8_t *)y->ptr, y->length, code == HIL_OP_SUB);
       }
       elements = y->length;
     }
@@ -446,11 +460,11 @@ void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_fr
     c.weight_bytes += wbytes;
     c.elements += elements;
     c.ops++;
-    if (m->has_cost) cycles += hil_cost_op_cycles(&m->cost, r[0] == OP_FC, macs, wbytes, elements);
+    if (m->has_cost) cycles += hil_cost_op_cycles(&m->cost, code == HIL_OP_FC, macs, wbytes, elements);
   }
   for (uint32_t t = 0; t < m->n_tensors; t++) {
     const hil_tensor_t *s = &m->tensors[t];
-    if (s->flags & STATE_FLAG) memcpy(s->ptr, m->tensors[s->next].ptr, s->length);
+    if (s->flags & HIL_TENSOR_FLAG_STATE) memcpy(s->ptr, m->tensors[s->next].ptr, s->length);
   }
   if (m->clock) c.network_clock = m->clock() - net_t0;
   c.network_modelled_cycles = m->has_cost ? hil_cost_saturate(cycles) : 0u;

@@ -6,15 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cobs.h"
+#include "hil_protocol.h"
 
-#define HIL_FRAME_HEADER_BYTES 6u
-#define HIL_FRAME_OVERHEAD_BYTES 10u /* header + CRC */
-#define HIL_MAX_PAYLOAD 1024u
 #define HIL_FRAME_MAX_RAW (HIL_FRAME_OVERHEAD_BYTES + HIL_MAX_PAYLOAD)
 /* Largest frame on the wire: both delimiters plus the COBS-encoded frame. */
 #define HIL_FRAME_MAX_WIRE (HIL_COBS_MAX_ENCODED(HIL_FRAME_MAX_RAW) + 2u)
 
-#define HIL_FLAG_RETRANSMIT 0x01u
 
 typedef struct {
   uint8_t type;

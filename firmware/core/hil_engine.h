@@ -6,8 +6,7 @@
 
 #include <stdint.h>
 
-#define HIL_MAX_TENSORS 128
-#define HIL_MAX_OPS 128
+#include "hil_model_format.h"
 
 typedef struct {
   uint32_t macs_per_cycle;

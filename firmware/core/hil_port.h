@@ -9,8 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* Latency kinds, as in docs/protocol.md (HELLO reply). */
-enum { HIL_LATENCY_MEASURED = 0, HIL_LATENCY_EMULATED = 1, HIL_LATENCY_MODELLED = 2 };
+#include "hil_protocol.h" /* HIL_LATENCY_*: the kinds hil_port_latency_kind() returns */
 
 typedef struct {
   uint32_t image_flash_bytes;     /* code + rodata + data load image */

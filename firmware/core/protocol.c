@@ -9,11 +9,9 @@
 
 #define HIL_FW_NAME "hil-firmware"
 #define HIL_FW_VERSION "0.1.0"
-#define HIL_PROTOCOL_VERSION 2u /* 2: RUN_FRAME replies carry network_latency */
-#define HIL_PROTOCOL_VERSION_TEXT "2"
-/* How many executed requests the device remembers (docs/protocol.md §4): the host never has more than
- * this many requests in flight, so every retransmission it can send is still answerable. */
-#define HIL_DUP_WINDOW 4u
+/* The protocol's version, message types, error codes and payload offsets are hil_protocol.h, generated
+ * from docs/spec/protocol.json like the host's src/spec/protocol.ts. HIL_DUP_WINDOW is how many executed
+ * requests the device remembers (docs/protocol.md §4). */
 #define HIL_MAX_HOP 256u
 
 /* A frame being received, at most one maximal encoded frame; longer garbage is dropped whole. */
@@ -24,16 +22,6 @@
 #ifndef HIL_RX_CREDIT_BYTES
 #define HIL_RX_CREDIT_BYTES RX_CHUNK_BYTES
 #endif
-
-enum {
-  MSG_HELLO = 0x01, MSG_CONFIG = 0x02, MSG_MODEL_BEGIN = 0x10, MSG_MODEL_CHUNK = 0x11,
-  MSG_MODEL_ACTIVATE = 0x12, MSG_STREAM_RESET = 0x20, MSG_RUN_FRAME = 0x21, MSG_GET_STATS = 0x30,
-  MSG_RESET = 0x3F, MSG_LOG = 0x7E, MSG_ERROR = 0x7F, MSG_REPLY = 0x80,
-};
-enum {
-  ERR_BAD_REQUEST = 1, ERR_UNKNOWN_TYPE = 2, ERR_BAD_STATE = 3, ERR_TOO_LARGE = 4, ERR_MODEL_INVALID = 5,
-  ERR_OUT_OF_ORDER = 6, ERR_VERSION = 7, ERR_ARENA = 8,
-};
 
 typedef struct {
   uint8_t valid, type;
@@ -94,7 +82,7 @@ static void send_frame(const response_t *r, uint8_t type, const uint8_t *payload
   hil_port_write(wire, n);
 }
 
-static void reply(const response_t *r, uint16_t len) { send_frame(r, (uint8_t)(r->type | MSG_REPLY), reply_payload, len); }
+static void reply(const response_t *r, uint16_t len) { send_frame(r, (uint8_t)(r->type | HIL_MSG_REPLY), reply_payload, len); }
 
 /* Small formatting helpers: the error messages carry numbers, and printf is too big for some ports. */
 typedef struct {
@@ -129,15 +117,16 @@ static void text_hex32(text_t *t, uint32_t v) {
 }
 
 static text_t error_text(void) {
-  text_t t = {(char *)reply_payload + 2, HIL_MAX_PAYLOAD - 2};
-  reply_payload[2] = 0;
+  text_t t = {(char *)reply_payload + HIL_ERROR_FIXED_BYTES, HIL_MAX_PAYLOAD - HIL_ERROR_FIXED_BYTES};
+  reply_payload[HIL_ERROR_FIXED_BYTES] = 0;
   return t;
 }
 
 /* Sends ERROR with the message assembled by error_text()/text_*. */
 static void send_error_text(const response_t *r, uint16_t code) {
-  hil_put_u16(reply_payload, code);
-  send_frame(r, MSG_ERROR, reply_payload, (uint16_t)(2 + strlen((const char *)reply_payload + 2)));
+  hil_put_u16(reply_payload + HIL_ERROR_CODE, code);
+  send_frame(r, HIL_MSG_ERROR, reply_payload,
+             (uint16_t)(HIL_ERROR_FIXED_BYTES + strlen((const char *)reply_payload + HIL_ERROR_MESSAGE)));
 }
 
 static void send_error(const response_t *r, uint16_t code, const char *message) {
@@ -155,17 +144,17 @@ static int check_len(const response_t *r, const char *what, uint16_t got, uint32
   text_u32(&t, got);
   text_add(&t, " bytes, expected ");
   text_u32(&t, want);
-  send_error_text(r, ERR_BAD_REQUEST);
+  send_error_text(r, HIL_ERR_BAD_REQUEST);
   return 0;
 }
 
 static void send_log(uint8_t level, const char *text) {
   size_t n = strlen(text);
-  if (n > HIL_MAX_PAYLOAD - 1) n = HIL_MAX_PAYLOAD - 1;
-  reply_payload[0] = level;
-  memcpy(reply_payload + 1, text, n);
-  response_t r = {MSG_LOG, 0, NULL};
-  send_frame(&r, MSG_LOG, reply_payload, (uint16_t)(n + 1));
+  if (n > HIL_MAX_PAYLOAD - HIL_LOG_FIXED_BYTES) n = HIL_MAX_PAYLOAD - HIL_LOG_FIXED_BYTES;
+  reply_payload[HIL_LOG_LEVEL] = level;
+  memcpy(reply_payload + HIL_LOG_TEXT, text, n);
+  response_t r = {HIL_MSG_LOG, 0, NULL};
+  send_frame(&r, HIL_MSG_LOG, reply_payload, (uint16_t)(HIL_LOG_FIXED_BYTES + n));
 }
 
 static void put_str8(uint8_t *p, size_t *at, const char *s) {
@@ -177,26 +166,26 @@ static void put_str8(uint8_t *p, size_t *at, const char *s) {
 }
 
 static void on_hello(const response_t *r, const hil_frame_t *f) {
-  if (!check_len(r, "HELLO", f->len, 2)) return;
-  uint16_t version = hil_get_u16(f->payload);
+  if (!check_len(r, "HELLO", f->len, HIL_HELLO_REQ_BYTES)) return;
+  uint16_t version = hil_get_u16(f->payload + HIL_HELLO_REQ_PROTOCOL_VERSION);
   if (version != HIL_PROTOCOL_VERSION) {
     text_t t = error_text();
     text_add(&t, "HELLO: protocol version ");
     text_u32(&t, version);
-    text_add(&t, " is not supported, this firmware speaks version 1");
-    send_error_text(r, ERR_VERSION);
+    text_add(&t, " is not supported, this firmware speaks version " HIL_PROTOCOL_VERSION_TEXT);
+    send_error_text(r, HIL_ERR_VERSION);
     return;
   }
   uint8_t *p = reply_payload;
-  hil_put_u16(p, HIL_PROTOCOL_VERSION);
-  hil_put_u16(p + 2, HIL_MAX_PAYLOAD);
-  hil_put_u32(p + 4, HIL_RX_CREDIT_BYTES);
-  hil_put_u32(p + 8, S.partition_bytes);
-  hil_put_u32(p + 12, S.arena_bytes);
-  hil_put_u32(p + 16, hil_port_clock_hz());
-  p[20] = hil_port_latency_kind();
-  p[21] = p[22] = p[23] = 0;
-  size_t at = 24;
+  memset(p, 0, HIL_HELLO_REPLY_FIXED_BYTES); /* reserved bytes */
+  hil_put_u16(p + HIL_HELLO_REPLY_PROTOCOL_VERSION, HIL_PROTOCOL_VERSION);
+  hil_put_u16(p + HIL_HELLO_REPLY_MAX_PAYLOAD, HIL_MAX_PAYLOAD);
+  hil_put_u32(p + HIL_HELLO_REPLY_RX_CREDIT_BYTES, HIL_RX_CREDIT_BYTES);
+  hil_put_u32(p + HIL_HELLO_REPLY_MODEL_PARTITION_BYTES, S.partition_bytes);
+  hil_put_u32(p + HIL_HELLO_REPLY_ARENA_CAPACITY_BYTES, S.arena_bytes);
+  hil_put_u32(p + HIL_HELLO_REPLY_CLOCK_HZ, hil_port_clock_hz());
+  p[HIL_HELLO_REPLY_LATENCY_KIND] = hil_port_latency_kind();
+  size_t at = HIL_HELLO_REPLY_FIRMWARE_NAME; /* then the other str8 fields, in order */
   put_str8(p, &at, HIL_FW_NAME);
   put_str8(p, &at, HIL_FW_VERSION);
   put_str8(p, &at, hil_port_board_name());
@@ -205,22 +194,22 @@ static void on_hello(const response_t *r, const hil_frame_t *f) {
 }
 
 static void on_config(const response_t *r, const hil_frame_t *f) {
-  if (!check_len(r, "CONFIG", f->len, 20)) return;
+  if (!check_len(r, "CONFIG", f->len, HIL_CONFIG_REQ_BYTES)) return;
   hil_cost_params_t c;
-  c.macs_per_cycle = hil_get_u32(f->payload);
-  c.weight_bytes_per_cycle = hil_get_u32(f->payload + 4);
-  c.elements_per_cycle = hil_get_u32(f->payload + 8);
-  c.op_overhead_cycles = hil_get_u32(f->payload + 12);
-  c.frontend_cycles = hil_get_u32(f->payload + 16);
+  c.macs_per_cycle = hil_get_u32(f->payload + HIL_CONFIG_REQ_MACS_PER_CYCLE);
+  c.weight_bytes_per_cycle = hil_get_u32(f->payload + HIL_CONFIG_REQ_WEIGHT_BYTES_PER_CYCLE);
+  c.elements_per_cycle = hil_get_u32(f->payload + HIL_CONFIG_REQ_ELEMENTS_PER_CYCLE);
+  c.op_overhead_cycles = hil_get_u32(f->payload + HIL_CONFIG_REQ_OP_OVERHEAD_CYCLES);
+  c.frontend_cycles = hil_get_u32(f->payload + HIL_CONFIG_REQ_FRONTEND_CYCLES);
   /* These divide in the cost model. */
   if (!c.macs_per_cycle || !c.weight_bytes_per_cycle || !c.elements_per_cycle) {
-    send_error(r, ERR_BAD_REQUEST, "CONFIG: macs_per_cycle, weight_bytes_per_cycle and elements_per_cycle must be > 0");
+    send_error(r, HIL_ERR_BAD_REQUEST, "CONFIG: macs_per_cycle, weight_bytes_per_cycle and elements_per_cycle must be > 0");
     return;
   }
   S.cost = c;
   S.has_cost = 1;
   if (S.model_active) hil_model_set_cost(&S.model, &S.cost);
-  reply(r, 0);
+  reply(r, HIL_CONFIG_REPLY_BYTES);
 }
 
 static void partition_too_small(const response_t *r, const char *what, uint32_t size) {
@@ -230,14 +219,14 @@ static void partition_too_small(const response_t *r, const char *what, uint32_t 
   text_u32(&t, size);
   text_add(&t, " bytes, the model partition holds ");
   text_u32(&t, S.partition_bytes);
-  send_error_text(r, ERR_TOO_LARGE);
+  send_error_text(r, HIL_ERR_TOO_LARGE);
 }
 
 static void on_model_begin(const response_t *r, const hil_frame_t *f) {
-  if (!check_len(r, "MODEL_BEGIN", f->len, 8)) return;
-  uint32_t size = hil_get_u32(f->payload);
+  if (!check_len(r, "MODEL_BEGIN", f->len, HIL_MODEL_BEGIN_REQ_BYTES)) return;
+  uint32_t size = hil_get_u32(f->payload + HIL_MODEL_BEGIN_REQ_SIZE);
   if (size == 0) {
-    send_error(r, ERR_BAD_REQUEST, "MODEL_BEGIN: size is 0");
+    send_error(r, HIL_ERR_BAD_REQUEST, "MODEL_BEGIN: size is 0");
     return;
   }
   if (size > S.partition_bytes) {
@@ -249,26 +238,26 @@ static void on_model_begin(const response_t *r, const hil_frame_t *f) {
   S.uploading = 1;
   S.upload_size = size;
   S.upload_received = 0;
-  reply(r, 0);
+  reply(r, HIL_MODEL_BEGIN_REPLY_BYTES);
 }
 
 static void on_model_chunk(const response_t *r, const hil_frame_t *f) {
-  if (f->len < 4) {
-    check_len(r, "MODEL_CHUNK", f->len, 4);
+  if (f->len < HIL_MODEL_CHUNK_REQ_FIXED_BYTES) {
+    check_len(r, "MODEL_CHUNK", f->len, HIL_MODEL_CHUNK_REQ_FIXED_BYTES);
     return;
   }
   if (!S.uploading) {
-    send_error(r, ERR_BAD_STATE, "MODEL_CHUNK: no upload in progress (send MODEL_BEGIN first)");
+    send_error(r, HIL_ERR_BAD_STATE, "MODEL_CHUNK: no upload in progress (send MODEL_BEGIN first)");
     return;
   }
-  uint32_t offset = hil_get_u32(f->payload), n = f->len - 4u;
+  uint32_t offset = hil_get_u32(f->payload + HIL_MODEL_CHUNK_REQ_OFFSET), n = f->len - HIL_MODEL_CHUNK_REQ_FIXED_BYTES;
   if (offset != S.upload_received) {
     text_t t = error_text();
     text_add(&t, "MODEL_CHUNK: chunk at offset ");
     text_u32(&t, offset);
     text_add(&t, ", expected offset ");
     text_u32(&t, S.upload_received);
-    send_error_text(r, ERR_OUT_OF_ORDER);
+    send_error_text(r, HIL_ERR_OUT_OF_ORDER);
     return;
   }
   if (n > S.upload_size - offset) {
@@ -278,18 +267,18 @@ static void on_model_chunk(const response_t *r, const hil_frame_t *f) {
     text_add(&t, ", past the size ");
     text_u32(&t, S.upload_size);
     text_add(&t, " given in MODEL_BEGIN");
-    send_error_text(r, ERR_BAD_REQUEST);
+    send_error_text(r, HIL_ERR_BAD_REQUEST);
     return;
   }
-  memcpy(S.partition + offset, f->payload + 4, n);
+  memcpy(S.partition + offset, f->payload + HIL_MODEL_CHUNK_REQ_DATA, n);
   S.upload_received = offset + n;
-  hil_put_u32(reply_payload, S.upload_received);
-  reply(r, 4);
+  hil_put_u32(reply_payload + HIL_MODEL_CHUNK_REPLY_BYTES_RECEIVED, S.upload_received);
+  reply(r, HIL_MODEL_CHUNK_REPLY_BYTES);
 }
 
 static void on_model_activate(const response_t *r, const hil_frame_t *f) {
-  if (!check_len(r, "MODEL_ACTIVATE", f->len, 8)) return;
-  uint32_t size = hil_get_u32(f->payload), crc = hil_get_u32(f->payload + 4);
+  if (!check_len(r, "MODEL_ACTIVATE", f->len, HIL_MODEL_ACTIVATE_REQ_BYTES)) return;
+  uint32_t size = hil_get_u32(f->payload + HIL_MODEL_ACTIVATE_REQ_SIZE), crc = hil_get_u32(f->payload + HIL_MODEL_ACTIVATE_REQ_CRC32);
   if (size > S.partition_bytes) {
     partition_too_small(r, "MODEL_ACTIVATE", size);
     return;
@@ -303,7 +292,7 @@ static void on_model_activate(const response_t *r, const hil_frame_t *f) {
     text_add(&t, " of the ");
     text_u32(&t, S.upload_size);
     text_add(&t, " announced");
-    send_error_text(r, ERR_BAD_STATE);
+    send_error_text(r, HIL_ERR_BAD_STATE);
     return;
   }
   S.model_active = 0;
@@ -316,7 +305,7 @@ static void on_model_activate(const response_t *r, const hil_frame_t *f) {
     text_hex32(&t, have);
     text_add(&t, ", the host expects ");
     text_hex32(&t, crc);
-    send_error_text(r, ERR_MODEL_INVALID);
+    send_error_text(r, HIL_ERR_MODEL_INVALID);
     return;
   }
   text_t t = error_text();
@@ -332,14 +321,14 @@ static void on_model_activate(const response_t *r, const hil_frame_t *f) {
   S.model_active = 1;
   S.uploading = 0;
   uint8_t *p = reply_payload;
-  hil_put_u32(p, S.model.blob_bytes);
-  hil_put_u32(p + 4, S.model.arena_bytes);
-  hil_put_u16(p + 8, S.model.n_tensors);
-  hil_put_u16(p + 10, S.model.n_ops);
-  hil_put_u16(p + 12, S.model.n_fft);
-  hil_put_u16(p + 14, S.model.hop);
-  hil_put_u32(p + 16, S.model.model_id);
-  reply(r, 20);
+  hil_put_u32(p + HIL_MODEL_ACTIVATE_REPLY_BLOB_BYTES, S.model.blob_bytes);
+  hil_put_u32(p + HIL_MODEL_ACTIVATE_REPLY_ARENA_BYTES, S.model.arena_bytes);
+  hil_put_u16(p + HIL_MODEL_ACTIVATE_REPLY_N_TENSORS, S.model.n_tensors);
+  hil_put_u16(p + HIL_MODEL_ACTIVATE_REPLY_N_OPS, S.model.n_ops);
+  hil_put_u16(p + HIL_MODEL_ACTIVATE_REPLY_N_FFT, S.model.n_fft);
+  hil_put_u16(p + HIL_MODEL_ACTIVATE_REPLY_HOP, S.model.hop);
+  hil_put_u32(p + HIL_MODEL_ACTIVATE_REPLY_MODEL_ID, S.model.model_id);
+  reply(r, HIL_MODEL_ACTIVATE_REPLY_BYTES);
 }
 
 static int need_model(const response_t *r, const char *what) {
@@ -347,26 +336,26 @@ static int need_model(const response_t *r, const char *what) {
   text_t t = error_text();
   text_add(&t, what);
   text_add(&t, ": no active model (send MODEL_ACTIVATE first)");
-  send_error_text(r, ERR_BAD_STATE);
+  send_error_text(r, HIL_ERR_BAD_STATE);
   return 0;
 }
 
 static void on_stream_reset(const response_t *r, const hil_frame_t *f) {
-  if (!check_len(r, "STREAM_RESET", f->len, 0) || !need_model(r, "STREAM_RESET")) return;
+  if (!check_len(r, "STREAM_RESET", f->len, HIL_STREAM_RESET_REQ_BYTES) || !need_model(r, "STREAM_RESET")) return;
   hil_model_reset_stream(&S.model);
-  reply(r, 0);
+  reply(r, HIL_STREAM_RESET_REPLY_BYTES);
 }
 
 static void on_run_frame(const response_t *r, const hil_frame_t *f) {
   if (!need_model(r, "RUN_FRAME")) return;
   uint16_t hop = S.model.hop;
   if (hop > HIL_MAX_HOP) { /* the loader allows 128 and 256 only; this guards the static buffers */
-    send_error(r, ERR_MODEL_INVALID, "RUN_FRAME: the active model's hop is larger than this firmware supports");
+    send_error(r, HIL_ERR_MODEL_INVALID, "RUN_FRAME: the active model's hop is larger than this firmware supports");
     return;
   }
-  if (!check_len(r, "RUN_FRAME", f->len, 4u + 2u * hop)) return;
-  uint32_t index = hil_get_u32(f->payload);
-  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(f->payload + 4 + 2 * i);
+  if (!check_len(r, "RUN_FRAME", f->len, HIL_RUN_FRAME_REQ_FIXED_BYTES + 2u * hop)) return;
+  uint32_t index = hil_get_u32(f->payload + HIL_RUN_FRAME_REQ_FRAME_INDEX);
+  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(f->payload + HIL_RUN_FRAME_REQ_SAMPLES + 2 * i);
   hil_frame_counters_t c;
   memset(&c, 0, sizeof c);
   uint64_t t0 = hil_port_latency_now();
@@ -377,57 +366,57 @@ static void on_run_frame(const response_t *r, const hil_frame_t *f) {
   uint64_t latency = modelled ? c.modelled_cycles : t1 - t0;
   uint64_t network = modelled ? c.network_modelled_cycles : c.network_clock;
   uint8_t *p = reply_payload;
-  hil_put_u32(p, index);
-  hil_put_u64(p + 4, latency);
-  hil_put_u32(p + 12, c.modelled_cycles);
-  hil_put_u32(p + 16, c.macs);
-  hil_put_u32(p + 20, c.weight_bytes);
-  hil_put_u32(p + 24, c.elements);
-  hil_put_u16(p + 28, c.ops);
-  hil_put_u16(p + 30, 0);
-  hil_put_u64(p + 32, network);
-  for (uint16_t i = 0; i < hop; i++) hil_put_u16(p + 40 + 2 * i, (uint16_t)pcm_out[i]);
-  reply(r, (uint16_t)(40u + 2u * hop));
+  memset(p, 0, HIL_RUN_FRAME_REPLY_FIXED_BYTES); /* reserved bytes */
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_FRAME_INDEX, index);
+  hil_put_u64(p + HIL_RUN_FRAME_REPLY_LATENCY, latency);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_MODELLED_CYCLES, c.modelled_cycles);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_MACS, c.macs);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_WEIGHT_BYTES, c.weight_bytes);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_ELEMENTS, c.elements);
+  hil_put_u16(p + HIL_RUN_FRAME_REPLY_OPS, c.ops);
+  hil_put_u64(p + HIL_RUN_FRAME_REPLY_NETWORK_LATENCY, network);
+  for (uint16_t i = 0; i < hop; i++) hil_put_u16(p + HIL_RUN_FRAME_REPLY_SAMPLES + 2 * i, (uint16_t)pcm_out[i]);
+  reply(r, (uint16_t)(HIL_RUN_FRAME_REPLY_FIXED_BYTES + 2u * hop));
 }
 
 static void on_get_stats(const response_t *r, const hil_frame_t *f) {
-  if (!check_len(r, "GET_STATS", f->len, 0)) return;
+  if (!check_len(r, "GET_STATS", f->len, HIL_GET_STATS_REQ_BYTES)) return;
   hil_port_memory_t m;
   memset(&m, 0, sizeof m);
   hil_port_memory(&m);
   uint8_t *p = reply_payload;
-  hil_put_u32(p, m.image_flash_bytes);
-  hil_put_u32(p + 4, S.model_active ? S.model.blob_bytes : 0);
-  hil_put_u32(p + 8, m.static_sram_bytes);
-  hil_put_u32(p + 12, S.model_active ? S.model.arena_bytes : 0);
-  hil_put_u32(p + 16, m.stack_high_water_bytes);
-  hil_put_u32(p + 20, m.stack_size_bytes);
-  hil_put_u32(p + 24, S.frames_run);
-  reply(r, 28);
+  hil_put_u32(p + HIL_GET_STATS_REPLY_IMAGE_FLASH_BYTES, m.image_flash_bytes);
+  hil_put_u32(p + HIL_GET_STATS_REPLY_MODEL_FLASH_BYTES, S.model_active ? S.model.blob_bytes : 0);
+  hil_put_u32(p + HIL_GET_STATS_REPLY_STATIC_SRAM_BYTES, m.static_sram_bytes);
+  hil_put_u32(p + HIL_GET_STATS_REPLY_ARENA_BYTES, S.model_active ? S.model.arena_bytes : 0);
+  hil_put_u32(p + HIL_GET_STATS_REPLY_STACK_HIGH_WATER_BYTES, m.stack_high_water_bytes);
+  hil_put_u32(p + HIL_GET_STATS_REPLY_STACK_SIZE_BYTES, m.stack_size_bytes);
+  hil_put_u32(p + HIL_GET_STATS_REPLY_FRAMES_RUN, S.frames_run);
+  reply(r, HIL_GET_STATS_REPLY_BYTES);
 }
 
 static void on_reset(const response_t *r, const hil_frame_t *f) {
-  if (!check_len(r, "RESET", f->len, 0)) return;
-  reply(r, 0);
+  if (!check_len(r, "RESET", f->len, HIL_RESET_REQ_BYTES)) return;
+  reply(r, HIL_RESET_REPLY_BYTES);
   S.reset_requested = 1;
 }
 
 static void execute(const response_t *r, const hil_frame_t *f) {
   switch (f->type) {
-    case MSG_HELLO: on_hello(r, f); break;
-    case MSG_CONFIG: on_config(r, f); break;
-    case MSG_MODEL_BEGIN: on_model_begin(r, f); break;
-    case MSG_MODEL_CHUNK: on_model_chunk(r, f); break;
-    case MSG_MODEL_ACTIVATE: on_model_activate(r, f); break;
-    case MSG_STREAM_RESET: on_stream_reset(r, f); break;
-    case MSG_RUN_FRAME: on_run_frame(r, f); break;
-    case MSG_GET_STATS: on_get_stats(r, f); break;
-    case MSG_RESET: on_reset(r, f); break;
+    case HIL_MSG_HELLO: on_hello(r, f); break;
+    case HIL_MSG_CONFIG: on_config(r, f); break;
+    case HIL_MSG_MODEL_BEGIN: on_model_begin(r, f); break;
+    case HIL_MSG_MODEL_CHUNK: on_model_chunk(r, f); break;
+    case HIL_MSG_MODEL_ACTIVATE: on_model_activate(r, f); break;
+    case HIL_MSG_STREAM_RESET: on_stream_reset(r, f); break;
+    case HIL_MSG_RUN_FRAME: on_run_frame(r, f); break;
+    case HIL_MSG_GET_STATS: on_get_stats(r, f); break;
+    case HIL_MSG_RESET: on_reset(r, f); break;
     default: {
       text_t t = error_text();
       text_add(&t, "unknown message type ");
       text_hex32(&t, f->type);
-      send_error_text(r, ERR_UNKNOWN_TYPE);
+      send_error_text(r, HIL_ERR_UNKNOWN_TYPE);
     }
   }
 }
@@ -440,7 +429,7 @@ static void forget_requests(void) {
 }
 
 static void on_frame(const hil_frame_t *f) {
-  if (f->type == MSG_HELLO) {
+  if (f->type == HIL_MSG_HELLO) {
     /* HELLO starts a session: always executed, never remembered, and the sequence restarts after it. */
     forget_requests();
     S.seq_known = 1;
@@ -459,7 +448,7 @@ static void on_frame(const hil_frame_t *f) {
   /* Executing a request whose predecessor was lost would reorder the stream; dropping it lets the
    * host's retransmissions arrive in order. */
   if (S.seq_known && f->seq != next_seq(S.last_seq)) {
-    send_log(2, "dropped a request that arrived out of sequence (its predecessor was lost)");
+    send_log(HIL_LOG_WARN, "dropped a request that arrived out of sequence (its predecessor was lost)");
     return;
   }
   S.seq_known = 1;
@@ -480,7 +469,7 @@ static void on_chunk(uint8_t *chunk, size_t n) {
   hil_frame_t f;
   int why = hil_frame_decode(chunk, n, &f);
   if (why != HIL_FRAME_OK) {
-    send_log(2, drop_reason[why]);
+    send_log(HIL_LOG_WARN, drop_reason[why]);
     return;
   }
   on_frame(&f);
@@ -505,7 +494,7 @@ int hil_serve(void) {
   while (hil_port_read_byte(&b)) {
     if (b == 0) {
       if (n && !overflow) on_chunk(rx_chunk, n);
-      else if (overflow) send_log(2, "dropped a chunk longer than the largest frame");
+      else if (overflow) send_log(HIL_LOG_WARN, "dropped a chunk longer than the largest frame");
       n = 0;
       overflow = 0;
     } else if (n < sizeof rx_chunk) {

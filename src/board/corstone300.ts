@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { SerialPort } from 'serialport';
 import { HilError } from '../util/errors.js';
-import type { HelloReply, ModelRef, StatsReply } from '../link/messages.js';
+import type { HelloReply, ModelRef, GetStatsReply } from '../link/messages.js';
 import { Session, type SessionOptions } from '../link/session.js';
 import { openSerialTransport, StreamTransport, type Banner, type LinkLog } from '../link/transport.js';
 import type { Board, BoardCapabilities } from './board.js';
@@ -27,6 +27,7 @@ import { mccResetBytes, MPS3_BACKEND_SCHEMA, mps3FlashPlan, mps3Unavailable, req
 import { QEMU_BACKEND_SCHEMA, QEMU_PTY_LINE, qemuCommand, type QemuBackend } from './qemu.js';
 import type { LaunchOptions } from './registry.js';
 import { validateSection, type BoardFile, type LatencyKind } from './schema.js';
+import { LatencyKindCode as KIND_CODE } from '../spec/protocol.js';
 
 export type Corstone300Backend = FvpBackend | QemuBackend | Mps3Backend;
 export type BackendKind = Corstone300Backend['kind'];
@@ -104,7 +105,6 @@ export const BACKEND_LATENCY: Record<BackendKind, { kind: LatencyKind; unit: 'cy
   qemu: { kind: 'emulated', unit: 'instructions' },
   mps3: { kind: 'measured', unit: 'cycles' },
 };
-const KIND_CODE: Record<LatencyKind, number> = { measured: 0, emulated: 1, modelled: 2 };
 
 export function parseLaunch(file: BoardFile, path: string): Corstone300Launch {
   const launch = validateSection<Corstone300Launch>(LAUNCH_SCHEMA, file.launch, path, 'launch');
@@ -381,7 +381,7 @@ export class CheckedSession extends Session {
     return h;
   }
 
-  override async stats(): Promise<StatsReply> {
+  override async stats(): Promise<GetStatsReply> {
     const s = await super.stats();
     const l = this.board.launch;
     const region = l.memories.find((m) => m.name === l.image_memory)!;

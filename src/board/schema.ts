@@ -8,7 +8,9 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { LinkTiming } from '../link/session.js';
 import { HilError } from '../util/errors.js';
 
-export type LatencyKind = 'measured' | 'emulated' | 'modelled';
+import { LATENCY_KINDS, type LatencyKind } from '../spec/protocol.js';
+
+export type { LatencyKind };
 
 /** docs/cost-model.md parameters, as the board file names them. */
 export interface AcceleratorParams {
@@ -77,7 +79,7 @@ export const BOARD_SCHEMA = {
       additionalProperties: false,
       required: ['kind', 'unit'],
       properties: {
-        kind: { enum: ['measured', 'emulated', 'modelled'] },
+        kind: { enum: [...LATENCY_KINDS] },
         unit: { enum: ['cycles', 'instructions'] },
       },
     },

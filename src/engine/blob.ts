@@ -6,32 +6,41 @@
  * HilError and never a RangeError.
  */
 import { crc32 } from 'node:zlib';
+import {
+  ENCODINGS,
+  FORMAT_VERSION,
+  HDR,
+  HEADER_BYTES,
+  HOPS,
+  LUT_KINDS,
+  MAGIC,
+  MAX_ADD_LEFT_SHIFT,
+  MAX_BLOCK_DIM,
+  MAX_OPS,
+  MAX_TENSORS,
+  N_FFT,
+  NO_TENSOR,
+  OP_CODES,
+  OP_FIELDS,
+  OP_NAMES,
+  OP_RECORD_BYTES,
+  OPREC,
+  OUTPUT_SCALE_BITS,
+  SAMPLE_RATE,
+  TENSOR,
+  TENSOR_FLAG_STATE,
+  TENSOR_RECORD_BYTES,
+} from '../spec/modelFormat.js';
+import { ErrorCode } from '../spec/protocol.js';
 import { HilError } from '../util/errors.js';
 
-export const HEADER_BYTES = 64;
-export const TENSOR_RECORD_BYTES = 16;
-export const MAX_TENSORS = 128;
-export const MAX_OPS = 128;
-export const NO_TENSOR = 0xffff;
-export const MAGIC = 'HILM';
-export const FORMAT_VERSION = 1;
-const STATE_FLAG = 1;
-const SCALE_1_256_BITS = 0x3b800000;
-export const MAX_BLOCK_DIM = 16;
-export const MAX_ADD_LEFT_SHIFT = 23;
-
-export const OP_CODES = { FC: 1, ADD: 2, SUB: 3, MUL: 4, LUT: 5 } as const;
-export type OpName = keyof typeof OP_CODES;
-export const OP_NAMES: Record<number, OpName> = { 1: 'FC', 2: 'ADD', 3: 'SUB', 4: 'MUL', 5: 'LUT' };
-export const OP_RECORD_BYTES: Record<number, number> = { 1: 44, 2: 32, 3: 32, 4: 20, 5: 268 };
-export const ENCODINGS = { dense: 0, block: 1, csr: 2 } as const;
-export type EncodingName = keyof typeof ENCODINGS;
-export const ENCODING_NAMES: Record<number, EncodingName> = { 0: 'dense', 1: 'block', 2: 'csr' };
-export const LUT_KINDS = ['other', 'logistic', 'tanh'] as const;
+// The format's constants and record layouts are src/spec/modelFormat.ts, generated from
+// docs/spec/model-format.json like the firmware's hil_model_format.h.
+export * from '../spec/modelFormat.js';
 
 /** Protocol error codes a refusal maps to (docs/protocol.md §3). */
-export const ERR_MODEL_INVALID = 5;
-export const ERR_ARENA_TOO_SMALL = 8;
+export const ERR_MODEL_INVALID = ErrorCode.MODEL_INVALID;
+export const ERR_ARENA_TOO_SMALL = ErrorCode.ARENA;
 
 export class BlobError extends HilError {
   constructor(
@@ -191,7 +200,7 @@ export function arenaLayout(nFft: number, lengths: readonly number[]): { inbuf: 
   return { inbuf, ola, re, im, tensors, bytes: a };
 }
 
-function fail(reason: string, code = ERR_MODEL_INVALID): never {
+function fail(reason: string, code: number = ERR_MODEL_INVALID): never {
   throw new BlobError(reason, code);
 }
 
@@ -216,30 +225,33 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
   const i32 = (o: number) => dv.getInt32(o, true);
 
   if (n < HEADER_BYTES) fail(`blob too short for the header (${n} bytes)`);
-  if (String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]) !== MAGIC) fail('bad magic (not a hil model blob)');
-  if (u16(4) !== FORMAT_VERSION) fail(`format version ${u16(4)} unsupported (expected 1)`);
-  if (u16(6) !== HEADER_BYTES) fail(`header size ${u16(6)} unsupported (expected 64)`);
-  if (u32(8) !== n) fail(`total size ${u32(8)} does not match the ${n} bytes received`);
-  const crc = u32(12);
-  if (crc32(bytes.subarray(16)) >>> 0 !== crc) fail('CRC mismatch (blob corrupted in transfer or storage)');
-  if (u32(16) !== 0) fail(`flags ${u32(16)} unsupported (expected 0)`);
-  const nFft = u16(20);
-  const hop = u16(22);
-  if (nFft !== 512) fail(`n_fft ${nFft} unsupported (expected 512)`);
-  if (hop !== 128 && hop !== 256) fail(`hop ${hop} unsupported (expected 128 or 256)`);
-  const sampleRate = u32(24);
-  if (sampleRate !== 16000) fail(`sample rate ${sampleRate} unsupported (expected 16000)`);
+  const magic = String.fromCharCode(...bytes.subarray(HDR.magic, HDR.magic + MAGIC.length));
+  if (magic !== MAGIC) fail('bad magic (not a hil model blob)');
+  const version = u16(HDR.formatVersion);
+  if (version !== FORMAT_VERSION) fail(`format version ${version} unsupported (expected ${FORMAT_VERSION})`);
+  const headerSize = u16(HDR.headerSize);
+  if (headerSize !== HEADER_BYTES) fail(`header size ${headerSize} unsupported (expected ${HEADER_BYTES})`);
+  if (u32(HDR.totalBytes) !== n) fail(`total size ${u32(HDR.totalBytes)} does not match the ${n} bytes received`);
+  const crc = u32(HDR.crc32);
+  if (crc32(bytes.subarray(HDR.flags)) >>> 0 !== crc) fail('CRC mismatch (blob corrupted in transfer or storage)');
+  if (u32(HDR.flags) !== 0) fail(`flags ${u32(HDR.flags)} unsupported (expected 0)`);
+  const nFft = u16(HDR.nFft);
+  const hop = u16(HDR.hop);
+  if (nFft !== N_FFT) fail(`n_fft ${nFft} unsupported (expected ${N_FFT})`);
+  if (!(HOPS as readonly number[]).includes(hop)) fail(`hop ${hop} unsupported (expected ${HOPS.join(' or ')})`);
+  const sampleRate = u32(HDR.sampleRate);
+  if (sampleRate !== SAMPLE_RATE) fail(`sample rate ${sampleRate} unsupported (expected ${SAMPLE_RATE})`);
   const nBins = nFft / 2 + 1;
-  const nTensors = u16(28);
-  const nOps = u16(30);
-  if (nTensors < 1 || nTensors > MAX_TENSORS) fail(`n_tensors ${nTensors} out of range [1, 128]`);
-  if (nOps < 1 || nOps > MAX_OPS) fail(`n_ops ${nOps} out of range [1, 128]`);
-  const inputId = u16(32);
-  const outputId = u16(34);
+  const nTensors = u16(HDR.nTensors);
+  const nOps = u16(HDR.nOps);
+  if (nTensors < 1 || nTensors > MAX_TENSORS) fail(`n_tensors ${nTensors} out of range [1, ${MAX_TENSORS}]`);
+  if (nOps < 1 || nOps > MAX_OPS) fail(`n_ops ${nOps} out of range [1, ${MAX_OPS}]`);
+  const inputId = u16(HDR.inputId);
+  const outputId = u16(HDR.outputId);
   if (inputId >= nTensors) fail(`input tensor id ${inputId} out of range`);
   if (outputId >= nTensors) fail(`output tensor id ${outputId} out of range`);
-  const tt = u32(36);
-  const ot = u32(40);
+  const tt = u32(HDR.tensorTable);
+  const ot = u32(HDR.opTable);
   const ttEnd = tt + TENSOR_RECORD_BYTES * nTensors;
   if (tt % 16 || tt < HEADER_BYTES || ttEnd > n) fail('tensor table outside the blob or misaligned');
   if (ot % 16 || ot < ttEnd || ot > n) fail('op table outside the blob, misaligned or overlapping the tensor table');
@@ -247,9 +259,9 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
   let pos = ot;
   for (let i = 0; i < nOps; i++) {
     if (pos + 4 > n) fail(`op ${i}: record outside the blob`);
-    const code = u8(pos);
-    if (code < 1 || code > 5) fail(`op ${i}: unknown code ${code}`);
-    const size = u16(pos + 2);
+    const code = u8(pos + OPREC.code);
+    if (!(code in OP_NAMES)) fail(`op ${i}: unknown code ${code}`);
+    const size = u16(pos + OPREC.size);
     if (size !== OP_RECORD_BYTES[code]) fail(`op ${i} (${OP_NAMES[code]}): record size ${size} (expected ${OP_RECORD_BYTES[code]})`);
     if (pos + size > n) fail(`op ${i}: record outside the blob`);
     recordOffsets.push(pos);
@@ -257,29 +269,30 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
   }
   const dataStart = pos;
   const arrayOk = (off: number, len: number) => off % 16 === 0 && off >= dataStart && off + len <= n;
-  const wa = u32(44);
-  const ws = u32(48);
+  const wa = u32(HDR.winA);
+  const ws = u32(HDR.winS);
   if (!arrayOk(wa, 2 * nFft)) fail('win_a outside the data area or misaligned');
   if (!arrayOk(ws, 2 * nFft)) fail('win_s outside the data area or misaligned');
   const readI16 = (off: number, len: number) => Int16Array.from({ length: len }, (_, k) => dv.getInt16(off + 2 * k, true));
   const winA = readI16(wa, nFft);
   const winS = readI16(ws, nFft);
-  const featMult = i32(52);
-  const featShift = i8(56);
+  const featMult = i32(HDR.featMult);
+  const featShift = i8(HDR.featShift);
   if (!multiplierOk(featMult, featShift)) fail(`feature multiplier out of range (M ${featMult}, shift ${featShift})`);
-  const modelId = u32(60);
+  const modelId = u32(HDR.modelId);
 
   const tensors: BlobTensor[] = [];
   for (let t = 0; t < nTensors; t++) {
     const r = tt + TENSOR_RECORD_BYTES * t;
-    const length = u16(r);
-    const flags = u8(r + 2);
-    const zeroPoint = i32(r + 8);
-    const next = u16(r + 12);
+    const length = u16(r + TENSOR.length);
+    const flags = u8(r + TENSOR.flags);
+    const zeroPoint = i32(r + TENSOR.zeroPoint);
+    const next = u16(r + TENSOR.next);
     if (length === 0) fail(`tensor ${t}: length 0`);
-    if (flags & ~STATE_FLAG) fail(`tensor ${t}: unknown flags ${flags}`);
+    if (flags & ~TENSOR_FLAG_STATE) fail(`tensor ${t}: unknown flags ${flags}`);
     if (zeroPoint < -128 || zeroPoint > 127) fail(`tensor ${t}: zero point ${zeroPoint} outside [-128, 127]`);
-    tensors.push({ id: t, length, flags, isState: (flags & STATE_FLAG) !== 0, scale: dv.getFloat32(r + 4, true), scaleBits: u32(r + 4), zeroPoint, next, arenaOffset: 0 });
+    const scale = dv.getFloat32(r + TENSOR.scale, true);
+    tensors.push({ id: t, length, flags, isState: (flags & TENSOR_FLAG_STATE) !== 0, scale, scaleBits: u32(r + TENSOR.scale), zeroPoint, next, arenaOffset: 0 });
   }
   for (const x of tensors) {
     const next = x.next as number;
@@ -297,22 +310,23 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
   const tout = tensors[outputId];
   if (tin.length !== nBins) fail(`input tensor length ${tin.length} (expected ${nBins})`);
   if (tin.isState) fail('input tensor is a state tensor');
-  if (tout.length !== nBins || tout.zeroPoint !== -128 || tout.scaleBits !== SCALE_1_256_BITS)
+  if (tout.length !== nBins || tout.zeroPoint !== -128 || tout.scaleBits !== OUTPUT_SCALE_BITS)
     fail(`output tensor must have length ${nBins}, zero point -128 and scale 1/256`);
 
   const ready = tensors.map((x) => x.isState || x.id === inputId);
   const ops: BlobOp[] = [];
   for (let i = 0; i < nOps; i++) {
     const r = recordOffsets[i];
-    const code = u8(r);
-    const name = OP_NAMES[code];
-    const reads = code === 1 || code === 5 ? [u16(r + 4)] : [u16(r + 4), u16(r + 6)];
-    const out = code === 1 || code === 5 ? u16(r + 6) : u16(r + 8);
+    const code = u8(r + OPREC.code);
+    const name = OP_NAMES[code]!;
+    const f = name === 'FC' || name === 'LUT' ? OP_FIELDS[name] : null;
+    const reads = f ? [u16(r + f.in)] : [u16(r + OP_FIELDS.MUL.in1), u16(r + OP_FIELDS.MUL.in2)];
+    const out = f ? u16(r + f.out) : u16(r + OP_FIELDS.MUL.out);
     for (const t of reads) if (t >= nTensors) fail(`op ${i} (${name}): tensor id ${t} out of range`);
     if (out >= nTensors) fail(`op ${i} (${name}): tensor id ${out} out of range`);
     for (const t of reads) if (!ready[t]) fail(`op ${i} (${name}): reads tensor ${t} before it is written`);
     if (tensors[out].isState || out === inputId) fail(`op ${i} (${name}): writes tensor ${out}, the input or a state tensor`);
-    if (code === 1) ops.push(parseFc(i, r));
+    if (code === OP_CODES.FC) ops.push(parseFc(i, r));
     else ops.push(parseElementwise(i, r, code));
     ready[out] = true;
   }
@@ -343,22 +357,23 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
   };
 
   function parseFc(i: number, r: number): BlobFcOp {
-    const tinId = u16(r + 4);
-    const toutId = u16(r + 6);
-    const inF = u16(r + 8);
-    const outF = u16(r + 10);
-    const actMin = i8(r + 12);
-    const actMax = i8(r + 13);
-    const perChannel = u8(r + 14);
-    const enc = u8(r + 1);
-    const br = u8(r + 36);
-    const bc = u8(r + 37);
-    const wOff = u32(r + 16);
-    const wBytes = u32(r + 20);
-    const biasOff = u32(r + 24);
-    const mOff = u32(r + 28);
-    const sOff = u32(r + 32);
-    const nnz = u32(r + 40);
+    const F = OP_FIELDS.FC;
+    const tinId = u16(r + F.in);
+    const toutId = u16(r + F.out);
+    const inF = u16(r + F.inFeatures);
+    const outF = u16(r + F.outFeatures);
+    const actMin = i8(r + F.actMin);
+    const actMax = i8(r + F.actMax);
+    const perChannel = u8(r + F.perChannel);
+    const enc = u8(r + OPREC.encoding);
+    const br = u8(r + F.br);
+    const bc = u8(r + F.bc);
+    const wOff = u32(r + F.weights);
+    const wBytes = u32(r + F.weightsBytes);
+    const biasOff = u32(r + F.biasEff);
+    const mOff = u32(r + F.mult);
+    const sOff = u32(r + F.shift);
+    const nnz = u32(r + F.nnz);
     if (inF !== tensors[tinId].length || outF !== tensors[toutId].length)
       fail(`op ${i} (FC): in_features ${inF} / out_features ${outF} do not match tensor lengths ${tensors[tinId].length} / ${tensors[toutId].length}`);
     if (tinId === toutId) fail(`op ${i} (FC): output is its own input`);
@@ -375,14 +390,14 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
     const biasEff = Int32Array.from({ length: outF }, (_, o) => i32(biasOff + 4 * o));
     let weights: FcWeights;
     let counters: OpCounters;
-    if (enc === 0) {
+    if (enc === ENCODINGS.dense) {
       const expected = outF * inF;
       if (wBytes !== expected) fail(`op ${i} (FC): weights bytes ${wBytes} (expected ${expected})`);
       if (nnz !== expected) fail(`op ${i} (FC): nnz ${nnz} (expected ${expected} for dense)`);
       weights = { encoding: 'dense', w: new Int8Array(bytes.buffer.slice(wOff, wOff + wBytes)) };
       counters = { macs: expected, weightBytes: expected, elements: 0 };
-    } else if (enc === 1) {
-      if (br < 1 || br > MAX_BLOCK_DIM || bc < 1 || bc > MAX_BLOCK_DIM) fail(`op ${i} (FC): block ${br}x${bc} outside [1, 16]`);
+    } else if (enc === ENCODINGS.block) {
+      if (br < 1 || br > MAX_BLOCK_DIM || bc < 1 || bc > MAX_BLOCK_DIM) fail(`op ${i} (FC): block ${br}x${bc} outside [1, ${MAX_BLOCK_DIM}]`);
       const nbr = Math.ceil(outF / br);
       const nbc = Math.ceil(inF / bc);
       const expected = blockIndexBytes(nbr, nnz) + nnz * br * bc;
@@ -403,7 +418,7 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
       const bOff = wOff + blockIndexBytes(nbr, nnz);
       weights = { encoding: 'block', br, bc, rowPtr, colIdx, blocks: new Int8Array(bytes.buffer.slice(bOff, bOff + nnz * br * bc)) };
       counters = { macs: nnz * br * bc, weightBytes: nnz * br * bc + 2 * (nbr + 1 + nnz), elements: 0 };
-    } else if (enc === 2) {
+    } else if (enc === ENCODINGS.csr) {
       const expected = csrIndexBytes(outF) + 2 * nnz;
       if (wBytes !== expected) fail(`op ${i} (FC): weights bytes ${wBytes} (expected ${expected >>> 0})`);
       const rowNnz = Uint16Array.from({ length: outF }, (_, o) => u16(wOff + 2 * o));
@@ -433,39 +448,43 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
 
   function parseElementwise(i: number, r: number, code: number): BlobOp {
     const name = OP_NAMES[code];
-    if (code === 5) {
-      const input = u16(r + 4);
-      const output = u16(r + 6);
+    if (code === OP_CODES.LUT) {
+      const L = OP_FIELDS.LUT;
+      const input = u16(r + L.in);
+      const output = u16(r + L.out);
       if (tensors[input].length !== tensors[output].length) fail(`op ${i} (${name}): lengths differ`);
-      const kind = u8(r + 8);
-      if (kind > 2) fail(`op ${i} (LUT): kind ${kind} unknown`);
-      const table = Int8Array.from({ length: 256 }, (_, k) => i8(r + 12 + k));
+      const kind = u8(r + L.kind);
+      if (kind >= LUT_KINDS.length) fail(`op ${i} (LUT): kind ${kind} unknown`);
+      const table = Int8Array.from({ length: 256 }, (_, k) => i8(r + L.table + k));
       return { op: 'LUT', index: i, recordOffset: r, input, output, kind, table, counters: { macs: 0, weightBytes: 0, elements: tensors[output].length } };
     }
-    const in1 = u16(r + 4);
-    const in2 = u16(r + 6);
-    const output = u16(r + 8);
+    // MUL, ADD and SUB keep in1, in2 and out in the same places (the firmware relies on it too).
+    const in1 = u16(r + OP_FIELDS.MUL.in1);
+    const in2 = u16(r + OP_FIELDS.MUL.in2);
+    const output = u16(r + OP_FIELDS.MUL.out);
     const len = tensors[in1].length;
     if (tensors[in2].length !== len || tensors[output].length !== len) fail(`op ${i} (${name}): lengths differ`);
-    if (code === 4) {
-      const mo = i32(r + 12);
-      const sho = i8(r + 10);
-      const actMin = i8(r + 16);
-      const actMax = i8(r + 17);
+    if (code === OP_CODES.MUL) {
+      const M = OP_FIELDS.MUL;
+      const mo = i32(r + M.mo);
+      const sho = i8(r + M.sho);
+      const actMin = i8(r + M.actMin);
+      const actMax = i8(r + M.actMax);
       if (!multiplierOk(mo, sho)) fail(`op ${i} (${name}): multiplier out of range`);
       if (actMin > actMax) fail(`op ${i} (${name}): act_min ${actMin} > act_max ${actMax}`);
       return { op: 'MUL', index: i, recordOffset: r, in1, in2, output, mo, sho, actMin, actMax, counters: { macs: len, weightBytes: 0, elements: len } };
     }
-    const leftShift = u8(r + 10);
-    const m1 = i32(r + 12);
-    const sh1 = i8(r + 16);
-    const sh2 = i8(r + 17);
-    const sho = i8(r + 18);
-    const m2 = i32(r + 20);
-    const mo = i32(r + 24);
-    const actMin = i8(r + 28);
-    const actMax = i8(r + 29);
-    if (leftShift > MAX_ADD_LEFT_SHIFT) fail(`op ${i} (${name}): left_shift ${leftShift} above 23`);
+    const A = OP_FIELDS.ADD;
+    const leftShift = u8(r + A.leftShift);
+    const m1 = i32(r + A.m1);
+    const sh1 = i8(r + A.sh1);
+    const sh2 = i8(r + A.sh2);
+    const sho = i8(r + A.sho);
+    const m2 = i32(r + A.m2);
+    const mo = i32(r + A.mo);
+    const actMin = i8(r + A.actMin);
+    const actMax = i8(r + A.actMax);
+    if (leftShift > MAX_ADD_LEFT_SHIFT) fail(`op ${i} (${name}): left_shift ${leftShift} above ${MAX_ADD_LEFT_SHIFT}`);
     if (!multiplierOk(m1, sh1) || !multiplierOk(m2, sh2) || !multiplierOk(mo, sho)) fail(`op ${i} (${name}): multiplier out of range`);
     if (actMin > actMax) fail(`op ${i} (${name}): act_min ${actMin} > act_max ${actMax}`);
     return {

@@ -2,13 +2,10 @@
  * The modelled-latency formula of docs/cost-model.md, integer for integer the same as
  * firmware/core/cost_model.c. Figures it produces are `modelled`, never measured.
  */
-export interface CostParams {
-  macsPerCycle: number;
-  weightBytesPerCycle: number;
-  elementsPerCycle: number;
-  opOverheadCycles: number;
-  frontendCycles: number;
-}
+import type { ConfigRequest } from '../spec/protocol.js';
+
+/** The parameters, as CONFIG carries them to a device (docs/spec/protocol.json). */
+export type CostParams = ConfigRequest;
 
 /** Nominal Ethos-U55-128 figures (docs/cost-model.md); not calibrated against silicon. */
 export const ETHOS_U55_128: Readonly<CostParams> = Object.freeze({

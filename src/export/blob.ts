@@ -6,7 +6,24 @@
  */
 import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
-import { blockIndexBytes, csrIndexBytes, ENCODINGS, HEADER_BYTES, MAX_BLOCK_DIM, NO_TENSOR, OP_CODES, OP_RECORD_BYTES, round16, TENSOR_RECORD_BYTES } from '../engine/blob.js';
+import { blockIndexBytes, csrIndexBytes, round16 } from '../engine/blob.js';
+import {
+  ENCODINGS,
+  FORMAT_VERSION,
+  HDR,
+  HEADER_BYTES,
+  LUT_KINDS,
+  MAGIC,
+  MAX_BLOCK_DIM,
+  NO_TENSOR,
+  OP_CODES,
+  OP_FIELDS,
+  OP_RECORD_BYTES,
+  OPREC,
+  TENSOR,
+  TENSOR_FLAG_STATE,
+  TENSOR_RECORD_BYTES,
+} from '../spec/modelFormat.js';
 import type { QFc, QuantGraph } from './quantGraph.js';
 
 export type EncodingChoice = { kind: 'dense' } | { kind: 'block'; br: number; bc: number } | { kind: 'csr' } | { kind: 'auto' };
@@ -214,89 +231,93 @@ export function writeBlobDetailed(graph: QuantGraph, options: WriteBlobOptions =
   const dv = new DataView(out.buffer);
   for (const a of arrays) out.set(a.bytes, a.offset);
 
-  // Header (§7).
-  out.set([0x48, 0x49, 0x4c, 0x4d], 0); // "HILM"
-  dv.setUint16(4, 1, true);
-  dv.setUint16(6, HEADER_BYTES, true);
-  dv.setUint32(8, total, true);
-  dv.setUint32(16, 0, true);
-  dv.setUint16(20, graph.nFft, true);
-  dv.setUint16(22, graph.hop, true);
-  dv.setUint32(24, graph.sampleRate, true);
-  dv.setUint16(28, nT, true);
-  dv.setUint16(30, graph.ops.length, true);
-  dv.setUint16(32, id(graph.input), true);
-  dv.setUint16(34, id(graph.output), true);
-  dv.setUint32(36, tensorTable, true);
-  dv.setUint32(40, opTable, true);
-  dv.setUint32(44, winA, true);
-  dv.setUint32(48, winS, true);
-  dv.setInt32(52, graph.featMult, true);
-  dv.setInt8(56, graph.featShift);
-  dv.setUint32(60, graph.modelId >>> 0, true);
+  // Header (§7); every offset below is docs/spec/model-format.json's, through src/spec/modelFormat.ts.
+  out.set(Buffer.from(MAGIC, 'latin1'), HDR.magic);
+  dv.setUint16(HDR.formatVersion, FORMAT_VERSION, true);
+  dv.setUint16(HDR.headerSize, HEADER_BYTES, true);
+  dv.setUint32(HDR.totalBytes, total, true);
+  dv.setUint32(HDR.flags, 0, true);
+  dv.setUint16(HDR.nFft, graph.nFft, true);
+  dv.setUint16(HDR.hop, graph.hop, true);
+  dv.setUint32(HDR.sampleRate, graph.sampleRate, true);
+  dv.setUint16(HDR.nTensors, nT, true);
+  dv.setUint16(HDR.nOps, graph.ops.length, true);
+  dv.setUint16(HDR.inputId, id(graph.input), true);
+  dv.setUint16(HDR.outputId, id(graph.output), true);
+  dv.setUint32(HDR.tensorTable, tensorTable, true);
+  dv.setUint32(HDR.opTable, opTable, true);
+  dv.setUint32(HDR.winA, winA, true);
+  dv.setUint32(HDR.winS, winS, true);
+  dv.setInt32(HDR.featMult, graph.featMult, true);
+  dv.setInt8(HDR.featShift, graph.featShift);
+  dv.setUint32(HDR.modelId, graph.modelId >>> 0, true);
 
   graph.tensors.forEach((t, k) => {
     const r = tensorTable + TENSOR_RECORD_BYTES * k;
-    dv.setUint16(r, t.length, true);
-    dv.setUint8(r + 2, t.isState ? 1 : 0);
-    dv.setFloat32(r + 4, t.scale, true);
-    dv.setInt32(r + 8, t.zeroPoint, true);
-    dv.setUint16(r + 12, t.isState ? id(t.next as string) : NO_TENSOR, true);
+    dv.setUint16(r + TENSOR.length, t.length, true);
+    dv.setUint8(r + TENSOR.flags, t.isState ? TENSOR_FLAG_STATE : 0);
+    dv.setFloat32(r + TENSOR.scale, t.scale, true);
+    dv.setInt32(r + TENSOR.zeroPoint, t.zeroPoint, true);
+    dv.setUint16(r + TENSOR.next, t.isState ? id(t.next as string) : NO_TENSOR, true);
   });
 
   let r = opTable;
   for (const op of graph.ops) {
     const code = OP_CODES[op.op];
-    const size = OP_RECORD_BYTES[code];
-    dv.setUint8(r, code);
-    dv.setUint16(r + 2, size, true);
+    const size = OP_RECORD_BYTES[code]!;
+    dv.setUint8(r + OPREC.code, code);
+    dv.setUint16(r + OPREC.size, size, true);
     if (op.op === 'FC') {
       const d = fcData.get(op)!;
-      dv.setUint8(r + 1, ENCODINGS[d.enc.encoding]);
-      dv.setUint16(r + 4, id(op.input), true);
-      dv.setUint16(r + 6, id(op.output), true);
-      dv.setUint16(r + 8, op.inFeatures, true);
-      dv.setUint16(r + 10, op.outFeatures, true);
-      dv.setInt8(r + 12, op.actMin);
-      dv.setInt8(r + 13, op.actMax);
-      dv.setUint8(r + 14, 1); // per-channel multipliers
-      dv.setUint32(r + 16, d.w, true);
-      dv.setUint32(r + 20, d.enc.bytes.length, true);
-      dv.setUint32(r + 24, d.bias, true);
-      dv.setUint32(r + 28, d.m, true);
-      dv.setUint32(r + 32, d.s, true);
-      dv.setUint8(r + 36, d.enc.br);
-      dv.setUint8(r + 37, d.enc.bc);
-      dv.setUint32(r + 40, d.enc.nnz, true);
+      const F = OP_FIELDS.FC;
+      dv.setUint8(r + OPREC.encoding, ENCODINGS[d.enc.encoding]);
+      dv.setUint16(r + F.in, id(op.input), true);
+      dv.setUint16(r + F.out, id(op.output), true);
+      dv.setUint16(r + F.inFeatures, op.inFeatures, true);
+      dv.setUint16(r + F.outFeatures, op.outFeatures, true);
+      dv.setInt8(r + F.actMin, op.actMin);
+      dv.setInt8(r + F.actMax, op.actMax);
+      dv.setUint8(r + F.perChannel, 1); // per-channel multipliers
+      dv.setUint32(r + F.weights, d.w, true);
+      dv.setUint32(r + F.weightsBytes, d.enc.bytes.length, true);
+      dv.setUint32(r + F.biasEff, d.bias, true);
+      dv.setUint32(r + F.mult, d.m, true);
+      dv.setUint32(r + F.shift, d.s, true);
+      dv.setUint8(r + F.br, d.enc.br);
+      dv.setUint8(r + F.bc, d.enc.bc);
+      dv.setUint32(r + F.nnz, d.enc.nnz, true);
     } else if (op.op === 'LUT') {
-      dv.setUint16(r + 4, id(op.input), true);
-      dv.setUint16(r + 6, id(op.output), true);
-      dv.setUint8(r + 8, op.kind === 'logistic' ? 1 : op.kind === 'tanh' ? 2 : 0);
-      out.set(new Uint8Array(op.table.buffer, op.table.byteOffset, 256), r + 12);
+      const L = OP_FIELDS.LUT;
+      dv.setUint16(r + L.in, id(op.input), true);
+      dv.setUint16(r + L.out, id(op.output), true);
+      dv.setUint8(r + L.kind, LUT_KINDS.indexOf(op.kind));
+      out.set(new Uint8Array(op.table.buffer, op.table.byteOffset, 256), r + L.table);
     } else if (op.op === 'MUL') {
-      dv.setUint16(r + 4, id(op.in1), true);
-      dv.setUint16(r + 6, id(op.in2), true);
-      dv.setUint16(r + 8, id(op.output), true);
-      dv.setInt8(r + 10, op.sho);
-      dv.setInt32(r + 12, op.mo, true);
-      dv.setInt8(r + 16, op.actMin);
-      dv.setInt8(r + 17, op.actMax);
+      const M = OP_FIELDS.MUL;
+      dv.setUint16(r + M.in1, id(op.in1), true);
+      dv.setUint16(r + M.in2, id(op.in2), true);
+      dv.setUint16(r + M.out, id(op.output), true);
+      dv.setInt8(r + M.sho, op.sho);
+      dv.setInt32(r + M.mo, op.mo, true);
+      dv.setInt8(r + M.actMin, op.actMin);
+      dv.setInt8(r + M.actMax, op.actMax);
     } else {
-      dv.setUint16(r + 4, id(op.in1), true);
-      dv.setUint16(r + 6, id(op.in2), true);
-      dv.setUint16(r + 8, id(op.output), true);
-      dv.setUint8(r + 10, op.leftShift);
-      dv.setInt32(r + 12, op.m1, true);
-      dv.setInt8(r + 16, op.sh1);
-      dv.setInt8(r + 17, op.sh2);
-      dv.setInt8(r + 18, op.sho);
-      dv.setInt32(r + 20, op.m2, true);
-      dv.setInt32(r + 24, op.mo, true);
-      dv.setInt8(r + 28, op.actMin);
-      dv.setInt8(r + 29, op.actMax);
+      const A = OP_FIELDS[op.op];
+      dv.setUint16(r + A.in1, id(op.in1), true);
+      dv.setUint16(r + A.in2, id(op.in2), true);
+      dv.setUint16(r + A.out, id(op.output), true);
+      dv.setUint8(r + A.leftShift, op.leftShift);
+      dv.setInt32(r + A.m1, op.m1, true);
+      dv.setInt8(r + A.sh1, op.sh1);
+      dv.setInt8(r + A.sh2, op.sh2);
+      dv.setInt8(r + A.sho, op.sho);
+      dv.setInt32(r + A.m2, op.m2, true);
+      dv.setInt32(r + A.mo, op.mo, true);
+      dv.setInt8(r + A.actMin, op.actMin);
+      dv.setInt8(r + A.actMax, op.actMax);
     }
     r += size;
   }
-  dv.setUint32(12, crc32(out.subarray(16)) >>> 0, true);
+  dv.setUint32(HDR.crc32, crc32(out.subarray(HDR.flags)) >>> 0, true);
   return { bytes: out, layers };
 }

@@ -4,6 +4,7 @@
  * line as the device's credit allows (never more than min(rx_credit, 1024) encoded bytes nor
  * MAX_IN_FLIGHT requests unanswered, except one when nothing is), and each is answered by its seq.
  */
+import { DUP_WINDOW } from '../spec/protocol.js';
 import { HilError } from '../util/errors.js';
 import { encodeWireFrame, FLAG_RETRANSMIT, type Frame } from './frame.js';
 import {
@@ -23,7 +24,7 @@ import {
 import type { LinkLog } from './transport.js';
 
 /** The device remembers this many executed requests (docs/protocol.md §4), so no more may be in flight. */
-export const MAX_IN_FLIGHT = 4;
+export const MAX_IN_FLIGHT = DUP_WINDOW;
 /** Cap on unanswered bytes whatever the device's buffer: keeps every pty write small. */
 export const MAX_CREDIT_BYTES = 1024;
 

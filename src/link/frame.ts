@@ -4,11 +4,11 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
+import { FLAG_RETRANSMIT, FRAME_OVERHEAD_BYTES, MAX_PAYLOAD } from '../spec/protocol.js';
 import { cobsDecode, cobsEncode } from './cobs.js';
 
-export const FRAME_OVERHEAD = 10;
-export const MAX_PAYLOAD = 1024;
-export const FLAG_RETRANSMIT = 0x01;
+export { FLAG_RETRANSMIT, MAX_PAYLOAD };
+export const FRAME_OVERHEAD = FRAME_OVERHEAD_BYTES;
 
 export interface Frame {
   type: number;

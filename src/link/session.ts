@@ -10,11 +10,11 @@ import {
   latencyKindName,
   Msg,
   PROTOCOL_VERSION,
-  type ActivateReply,
-  type CostParams,
+  type ModelActivateReply,
+  type ConfigRequest,
   type HelloReply,
   type ModelRef,
-  type StatsReply,
+  type GetStatsReply,
 } from './messages.js';
 import type { Banner, LinkLog, StreamTransport } from './transport.js';
 
@@ -55,7 +55,7 @@ export interface SessionOptions {
 export class Session {
   readonly client: ProtocolClient;
   private helloReply: HelloReply | null = null;
-  private active: ActivateReply | null = null;
+  private active: ModelActivateReply | null = null;
   private closed = false;
   /** What the partition is known to hold without an upload. */
   private placed: ModelRef | null;
@@ -88,7 +88,7 @@ export class Session {
   }
 
   /** The active model, as the device reported it. */
-  get model(): ActivateReply | null {
+  get model(): ModelActivateReply | null {
     return this.active;
   }
 
@@ -106,7 +106,7 @@ export class Session {
     return h;
   }
 
-  async configure(cost: CostParams): Promise<void> {
+  async configure(cost: ConfigRequest): Promise<void> {
     await this.client.request(Msg.CONFIG, cost);
   }
 
@@ -114,7 +114,7 @@ export class Session {
    * Makes `blob` the active model: uploads it in chunks unless the board's flasher already placed these
    * exact bytes, then activates it. Returns the device's MODEL_ACTIVATE reply.
    */
-  async loadModel(blob: Uint8Array): Promise<ActivateReply> {
+  async loadModel(blob: Uint8Array): Promise<ModelActivateReply> {
     const h = this.helloReply ?? (await this.hello());
     const ref: ModelRef = { size: blob.length, crc32: crc32(blob) };
     if (blob.length > h.modelPartitionBytes) {
@@ -169,7 +169,7 @@ export class Session {
     };
   }
 
-  async stats(): Promise<StatsReply> {
+  async stats(): Promise<GetStatsReply> {
     return this.client.request(Msg.GET_STATS, {});
   }
 

@@ -27,7 +27,8 @@ export interface Provenance {
   versions: Record<string, string>;
 }
 
-export type LatencyKind = 'measured' | 'emulated' | 'modelled';
+export type { LatencyKind } from '../spec/protocol.js';
+import type { LatencyKind } from '../spec/protocol.js';
 
 export interface ClipResult {
   clip: string;

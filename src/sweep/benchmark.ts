@@ -12,12 +12,12 @@ import { loadBoard } from '../board/registry.js';
 import { ensureCorpus } from '../data/corpus.js';
 import { readPcm16, fromInt16, writePcm16 } from '../data/wav.js';
 import { clipToFrames, framesToClip, parseBlob, runClipOnHost, type CostParams, type ModelBlob } from '../engine/index.js';
-import type { StatsReply } from '../link/messages.js';
+import { LATENCY_KINDS, LatencyKindCode, type GetStatsReply } from '../link/messages.js';
 import type { FrameResult, Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
 import { resolveModel, type ResolvedModel } from '../model/resolve.js';
-import { ResultsStore, type ClipResult, type LatencyKind, type Provenance, type ResultsFile } from '../report/results.js';
+import { ResultsStore, type ClipResult, type Provenance, type ResultsFile } from '../report/results.js';
 import { summarize } from '../report/stats.js';
 import { HilError } from '../util/errors.js';
 import { toolVersions } from '../util/version.js';
@@ -82,7 +82,6 @@ function costParams(board: Board): CostParams {
   };
 }
 
-const KIND_NAMES: LatencyKind[] = ['measured', 'emulated', 'modelled'];
 
 /** Streams one clip through the session, keeping a few frames in flight. Errors name the frame. */
 async function streamClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<FrameResult[]> {
@@ -107,7 +106,7 @@ async function streamClip(session: Session, frames: Int16Array[], onFrame: (i: n
 }
 
 /** One clip on the device: a fresh stream, every frame, then the memory report. */
-async function measureClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<{ results: FrameResult[]; stats: StatsReply }> {
+async function measureClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<{ results: FrameResult[]; stats: GetStatsReply }> {
   await session.resetStream();
   const results = await streamClip(session, frames, onFrame);
   return { results, stats: await session.stats() };
@@ -193,7 +192,7 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     await session.configure(cost);
     const active = await session.loadModel(model.blob);
     if (placed === 'placed') onEvent({ type: 'note', text: `model placed in the board's partition by its flasher (${model.blob.length} bytes)` });
-    const latencyKind = KIND_NAMES[hello.latencyKind];
+    const latencyKind = LATENCY_KINDS.find((k) => LatencyKindCode[k] === hello.latencyKind);
     if (!latencyKind) throw new HilError(`the board reports an unknown latency kind ${hello.latencyKind}`);
     const framePeriodUs = (blob.hop / SAMPLE_RATE) * 1e6;
 

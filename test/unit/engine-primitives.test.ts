@@ -136,5 +136,5 @@ test('DSP tables: the JSON is the spec formula and the generated C/TS files are 
   assert.deepEqual([...TW_COS], spec.TW_COS);
   assert.deepEqual([...TW_SIN], spec.TW_SIN);
   assert.deepEqual([...LOG2_TAB], spec.LOG2_TAB);
-  for (const [path, text] of Object.entries(generatedFiles())) assert.equal(readFileSync(path, 'utf8'), text, `${path} is stale: node --import tsx scripts/dsp-tables.ts`);
+  for (const [path, text] of Object.entries(generatedFiles())) assert.equal(readFileSync(path, 'utf8'), text, `${path} is stale: npm run gen`);
 });

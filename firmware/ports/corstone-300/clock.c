@@ -1,7 +1,8 @@
 #include "clock.h"
 #include "an547.h"
+#include "hil_protocol.h"
 
-static uint8_t g_kind = 1;
+static uint8_t g_kind = HIL_LATENCY_EMULATED;
 static uint32_t g_dwt_last, g_dwt_high;
 static uint64_t g_emulated; /* instructions counted by clock_now() so far */
 
@@ -17,7 +18,7 @@ static int dwt_counts(void) {
 
 void clock_init(void) {
   SYSCNT_CR = 1u; /* enable */
-  g_kind = dwt_counts() ? 0 : 1;
+  g_kind = dwt_counts() ? HIL_LATENCY_MEASURED : HIL_LATENCY_EMULATED;
 }
 
 uint8_t clock_kind(void) { return g_kind; }
@@ -32,7 +33,7 @@ uint64_t clock_ticks(void) {
 }
 
 uint64_t clock_now(void) {
-  if (g_kind == 0) {
+  if (g_kind == HIL_LATENCY_MEASURED) {
     /* Extend the 32-bit cycle counter; it wraps every 134 s at 32 MHz, far longer than a frame. */
     uint32_t c = DWT_CYCCNT;
     if (c < g_dwt_last) g_dwt_high++;

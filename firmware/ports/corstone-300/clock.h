@@ -10,7 +10,7 @@
  * virtual time, and the 32 MHz counter ticks every 31.25 ns, so instructions = ticks * 125 / 4, to one
  * tick (31 instructions) and, since clock_now() restarts the counter, the same on every run. */
 void clock_init(void);
-/* 0 = measured (DWT cycles), 1 = emulated (instructions), as docs/protocol.md's latency_kind. */
+/* HIL_LATENCY_MEASURED (DWT cycles) or HIL_LATENCY_EMULATED (instructions): docs/protocol.md's latency_kind. */
 uint8_t clock_kind(void);
 uint64_t clock_now(void);
 /* The raw 32 MHz system counter (since the last clock_now() in emulated mode). */
