@@ -335,6 +335,11 @@ static void test_banner_hello_wake(void) {
   size_t banners = count_banners();
   CHECK(banners == 3, "the wake line (with \\n and \\r\\n) repeats the banner in binary mode: %zu banners", banners);
   CHECK(is_error(reply_n(1), 7), "HELLO version 1 gets ERROR 7");
+  /* The refusal names the version the firmware does speak (it once said 1 while speaking 2). */
+  const hil_frame_t *e = reply_n(1);
+  const char *want_text = "HELLO: protocol version 1 is not supported, this firmware speaks version 2";
+  CHECK(e && e->len == 2u + strlen(want_text) && memcmp(e->payload + 2, want_text, strlen(want_text)) == 0,
+        "HELLO version 1: the message names version 2");
 }
 
 static void test_errors_without_model(void) {
