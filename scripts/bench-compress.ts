@@ -28,11 +28,12 @@ import { weightShape } from '../src/model/tfModel.js';
 import { floatModelDigest } from '../src/export/lower.js';
 import { Engine, ETHOS_U55_128, frameCycles, type FcWeights } from '../src/engine/index.js';
 import { loadProfile, PROFILES_DIR, type Profile } from '../src/compress/profile.js';
+import { repoRoot } from '../src/util/paths.js';
 import { scoreBlob, scoreFloat, scoreNoisy } from '../src/compress/evaluate.js';
 import type { CompressManifest } from '../src/compress/compress.js';
 import { sha256 } from '../src/util/fsx.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
+const ROOT = repoRoot();
 const { values } = parseArgs({
   options: {
     arch: { type: 'string', multiple: true },

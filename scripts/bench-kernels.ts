@@ -21,7 +21,7 @@
  *
  *   npm run bench:kernels [-- --json]
  */
-import { buildBenchImages, runBenchImage } from '../src/board/cs300bench.js';
+import { buildBenchImages, runBenchImage } from '../test/support/cs300bench.js';
 import { HilError } from '../src/util/errors.js';
 
 /** Instructions per 32 MHz system-counter tick under -icount shift=0 (1 ns per instruction). */

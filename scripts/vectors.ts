@@ -24,8 +24,9 @@ import { writeBlob, type WriteBlobOptions } from '../src/export/blob.js';
 import type { FloatModel } from '../src/model/floatModel.js';
 import { initFloatModel } from '../src/model/init.js';
 import { pruneBlocks, pruneForCsrGaps, pruneMagnitude, recalibrated, testSignal, tinyModel, unitPrune } from '../test/support/engineFixtures.js';
+import { repoRoot } from '../src/util/paths.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = repoRoot() + '/';
 export const VECTOR_DIR = root + 'test/vectors/';
 export const FUZZ_ARENA_CAPACITY = 262144;
 const FUZZ_CASES = 400;

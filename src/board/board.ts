@@ -3,6 +3,7 @@
  * new backend (QEMU, an FVP, a real MPS3) only implements flashing and starting.
  */
 import type { Session } from '../link/session.js';
+import type { LinkLog } from '../link/transport.js';
 import type { AcceleratorParams, BoardFile, LatencyKind } from './schema.js';
 
 export interface BoardCapabilities {
@@ -36,3 +37,9 @@ export interface Board {
 export function capabilitiesOf(file: BoardFile, placesModel: boolean): BoardCapabilities {
   return { latency: file.latency, memoryLabel: file.memory_label, accelerator: file.accelerator, placesModel };
 }
+
+export interface LaunchOptions {
+  log?: LinkLog;
+}
+/** Makes a Board from a validated board file (`path` for messages); src/board/registry.ts picks one by `launch.kind`. */
+export type Launcher = (file: BoardFile, path: string, opts: LaunchOptions) => Board;

@@ -18,14 +18,13 @@ import { HilError } from '../util/errors.js';
 import type { HelloReply, ModelRef, GetStatsReply } from '../link/messages.js';
 import { Session, type SessionOptions } from '../link/session.js';
 import { openSerialTransport, StreamTransport, type Banner, type LinkLog } from '../link/transport.js';
-import type { Board, BoardCapabilities } from './board.js';
+import type { Board, BoardCapabilities, LaunchOptions } from './board.js';
 import { imageMemory } from './elf.js';
 import { EmulatorProcess, findOnPath } from './emulator.js';
 import { makeFirmware } from './firmware.js';
 import { FVP_BACKEND_SCHEMA, FVP_NUM_MACS, FVP_PORT_LINE, fvpCommand, type FvpBackend } from './fvp.js';
 import { mccResetBytes, MPS3_BACKEND_SCHEMA, mps3FlashPlan, mps3Unavailable, requireMps3Paths, type Mps3Backend } from './mps3.js';
 import { QEMU_BACKEND_SCHEMA, QEMU_PTY_LINE, qemuCommand, type QemuBackend } from './qemu.js';
-import type { LaunchOptions } from './registry.js';
 import { validateSection, type BoardFile, type LatencyKind } from './schema.js';
 import { LatencyKindCode as KIND_CODE } from '../spec/protocol.js';
 

@@ -9,13 +9,13 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { HilError } from '../util/errors.js';
 import { readJson, sha256File, writeJsonAtomic } from '../util/fsx.js';
-import { REPO_ROOT } from './registry.js';
+import { repoPath } from '../util/paths.js';
 import type { BoardFile } from './schema.js';
 
 const run = promisify(execFile);
 
-export const FIRMWARE_DIR = join(REPO_ROOT, 'firmware');
-export const IMAGES_DIR = join(REPO_ROOT, 'firmware-images');
+export const FIRMWARE_DIR = repoPath('firmware');
+export const IMAGES_DIR = repoPath('firmware-images');
 export const MANIFEST_PATH = join(IMAGES_DIR, 'manifest.json');
 
 export interface FirmwareImage {
@@ -44,7 +44,7 @@ export function makeTarget(file: BoardFile): string {
 }
 
 export function imagePath(file: BoardFile): string {
-  return join(REPO_ROOT, file.firmware.image);
+  return repoPath(file.firmware.image);
 }
 
 function lastLine(text: string): string {

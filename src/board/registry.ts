@@ -4,30 +4,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HilError } from '../util/errors.js';
-import type { LinkLog } from '../link/transport.js';
-import type { Board } from './board.js';
+import { repoPath } from '../util/paths.js';
+import type { Board, Launcher, LaunchOptions } from './board.js';
 import { validateBoardFile, type BoardFile } from './schema.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BOARDS_DIR = join(REPO_ROOT, 'boards');
-
-export interface LaunchOptions {
-  log?: LinkLog;
-}
-/** Makes a Board from a validated board file (`path` for messages). */
-export type Launcher = (file: BoardFile, path: string, opts: LaunchOptions) => Board;
+export const BOARDS_DIR = repoPath('boards');
 
 /** Launchers by `launch.kind`, loaded on first use so a board's dependencies load only when it is used. */
 const LAUNCHERS = new Map<string, () => Promise<Launcher>>([
   ['sim', async () => (await import('./sim.js')).createSimBoard],
   ['corstone-300', async () => (await import('./corstone300.js')).createCorstone300Board],
 ]);
-
-export function registerLauncher(kind: string, load: () => Promise<Launcher>): void {
-  LAUNCHERS.set(kind, load);
-}
 
 export function launcherKinds(): string[] {
   return [...LAUNCHERS.keys()].sort();

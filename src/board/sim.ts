@@ -14,9 +14,8 @@ import { HilError } from '../util/errors.js';
 import type { ModelRef } from '../link/messages.js';
 import { Session } from '../link/session.js';
 import { openSerialTransport, type LinkLog } from '../link/transport.js';
-import { capabilitiesOf, type Board, type BoardCapabilities } from './board.js';
+import { capabilitiesOf, type Board, type BoardCapabilities, type LaunchOptions } from './board.js';
 import { makeFirmware } from './firmware.js';
-import type { LaunchOptions } from './registry.js';
 import { validateSection, type BoardFile } from './schema.js';
 
 /** The sim launcher's own fields in the board file's `launch` section. */

@@ -5,15 +5,6 @@ import type { Command } from 'commander';
 import { HilError } from '../util/errors.js';
 import { action, intOption } from './common.js';
 
-async function corpusDir(spec: string): Promise<string> {
-  if (spec === 'small' || spec === 'paper') {
-    const { ensureCorpus } = await import('../data/corpus.js');
-    return (await ensureCorpus({ size: spec, seed: 1 })).dir;
-  }
-  if (!existsSync(spec)) throw new HilError(`corpus directory ${spec} does not exist`, 'pass --corpus small, paper or a directory made by `hil data build`');
-  return resolve(spec);
-}
-
 /** The corpus the baseline was trained on, when its provenance names one that is still there. */
 function baselineCorpus(model: { provenance: Record<string, unknown> }): string | undefined {
   const c = model.provenance?.corpus as { dir?: string } | undefined;
@@ -44,7 +35,7 @@ export function register(program: Command): void {
         const baseline = loadFloatModel(bPath);
         const cSpec = o.corpus ?? baselineCorpus(baseline);
         if (!cSpec) throw new HilError(`${bPath} does not name a corpus that exists here`, 'pass --corpus small, paper or a corpus directory');
-        const dir = await corpusDir(cSpec);
+        const dir = await (await import('../data/corpus.js')).resolveCorpusDir(cSpec);
         const epochs = o.epochs === undefined ? undefined : intOption('epochs', o.epochs, 0);
         if (epochs !== undefined && epochs < 0) throw new HilError(`--epochs must be 0 or more, got ${epochs}`);
         const valLimit = o.valLimit === undefined ? undefined : intOption('val-limit', o.valLimit, 0);

@@ -3,6 +3,7 @@ import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import { repoPath } from '../util/paths.js';
 import { action } from './common.js';
 
 interface Tool {
@@ -14,7 +15,7 @@ interface Tool {
 }
 
 export function loadTools(): Tool[] {
-  return JSON.parse(readFileSync(new URL('../../scripts/deps.json', import.meta.url), 'utf8')).tools;
+  return JSON.parse(readFileSync(repoPath('scripts', 'deps.json'), 'utf8')).tools;
 }
 
 export function isPresent(tool: Tool): boolean {

@@ -7,77 +7,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { action, intOption } from './common.js';
-import { HilError } from '../util/errors.js';
-import { sha256, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
-import { HIL_VERSION } from '../util/version.js';
-import { ARCHS, isArchName } from '../model/arch.js';
-import { loadFloatModel, saveFloatModel, type FloatModel } from '../model/floatModel.js';
-import { initFloatModel, paramsPerLayer } from '../model/init.js';
+import { describeBlob } from '../engine/describe.js';
+import { parseBlob } from '../engine/index.js';
+import { parseEncoding } from '../export/blob.js';
+import { exportModel, manifestFor } from '../export/exportModel.js';
 import { lowerToQuantGraph, type LowerOptions } from '../export/lower.js';
 import { writeTfliteDetailed } from '../export/tflite.js';
-import { parseEncoding, writeBlobDetailed, type EncodingChoice } from '../export/blob.js';
-import { Engine, LUT_KINDS, parseBlob, type ModelBlob } from '../engine/index.js';
-
-export interface ModelManifest {
-  format: 'hil-model-manifest';
-  version: 1;
-  arch: string;
-  seed: number;
-  hop: number;
-  sampleRate: number;
-  hil: string;
-  params: Record<string, number> & { total: number };
-  blob: {
-    file: string;
-    sha256: string;
-    modelId: string;
-    flashBytes: number;
-    encoding: string;
-    arenaBytes: number;
-    ops: number;
-    tensors: number;
-    /** Work counters of one frame (docs/model-format.md §8). */
-    macsPerFrame: number;
-    weightBytesPerFrame: number;
-    elementsPerFrame: number;
-    layers: { name: string; encoding: string; br: number; bc: number; nnz: number; weightBytes: number }[];
-  };
-}
-
-function encodingLabel(e: EncodingChoice): string {
-  return e.kind === 'block' ? `block${e.br}x${e.bc}` : e.kind;
-}
-
-/** Exports a float model to `<dir>/model.hilm` and describes it; shared by init and export. */
-export function exportModel(model: FloatModel, blobPath: string, encoding: EncodingChoice, lower: LowerOptions = {}): ModelManifest['blob'] {
-  const written = writeBlobDetailed(lowerToQuantGraph(model, lower), { encoding });
-  const engine = new Engine(written.bytes);
-  const macs = engine.opCounters.reduce((s, c) => s + c.macs, 0);
-  const wb = engine.opCounters.reduce((s, c) => s + c.weightBytes, 0);
-  const el = engine.opCounters.reduce((s, c) => s + c.elements, 0);
-  writeFileAtomic(blobPath, written.bytes);
-  return {
-    file: blobPath.split('/').pop() as string,
-    sha256: sha256(written.bytes),
-    modelId: engine.blob.modelId.toString(16).padStart(8, '0'),
-    flashBytes: written.bytes.length,
-    encoding: encodingLabel(encoding),
-    arenaBytes: engine.arenaBytes,
-    ops: engine.blob.ops.length,
-    tensors: engine.blob.tensors.length,
-    macsPerFrame: macs,
-    weightBytesPerFrame: wb,
-    elementsPerFrame: el,
-    layers: written.layers,
-  };
-}
-
-export function manifestFor(model: FloatModel, blob: ModelManifest['blob']): ModelManifest {
-  const params = paramsPerLayer(model);
-  const total = Object.values(params).reduce((a, b) => a + b, 0);
-  return { format: 'hil-model-manifest', version: 1, arch: model.arch, seed: model.seed, hop: model.hop, sampleRate: model.sampleRate, hil: HIL_VERSION, params: { ...params, total }, blob };
-}
+import { ARCHS, isArchName } from '../model/arch.js';
+import { loadFloatModel, saveFloatModel } from '../model/floatModel.js';
+import { initFloatModel } from '../model/init.js';
+import { HilError } from '../util/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { action, intOption } from './common.js';
 
 function weightsOption(value: string): LowerOptions['weightScales'] {
   if (value !== 'per-channel' && value !== 'per-tensor') throw new HilError(`--weights must be per-channel or per-tensor, got ${value}`, 'per-tensor is what Arm NN 20.08 CpuRef runs');
@@ -88,41 +29,6 @@ function hopOption(value: string | undefined): 128 | 256 {
   const hop = intOption('hop', value, 256);
   if (hop !== 128 && hop !== 256) throw new HilError(`--hop must be 128 or 256, got ${hop}`);
   return hop;
-}
-
-/** The layer table of `hil model info`. */
-export function describeBlob(b: ModelBlob): string {
-  const lines: string[] = [];
-  const id = b.modelId.toString(16).padStart(8, '0');
-  lines.push(`blob: ${b.totalBytes} bytes, crc32 ${b.crc.toString(16).padStart(8, '0')}, model id ${id}`);
-  lines.push(`stream: n_fft ${b.nFft}, hop ${b.hop}, ${b.sampleRate} Hz, ${b.nBins} bins; arena ${b.arena.bytes} bytes; ${b.tensors.length} tensors, ${b.ops.length} ops`);
-  const rows: string[][] = [['#', 'op', 'in', 'out', 'shape', 'encoding', 'nnz', 'density', 'weight bytes', 'MACs']];
-  const len = (t: number) => `t${t}[${b.tensors[t].length}]`;
-  let macs = 0, wbytes = 0;
-  for (const op of b.ops) {
-    macs += op.counters.macs;
-    wbytes += op.counters.weightBytes;
-    if (op.op === 'FC') {
-      const w = op.weights;
-      const dense = op.inFeatures * op.outFeatures;
-      const stored = w.encoding === 'block' ? op.nnz * w.br * w.bc : op.nnz;
-      rows.push([
-        String(op.index), 'FC', len(op.input), len(op.output), `${op.outFeatures}x${op.inFeatures}`,
-        w.encoding === 'block' ? `block ${w.br}x${w.bc}` : w.encoding, w.encoding === 'block' ? `${op.nnz} blocks` : String(op.nnz),
-        `${((100 * stored) / dense).toFixed(1)}%`, String(op.counters.weightBytes), String(op.counters.macs),
-      ]);
-    } else if (op.op === 'LUT') {
-      rows.push([String(op.index), `LUT ${LUT_KINDS[op.kind]}`, len(op.input), len(op.output), '', '', '', '', '0', '0']);
-    } else {
-      rows.push([String(op.index), op.op, `${len(op.in1)} ${len(op.in2)}`, len(op.output), '', '', '', '', '0', String(op.counters.macs)]);
-    }
-  }
-  rows.push(['', 'total', '', '', '', '', '', '', String(wbytes), String(macs)]);
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const r of rows) lines.push(r.map((cell, c) => (c >= 6 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
-  const states = b.tensors.filter((t) => t.isState).map((t) => `t${t.id} ← t${t.next}`);
-  if (states.length) lines.push(`state: ${states.join(', ')}`);
-  return lines.join('\n');
 }
 
 export function register(program: Command): void {

@@ -8,27 +8,6 @@ import type { BackendChoice } from '../model/tfBackend.js';
 import { HilError } from '../util/errors.js';
 import { action, intOption } from './common.js';
 
-interface CorpusModule {
-  ensureCorpus(opts: { size: string; seed: number }): Promise<{ dir: string } | string>;
-}
-
-/** `small`/`paper` name corpora `hil data build` makes (built on first use); anything else is a directory. */
-async function corpusDir(spec: string): Promise<string> {
-  if (spec === 'small' || spec === 'paper') {
-    const path = '../data/corpus.js';
-    let mod: CorpusModule;
-    try {
-      mod = (await import(path)) as CorpusModule;
-    } catch (e) {
-      throw new HilError(`cannot build the ${spec} corpus here: ${(e as Error).message.split('\n')[0]}`, 'pass --corpus <dir> of a corpus made by `hil data build`');
-    }
-    const c = await mod.ensureCorpus({ size: spec, seed: 1 });
-    return typeof c === 'string' ? c : c.dir;
-  }
-  if (!existsSync(spec)) throw new HilError(`corpus directory ${spec} does not exist`, 'pass --corpus small, paper or a directory made by `hil data build`');
-  return resolve(spec);
-}
-
 export function register(program: Command): void {
   program
     .command('train')
@@ -79,7 +58,7 @@ export function register(program: Command): void {
         if (!LOSS_KINDS.includes(loss)) throw new HilError(`unknown --loss "${String(o.loss)}"`, `use one of ${LOSS_KINDS.join(', ')}`);
         const info = await initTf({ backend: o.backend as BackendChoice });
         process.stderr.write(`hil train: backend ${info.backend}${info.simd ? ' (SIMD)' : ''}${info.kernelFixes ? ' with kernel fixes' : ''}\n`);
-        const dir = await corpusDir(String(o.corpus));
+        const dir = await (await import('../data/corpus.js')).resolveCorpusDir(String(o.corpus));
         const valLimit = o.valLimit === undefined ? undefined : intOption('val-limit', o.valLimit as string, 0);
         const corpus = loadTrainCorpus(dir, { valLimit });
         process.stderr.write(`hil train: corpus ${dir}: ${corpus.speech.length} speech, ${corpus.noise.length} noise, ${corpus.val.length} val mixtures\n`);

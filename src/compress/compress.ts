@@ -45,7 +45,7 @@ export interface CompressOptions {
 export interface CompressManifest {
   format: 'hil-compress-manifest';
   version: 1;
-  /** The profile's name (src/model/resolve.ts reports it). */
+  /** The profile's name (src/export/resolve.ts reports it). */
   profile: string;
   structure: Profile['structure'];
   profileSpec: Omit<Profile, 'source'> & { file: string };

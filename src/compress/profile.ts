@@ -11,12 +11,13 @@ import { Ajv } from 'ajv';
 import { describeSchemaError } from '../board/schema.js';
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
 import { parseEncoding, type EncodingChoice } from '../export/blob.js';
+import { repoPath } from '../util/paths.js';
 import { HilError } from '../util/errors.js';
 
 export type Structure = 'weight' | 'block' | 'unit' | 'offline' | 'none';
 export const STRUCTURES: readonly Structure[] = ['weight', 'block', 'unit', 'offline', 'none'];
 
-export const PROFILES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../profiles');
+export const PROFILES_DIR = repoPath('profiles');
 
 /** Gradual pruning (Zhu & Gupta 2017): sparsity s(t) = s_f·(1 − (1 − (t − t0)/(t1 − t0))^power) over [t0, t1]. */
 export interface PruneSchedule {

@@ -9,7 +9,7 @@
  */
 import { ARCHS } from '../model/arch.js';
 import type { FloatModel, Tensor } from '../model/floatModel.js';
-import { graphDims } from '../export/lower.js';
+import { graphDims } from '../model/graphDims.js';
 import { unitLayers, type UnitLayer } from './structures.js';
 
 export interface ShrinkResult {

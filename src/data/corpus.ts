@@ -12,5 +12,6 @@
 export { buildCorpus, defaultCorpusDir, ensureCorpus, hilHome, SNR_RANGE_DB, type BuildOptions, type BuildResult, type Progress, type ProgressEvent } from './build.js';
 export { loadCorpus, type Corpus, type CorpusManifest, type MixtureEntry, type NoiseEntry, type SizeName, type SpeechEntry } from './manifest.js';
 export { mixAtSnr, snrDb, type Mixed } from './mix.js';
+export { resolveCorpusDir } from './resolveCorpus.js';
 export { SIZES } from './sizes.js';
 export { SPLITS, type Split } from './voices.js';

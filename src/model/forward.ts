@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { ARCHS, GATES, activationNames } from './arch.js';
 import type { FloatModel } from './floatModel.js';
-import { graphDims } from '../export/lower.js';
+import { graphDims } from './graphDims.js';
 import { analysisWindow, synthesisWindow } from '../engine/windows.js';
 
 interface FftJs {

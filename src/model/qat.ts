@@ -4,7 +4,7 @@
  * EMA range observer. The mappings are the exporter's (src/export/quantize.ts), so that what training
  * simulates is what the blob computes.
  */
-import { chooseQuantParams, quantizeWeightsPerChannel, type QuantParams } from '../export/quantize.js';
+import { chooseQuantParams, quantizeWeightsPerChannel, type QuantParams } from '../quant/quantize.js';
 import type { Arch } from './arch.js';
 import { activationNames } from './arch.js';
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportModel } from '../../src/cli/model.js';
+import { exportModel } from '../../src/export/exportModel.js';
 import { initFloatModel } from '../../src/model/init.js';
 import { clipToFrames, ETHOS_U55_128, runClipOnHost } from '../../src/engine/index.js';
 import type { Board } from '../../src/board/board.js';
@@ -19,13 +19,15 @@ import { loadBoard } from '../../src/board/registry.js';
 import { Corstone300Board } from '../../src/board/corstone300.js';
 import { imageMemory } from '../../src/board/elf.js';
 import { EmulatorProcess, findOnPath } from '../../src/board/emulator.js';
-import { buildBenchImages, corstoneQemu } from '../../src/board/cs300bench.js';
+import { buildBenchImages, corstoneQemu } from '../support/cs300bench.js';
 import { qemuCommand, QEMU_PTY_LINE } from '../../src/board/qemu.js';
-import { REPO_ROOT } from '../../src/board/registry.js';
+import { repoRoot } from '../../src/util/paths.js';
 import { Session, type FrameResult } from '../../src/link/session.js';
 import { openSerialTransport } from '../../src/link/transport.js';
 import { Msg } from '../../src/link/messages.js';
 import { scaleToPeak, speechLike } from '../support/speechlike.js';
+
+const REPO_ROOT = repoRoot();
 
 const COST = { ...ETHOS_U55_128 };
 const HAVE_TOOLS = findOnPath('qemu-system-arm') !== null && findOnPath('arm-none-eabi-gcc') !== null;

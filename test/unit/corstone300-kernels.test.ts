@@ -5,7 +5,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildBenchImages, runBenchImage } from '../../src/board/cs300bench.js';
+import { buildBenchImages, runBenchImage } from '../support/cs300bench.js';
 import { findOnPath } from '../../src/board/emulator.js';
 
 const skip = (findOnPath('qemu-system-arm') === null || findOnPath('arm-none-eabi-gcc') === null) && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)';

@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readBoardFile, REPO_ROOT } from '../../src/board/registry.js';
+import { readBoardFile } from '../../src/board/registry.js';
+import { repoRoot } from '../../src/util/paths.js';
 import { BACKEND_LATENCY, chooseBackend, parseLaunch, type Corstone300Launch, type Probe } from '../../src/board/corstone300.js';
 import { qemuCommand, qemuSemihostingCommand, QEMU_PTY_LINE, type QemuBackend } from '../../src/board/qemu.js';
 import { fvpCommand, FVP_PORT_LINE, type FvpBackend } from '../../src/board/fvp.js';
@@ -19,6 +20,8 @@ import { EmulatorProcess, findOnPath } from '../../src/board/emulator.js';
 import { makeFirmware } from '../../src/board/firmware.js';
 import { HilError } from '../../src/util/errors.js';
 import type { BoardFile } from '../../src/board/schema.js';
+
+const REPO_ROOT = repoRoot();
 
 const BOARD_PATH = join(REPO_ROOT, 'boards', 'corstone-300.json');
 const file = readBoardFile(BOARD_PATH);

@@ -7,7 +7,7 @@ import seedrandom from 'seedrandom';
 import { mbqm, rdbpot, reference, srdhm, INT32_MAX, INT32_MIN } from '../../src/engine/primitives.js';
 import { fft, log2q } from '../../src/engine/dsp.js';
 import { LOG2_TAB, TW_COS, TW_SIN } from '../../src/engine/tables.js';
-import { quantizeMultiplier } from '../../src/export/quantize.js';
+import { quantizeMultiplier } from '../../src/quant/quantize.js';
 import { computeTables, generatedFiles, JSON_PATH } from '../../scripts/dsp-tables.js';
 
 const PRIMITIVES = new URL('../vectors/primitives.txt', import.meta.url);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import seedrandom from 'seedrandom';
-import { chooseQuantParams, dequantizeValue, frexp, quantizeBias, quantizeValue, quantizeWeightsPerChannel, roundHalfAway } from '../../src/export/quantize.js';
+import { chooseQuantParams, dequantizeValue, frexp, quantizeBias, quantizeValue, quantizeWeightsPerChannel, roundHalfAway } from '../../src/quant/quantize.js';
 import { HilError } from '../../src/util/errors.js';
 
 test('chooseQuantParams: hand-checked ranges', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { scoreDirs, toCsv, toTable } from '../../src/cli/score.js';
+import { scoreDirs, toCsv, toTable } from '../../src/run/score.js';
 import { fromInt16, toInt16, writePcm16 } from '../../src/data/wav.js';
 import { scorePair } from '../../src/metrics/index.js';
 import { HilError } from '../../src/util/errors.js';

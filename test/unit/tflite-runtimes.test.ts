@@ -21,7 +21,7 @@ import { writeBlob } from '../../src/export/blob.js';
 import { lowerToQuantGraph } from '../../src/export/lower.js';
 import type { QLut, QuantGraph } from '../../src/export/quantGraph.js';
 import { writeTfliteDetailed } from '../../src/export/tflite.js';
-import { LiteRtModel, liteRtBuild } from '../../src/export/tfliteLiteRt.js';
+import { LiteRtModel, liteRtBuild } from '../support/tfliteLiteRt.js';
 import type { FloatModel } from '../../src/model/floatModel.js';
 import { initFloatModel } from '../../src/model/init.js';
 import { pruneMagnitude, recalibrated, unitPrune } from '../support/engineFixtures.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
-import { HilError } from '../util/errors.js';
+import { HilError } from '../../src/util/errors.js';
 
 const INSTALL_HINT = 'run `npm install` (it is a dependency in package.json) or `npm install --save @litertjs/core`';
 /** LiteRT's ElementType for int8 (litert_model_types). */

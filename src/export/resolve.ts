@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { writeBlob } from '../export/blob.js';
-import { lowerToQuantGraph } from '../export/lower.js';
+import { loadFloatModel } from '../model/floatModel.js';
 import { HilError } from '../util/errors.js';
 import { sha256 } from '../util/fsx.js';
-import { loadFloatModel } from './floatModel.js';
+import { repoPath } from '../util/paths.js';
+import { writeBlob } from './blob.js';
+import { lowerToQuantGraph } from './lower.js';
 
 export interface ResolvedModel {
   blob: Uint8Array;
@@ -24,8 +24,7 @@ export interface ResolvedModel {
   seed: number | null;
 }
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, 'models', 'se-small');
+export const DEFAULT_MODEL_DIR = repoPath('models', 'se-small');
 
 interface ModelManifest {
   profile?: string;

@@ -7,11 +7,14 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HilError } from '../util/errors.js';
-import { parseLaunch } from './corstone300.js';
-import { runToExit } from './emulator.js';
-import { qemuSemihostingCommand, type QemuBackend } from './qemu.js';
-import { readBoardFile, BOARDS_DIR, REPO_ROOT } from './registry.js';
+import { parseLaunch } from '../../src/board/corstone300.js';
+import { runToExit } from '../../src/board/emulator.js';
+import { qemuSemihostingCommand, type QemuBackend } from '../../src/board/qemu.js';
+import { BOARDS_DIR, readBoardFile } from '../../src/board/registry.js';
+import { HilError } from '../../src/util/errors.js';
+import { repoRoot } from '../../src/util/paths.js';
+
+const REPO_ROOT = repoRoot();
 
 const run = promisify(execFile);
 

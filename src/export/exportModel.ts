@@ -1,0 +1,71 @@
+/**
+ * A float model exported to its device blob, with the description that `hil model init`/`export` write
+ * beside it as manifest.json (sizes, work counters, per-layer encodings).
+ */
+import { Engine } from '../engine/index.js';
+import type { FloatModel } from '../model/floatModel.js';
+import { paramsPerLayer } from '../model/init.js';
+import { sha256, writeFileAtomic } from '../util/fsx.js';
+import { HIL_VERSION } from '../util/version.js';
+import { writeBlobDetailed, type EncodingChoice } from './blob.js';
+import { lowerToQuantGraph, type LowerOptions } from './lower.js';
+
+export interface ModelManifest {
+  format: 'hil-model-manifest';
+  version: 1;
+  arch: string;
+  seed: number;
+  hop: number;
+  sampleRate: number;
+  hil: string;
+  params: Record<string, number> & { total: number };
+  blob: {
+    file: string;
+    sha256: string;
+    modelId: string;
+    flashBytes: number;
+    encoding: string;
+    arenaBytes: number;
+    ops: number;
+    tensors: number;
+    /** Work counters of one frame (docs/model-format.md §8). */
+    macsPerFrame: number;
+    weightBytesPerFrame: number;
+    elementsPerFrame: number;
+    layers: { name: string; encoding: string; br: number; bc: number; nnz: number; weightBytes: number }[];
+  };
+}
+
+function encodingLabel(e: EncodingChoice): string {
+  return e.kind === 'block' ? `block${e.br}x${e.bc}` : e.kind;
+}
+
+/** Exports a float model to `<dir>/model.hilm` and describes it; shared by init and export. */
+export function exportModel(model: FloatModel, blobPath: string, encoding: EncodingChoice, lower: LowerOptions = {}): ModelManifest['blob'] {
+  const written = writeBlobDetailed(lowerToQuantGraph(model, lower), { encoding });
+  const engine = new Engine(written.bytes);
+  const macs = engine.opCounters.reduce((s, c) => s + c.macs, 0);
+  const wb = engine.opCounters.reduce((s, c) => s + c.weightBytes, 0);
+  const el = engine.opCounters.reduce((s, c) => s + c.elements, 0);
+  writeFileAtomic(blobPath, written.bytes);
+  return {
+    file: blobPath.split('/').pop() as string,
+    sha256: sha256(written.bytes),
+    modelId: engine.blob.modelId.toString(16).padStart(8, '0'),
+    flashBytes: written.bytes.length,
+    encoding: encodingLabel(encoding),
+    arenaBytes: engine.arenaBytes,
+    ops: engine.blob.ops.length,
+    tensors: engine.blob.tensors.length,
+    macsPerFrame: macs,
+    weightBytesPerFrame: wb,
+    elementsPerFrame: el,
+    layers: written.layers,
+  };
+}
+
+export function manifestFor(model: FloatModel, blob: ModelManifest['blob']): ModelManifest {
+  const params = paramsPerLayer(model);
+  const total = Object.values(params).reduce((a, b) => a + b, 0);
+  return { format: 'hil-model-manifest', version: 1, arch: model.arch, seed: model.seed, hop: model.hop, sampleRate: model.sampleRate, hil: HIL_VERSION, params: { ...params, total }, blob };
+}
