@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { withLock } from '../data/lock.js';
 import { HilError } from '../util/errors.js';
 import { readJson, sha256File, writeJsonAtomic } from '../util/fsx.js';
 import { REPO_ROOT } from './registry.js';
@@ -109,12 +110,33 @@ export function readBuildInfo(file: BoardFile): BuildInfo {
   return info;
 }
 
-export function readManifest(): FirmwareManifest {
-  if (!existsSync(MANIFEST_PATH)) return { _comment: MANIFEST_COMMENT, images: {} };
-  return readJson<FirmwareManifest>(MANIFEST_PATH);
+export function readManifest(path = MANIFEST_PATH): FirmwareManifest {
+  if (!existsSync(path)) return { _comment: MANIFEST_COMMENT, images: {} };
+  return readJson<FirmwareManifest>(path);
 }
 
 const MANIFEST_COMMENT = 'Written by `hil firmware build`: one entry per board, the image copied next to it in firmware-images/<board>/.';
+
+/**
+ * Every build records its image here, and two builds (of different boards, in different processes) may
+ * finish at once: without the lock file the second would write back the manifest it read before the
+ * first wrote, losing the first's entry. The lock file refuses a second holder in the same process, so
+ * updates from this process also wait their turn in a queue.
+ */
+let manifestQueue: Promise<unknown> = Promise.resolve();
+
+export function updateManifest(update: (manifest: FirmwareManifest) => void, path = MANIFEST_PATH): Promise<FirmwareManifest> {
+  const done = manifestQueue.then(() =>
+    withLock(`${path}.lock`, () => {}, async () => {
+      const manifest = readManifest(path);
+      update(manifest);
+      writeJsonAtomic(path, manifest);
+      return manifest;
+    }),
+  );
+  manifestQueue = done.catch(() => {});
+  return done;
+}
 
 /** Builds the board's firmware, copies the image to firmware-images/<board>/ and records it. */
 export async function buildFirmwareImage(file: BoardFile): Promise<FirmwareImage> {
@@ -137,8 +159,8 @@ export async function buildFirmwareImage(file: BoardFile): Promise<FirmwareImage
     flags: info.flags,
     built_at: new Date().toISOString(),
   };
-  const manifest = readManifest();
-  manifest.images[file.name] = entry;
-  writeJsonAtomic(MANIFEST_PATH, manifest);
+  await updateManifest((m) => {
+    m.images[file.name] = entry;
+  });
   return entry;
 }

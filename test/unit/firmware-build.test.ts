@@ -1,14 +1,16 @@
 /**
  * Firmware builds: the build-info.json make writes next to each image (its build id must change with the
- * sources and with the flags, and be the id the image announces), and the images manifest.
+ * sources and with the flags, and be the id the image announces), and the images manifest, which builds
+ * running at once in several processes must all be able to record themselves in.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFirmwareImage, FIRMWARE_DIR, readBuildInfo, readManifest, type BuildInfo } from '../../src/board/firmware.js';
+import { buildFirmwareImage, FIRMWARE_DIR, readBuildInfo, readManifest, updateManifest, type BuildInfo, type FirmwareImage } from '../../src/board/firmware.js';
 import { findOnPath } from '../../src/board/emulator.js';
 import { loadBoard, readBoardFile, resolveBoardPath } from '../../src/board/registry.js';
 
@@ -65,5 +67,32 @@ test('buildFirmwareImage records the build id the sim announces, and builds of t
     assert.equal((await session.hello()).buildId, built[0]!.build_id);
   } finally {
     await board.close();
+  }
+});
+
+test('manifest updates from several processes at once are all kept', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hil-manifest-'));
+  try {
+    const path = join(dir, 'manifest.json');
+    const count = 4;
+    const writer = join(import.meta.dirname, 'support', 'manifest-writer.ts');
+    const children = ['a', 'b'].map((w) => spawn(process.execPath, ['--import', 'tsx', writer, path, w, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const exits = children.map((c) => once(c, 'exit'));
+    await Promise.all(children.map((c) => once(c.stdout!, 'data')));
+    for (const c of children) c.stdin!.end('go\n');
+    // A third writer in this process, two updates at once: they queue rather than trip over the lock file.
+    await Promise.all(
+      ['c-0', 'c-1'].map((name) =>
+        updateManifest((m) => {
+          m.images[name] = { board: 'c' } as FirmwareImage;
+        }, path),
+      ),
+    );
+    for (const [code] of await Promise.all(exits)) assert.equal(code, 0);
+    const want = ['a', 'b'].flatMap((w) => Array.from({ length: count }, (_, i) => `${w}-${i}`)).concat('c-0', 'c-1');
+    assert.deepEqual(Object.keys(readManifest(path).images).sort(), want.sort());
+    assert.ok(!existsSync(`${path}.lock`), 'the lock is released');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
