@@ -5,8 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { withLock } from '../data/lock.js';
 import { HilError } from '../util/errors.js';
 import { readJson, sha256File, writeJsonAtomic } from '../util/fsx.js';
 import { repoPath } from '../util/paths.js';
@@ -76,41 +77,71 @@ export async function makeFirmware(file: BoardFile): Promise<string> {
   return image;
 }
 
-/** The compile command make runs for the target, without running it: compiler, flags and build id. */
-async function compileCommand(file: BoardFile): Promise<{ compiler: string; flags: string[]; buildId: string }> {
-  const { stdout } = await run('make', ['-s', '-n', '-B', '-C', FIRMWARE_DIR, makeTarget(file)], { maxBuffer: 16 << 20 });
-  const line = stdout.split('\n').find((l) => l.includes('-DHIL_BUILD_ID='));
-  if (!line) throw new HilError(`cannot find the compile command of make target ${makeTarget(file)}`);
-  const words = line.trim().split(/\s+/);
-  const flags: string[] = [];
-  for (let i = 1; i < words.length; i++) {
-    if (words[i] === '-o') i++;
-    else if (words[i]!.startsWith('-') && !words[i]!.startsWith('-DHIL_BUILD_ID=')) flags.push(words[i]!);
-  }
-  const buildId = /-DHIL_BUILD_ID='"([^"]*)"'/.exec(line)?.[1] ?? '';
-  return { compiler: words[0]!, flags, buildId };
+/** What firmware/Makefile writes next to each image it builds (build-info.json). */
+export interface BuildInfo {
+  port: string;
+  make_target: string;
+  /** The image, relative to firmware/ (or absolute when make ran with an absolute BUILD). */
+  image: string;
+  /** The id compiled into the image and sent in its banner and HELLO: a hash of the sources and configuration. */
+  build_id: string;
+  /** The compiler as make invoked it, and where the shell found it. */
+  compiler: string;
+  compiler_path: string;
+  /** First line of `<compiler> --version`. */
+  compiler_version: string;
+  /** Every flag given to the compiler, compile and link, in order. */
+  flags: string[];
 }
 
-async function toolchainVersion(compiler: string): Promise<string> {
-  try {
-    const { stdout } = await run(compiler, ['--version']);
-    return stdout.split('\n')[0]!.trim();
-  } catch {
-    return `${compiler} (version unknown)`;
-  }
+export function buildInfoPath(file: BoardFile): string {
+  return join(dirname(imagePath(file)), 'build-info.json');
 }
 
-export function readManifest(): FirmwareManifest {
-  if (!existsSync(MANIFEST_PATH)) return { _comment: MANIFEST_COMMENT, images: {} };
-  return readJson<FirmwareManifest>(MANIFEST_PATH);
+/** The build info make wrote with the board's image; refuses one that describes another target or image. */
+export function readBuildInfo(file: BoardFile): BuildInfo {
+  const path = buildInfoPath(file);
+  const hint = `run \`make -C firmware ${makeTarget(file)}\``;
+  if (!existsSync(path)) throw new HilError(`make -C firmware ${makeTarget(file)} wrote no ${path}`, hint);
+  const info = readJson<BuildInfo>(path);
+  if (info.make_target !== makeTarget(file) || resolve(FIRMWARE_DIR, info.image) !== imagePath(file)) {
+    throw new HilError(`${path} describes make target ${info.make_target} and image ${info.image}, not board ${file.name}'s ${file.firmware.image}`, hint);
+  }
+  return info;
+}
+
+export function readManifest(path = MANIFEST_PATH): FirmwareManifest {
+  if (!existsSync(path)) return { _comment: MANIFEST_COMMENT, images: {} };
+  return readJson<FirmwareManifest>(path);
 }
 
 const MANIFEST_COMMENT = 'Written by `hil firmware build`: one entry per board, the image copied next to it in firmware-images/<board>/.';
 
+/**
+ * Every build records its image here, and two builds (of different boards, in different processes) may
+ * finish at once: without the lock file the second would write back the manifest it read before the
+ * first wrote, losing the first's entry. The lock file refuses a second holder in the same process, so
+ * updates from this process also wait their turn in a queue.
+ */
+let manifestQueue: Promise<unknown> = Promise.resolve();
+
+export function updateManifest(update: (manifest: FirmwareManifest) => void, path = MANIFEST_PATH): Promise<FirmwareManifest> {
+  const done = manifestQueue.then(() =>
+    withLock(`${path}.lock`, () => {}, async () => {
+      const manifest = readManifest(path);
+      update(manifest);
+      writeJsonAtomic(path, manifest);
+      return manifest;
+    }),
+  );
+  manifestQueue = done.catch(() => {});
+  return done;
+}
+
 /** Builds the board's firmware, copies the image to firmware-images/<board>/ and records it. */
 export async function buildFirmwareImage(file: BoardFile): Promise<FirmwareImage> {
   const built = await makeFirmware(file);
-  const cmd = await compileCommand(file);
+  const info = readBuildInfo(file);
   const dir = join(IMAGES_DIR, file.name);
   mkdirSync(dir, { recursive: true });
   const copy = join(dir, basename(built));
@@ -122,26 +153,14 @@ export async function buildFirmwareImage(file: BoardFile): Promise<FirmwareImage
     image: `firmware-images/${file.name}/${basename(built)}`,
     sha256: sha256File(copy),
     bytes: statSync(copy).size,
-    build_id: cmd.buildId,
-    toolchain: await toolchainVersion(cmd.compiler),
-    compiler: cmd.compiler,
-    flags: cmd.flags,
+    build_id: info.build_id,
+    toolchain: info.compiler_version || `${info.compiler} (version unknown)`,
+    compiler: info.compiler_path || info.compiler,
+    flags: info.flags,
     built_at: new Date().toISOString(),
   };
-  const manifest = readManifest();
-  manifest.images[file.name] = entry;
-  writeJsonAtomic(MANIFEST_PATH, manifest);
+  await updateManifest((m) => {
+    m.images[file.name] = entry;
+  });
   return entry;
-}
-
-/**
- * What a result row records about the firmware that produced it: the image actually run (hashed now)
- * and, when it matches the manifest's entry, that entry's toolchain and build id.
- */
-export function firmwareProvenance(file: BoardFile): { board: string; image_sha256: string; build_id?: string; toolchain?: string } {
-  const image = imagePath(file);
-  const sha = sha256File(image);
-  const entry = readManifest().images[file.name];
-  if (entry && entry.sha256 === sha) return { board: file.name, image_sha256: sha, build_id: entry.build_id, toolchain: entry.toolchain };
-  return { board: file.name, image_sha256: sha };
 }

@@ -7,7 +7,8 @@
  * 2^(b−1), which bends the waveform at zero and breaks the int16 round trip, and it reads
  * WAVE_FORMAT_EXTENSIBLE float data as integers. hil uses the common symmetric convention instead
  * (soundfile, scipy, sox): integer PCM of b bits is value / 2^(b−1), 8-bit is (value − 128) / 128, so
- * int16 → float → int16 is exact (`toInt16(fromInt16(x))` is x).
+ * int16 → float → int16 is exact (`toInt16(fromInt16(x))` is x). The chunks are read from wavefile's
+ * untyped fields (WavInternals), so the package is pinned and test/unit/pinned-internals.test.ts checks them.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -2,7 +2,9 @@
  * serialport's Linux binding with one change: a zero-byte read ends the line. bindings-cpp 13 retries
  * such a read at once, forever (serialport/bindings-cpp#162), so a pty whose other end went away (a sim
  * or QEMU that died) or an unplugged USB adapter spins a CPU and the port never reports the loss. Here
- * the read fails as a disconnect instead, which closes the port and tells the session.
+ * the read fails as a disconnect instead, which closes the port and tells the session. This reads the
+ * binding's port internals (fd, poller), so the package is pinned and test/unit/pinned-internals.test.ts
+ * checks them.
  */
 import { read } from 'node:fs';
 import { promisify } from 'node:util';

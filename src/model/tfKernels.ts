@@ -10,7 +10,8 @@
  *   heap view.
  *
  * The replacements are pure data movement around the original kernels, so the numbers are identical
- * (test/unit/tfKernels.test.ts checks values and gradients against the originals).
+ * (test/unit/tfKernels.test.ts checks values and gradients against the originals). They depend on the wasm
+ * backend's internals, so the package is pinned and test/unit/pinned-internals.test.ts checks them.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
