@@ -30,7 +30,8 @@ import { Engine, ETHOS_U55_128, frameCycles, type FcWeights } from '../src/engin
 import { loadProfile, PROFILES_DIR, type Profile } from '../src/compress/profile.js';
 import { repoRoot } from '../src/util/paths.js';
 import { scoreBlob, scoreFloat, scoreNoisy } from '../src/compress/evaluate.js';
-import type { CompressManifest } from '../src/compress/compress.js';
+import { readCompressManifest, type CompressManifest } from '../src/compress/manifestSchema.js';
+import { HilError } from '../src/util/errors.js';
 import { sha256 } from '../src/util/fsx.js';
 
 const ROOT = repoRoot();
@@ -62,7 +63,13 @@ const err = (s: string) => process.stderr.write(s + '\n');
 function staleness(dir: string, profile: Profile, digest: string): string | null {
   const mPath = join(dir, 'manifest.json');
   if (!existsSync(mPath) || !existsSync(join(dir, 'model.hilm'))) return 'missing';
-  const m = JSON.parse(readFileSync(mPath, 'utf8')) as CompressManifest;
+  let m: CompressManifest;
+  try {
+    m = readCompressManifest(mPath);
+  } catch (e) {
+    if (e instanceof HilError) return `its manifest is unusable (${e.message})`;
+    throw e;
+  }
   if (m.baseline.digest !== digest) return 'made from another baseline';
   // What shapes the result (not the name or description).
   const key = (p: Omit<Profile, 'source'>) => JSON.stringify([p.structure, p.sparsity, p.block, p.schedule, p.fineTune, p.prune, p.encoding]);
@@ -144,7 +151,7 @@ for (const arch of archs) {
   for (const p of profiles) {
     const dir = join(ROOT, 'models', arch, 'compressed', p.name);
     if (staleness(dir, p, digest)) continue;
-    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as CompressManifest;
+    const m = readCompressManifest(join(dir, 'manifest.json'));
     if (valIds !== null && m.validation.ids !== valIds) throw new Error(`${dir}: scored on other val mixtures than the other profiles; rebuild it`);
     valIds = m.validation.ids;
     valItems = m.validation.items;

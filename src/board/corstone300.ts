@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { SerialPort } from 'serialport';
+import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
 import type { HelloReply, ModelRef, GetStatsReply } from '../link/messages.js';
 import { Session, type SessionOptions } from '../link/session.js';
@@ -25,77 +26,45 @@ import { makeFirmware } from './firmware.js';
 import { FVP_BACKEND_SCHEMA, FVP_NUM_MACS, FVP_PORT_LINE, fvpCommand, type FvpBackend } from './fvp.js';
 import { mccResetBytes, MPS3_BACKEND_SCHEMA, mps3FlashPlan, mps3Unavailable, requireMps3Paths, type Mps3Backend } from './mps3.js';
 import { QEMU_BACKEND_SCHEMA, QEMU_PTY_LINE, qemuCommand, type QemuBackend } from './qemu.js';
-import { validateSection, type BoardFile, type LatencyKind } from './schema.js';
+import { u32, validateSection, type BoardFile, type LatencyKind } from './schema.js';
 import { LatencyKindCode as KIND_CODE } from '../spec/protocol.js';
+import { StringEnum } from '../util/schema.js';
+
+const MemorySchema = Type.Object(
+  { name: Type.String({ minLength: 1 }), base: u32(), bytes: Type.Integer({ minimum: 1 }), use: Type.String() },
+  { additionalProperties: false },
+);
+export type Memory = Static<typeof MemorySchema>;
+
+/** The corstone-300 launcher's own fields in the board file's `launch` section. Each backend is checked
+ *  here for its `kind` only, then against its own schema (parseLaunch). */
+const LAUNCH_SCHEMA = Type.Object(
+  {
+    kind: Type.Literal('corstone-300'),
+    cpu: Type.Object({ name: Type.String({ minLength: 1 }), clock_hz: u32({ minimum: 1 }) }, { additionalProperties: false }),
+    /** The AN547 memory map, for reference and for the checks below. */
+    memories: Type.Array(MemorySchema, { minItems: 1 }),
+    /** Where the firmware image lives (its "flash"). */
+    image_memory: Type.String({ minLength: 1 }),
+    /** The model partition: must match firmware/ports/corstone-300/corstone-300.ld. */
+    model_partition: Type.Object(
+      { memory: Type.String({ minLength: 1 }), base: u32(), bytes: u32({ minimum: 1 }) },
+      { additionalProperties: false },
+    ),
+    arena_bytes: u32({ minimum: 1 }),
+    stack_bytes: u32({ minimum: 1 }),
+    /** In order of preference. */
+    backends: Type.Array(Type.Object({ kind: StringEnum(['fvp', 'qemu', 'mps3']) }), { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
 
 export type Corstone300Backend = FvpBackend | QemuBackend | Mps3Backend;
 export type BackendKind = Corstone300Backend['kind'];
+/** The launch section once each backend has passed its own schema. */
+export type Corstone300Launch = Omit<Static<typeof LAUNCH_SCHEMA>, 'backends'> & { backends: Corstone300Backend[] };
 
-export interface Memory {
-  name: string;
-  base: number;
-  bytes: number;
-  use: string;
-}
-
-/** The corstone-300 launcher's own fields in the board file's `launch` section. */
-export interface Corstone300Launch {
-  kind: 'corstone-300';
-  cpu: { name: string; clock_hz: number };
-  /** The AN547 memory map, for reference and for the checks below. */
-  memories: Memory[];
-  /** Where the firmware image lives (its "flash"). */
-  image_memory: string;
-  /** The model partition: must match firmware/ports/corstone-300/corstone-300.ld. */
-  model_partition: { memory: string; base: number; bytes: number };
-  arena_bytes: number;
-  stack_bytes: number;
-  /** In order of preference. */
-  backends: Corstone300Backend[];
-}
-
-const u32 = { type: 'integer', minimum: 0, maximum: 0xffffffff } as const;
-
-const LAUNCH_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind', 'cpu', 'memories', 'image_memory', 'model_partition', 'arena_bytes', 'stack_bytes', 'backends'],
-  properties: {
-    kind: { const: 'corstone-300' },
-    cpu: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'clock_hz'],
-      properties: { name: { type: 'string', minLength: 1 }, clock_hz: { ...u32, minimum: 1 } },
-    },
-    memories: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'base', 'bytes', 'use'],
-        properties: { name: { type: 'string', minLength: 1 }, base: u32, bytes: { type: 'integer', minimum: 1 }, use: { type: 'string' } },
-      },
-    },
-    image_memory: { type: 'string', minLength: 1 },
-    model_partition: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['memory', 'base', 'bytes'],
-      properties: { memory: { type: 'string', minLength: 1 }, base: u32, bytes: { ...u32, minimum: 1 } },
-    },
-    arena_bytes: { ...u32, minimum: 1 },
-    stack_bytes: { ...u32, minimum: 1 },
-    backends: {
-      type: 'array',
-      minItems: 1,
-      items: { type: 'object', required: ['kind'], properties: { kind: { enum: ['fvp', 'qemu', 'mps3'] } } },
-    },
-  },
-} as const;
-
-const BACKEND_SCHEMAS: Record<BackendKind, object> = { fvp: FVP_BACKEND_SCHEMA, qemu: QEMU_BACKEND_SCHEMA, mps3: MPS3_BACKEND_SCHEMA };
+const BACKEND_SCHEMAS = { fvp: FVP_BACKEND_SCHEMA, qemu: QEMU_BACKEND_SCHEMA, mps3: MPS3_BACKEND_SCHEMA } satisfies Record<BackendKind, unknown>;
 
 /** What each backend's latency figure is. The firmware reports `measured` whenever the DWT counts, which
  * an FVP's does too; an FVP is still an instruction-accurate model, not silicon. */
@@ -106,8 +75,11 @@ export const BACKEND_LATENCY: Record<BackendKind, { kind: LatencyKind; unit: 'cy
 };
 
 export function parseLaunch(file: BoardFile, path: string): Corstone300Launch {
-  const launch = validateSection<Corstone300Launch>(LAUNCH_SCHEMA, file.launch, path, 'launch');
-  launch.backends.forEach((b, i) => validateSection(BACKEND_SCHEMAS[b.kind], b, path, `launch.backends.${i}`));
+  const section = validateSection(LAUNCH_SCHEMA, file.launch, path, 'launch');
+  const launch: Corstone300Launch = {
+    ...section,
+    backends: section.backends.map((b, i) => validateSection(BACKEND_SCHEMAS[b.kind], b, path, `launch.backends.${i}`)),
+  };
   const mem = (name: string, field: string) => {
     const m = launch.memories.find((x) => x.name === name);
     if (!m) throw new HilError(`${path}: launch.${field} names memory "${name}", which launch.memories does not list`);

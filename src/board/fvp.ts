@@ -7,31 +7,23 @@
  * An FVP is a functional model: its DWT cycle counter counts instructions, not silicon cycles, so the
  * board relabels the firmware's `measured` latency as `emulated` (src/board/corstone300.ts).
  */
+import { Type, type Static } from '@sinclair/typebox';
 import type { EmulatorCommand } from './emulator.js';
 import type { ImageAndModel } from './qemu.js';
 
-export interface FvpBackend {
-  kind: 'fvp';
-  executable: string;
-  /** The CPU's instance name for `-a` and `--data`. */
-  cpu_instance: string;
-  /** `-C name=value` parameters (the NPU's MAC count comes from the board file's accelerator). */
-  params: string[];
-  extra_args?: string[];
-}
-
-export const FVP_BACKEND_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind', 'executable', 'cpu_instance', 'params'],
-  properties: {
-    kind: { const: 'fvp' },
-    executable: { type: 'string', minLength: 1 },
-    cpu_instance: { type: 'string', minLength: 1 },
-    params: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_.\\-]+=.*$' } },
-    extra_args: { type: 'array', items: { type: 'string' } },
+export const FVP_BACKEND_SCHEMA = Type.Object(
+  {
+    kind: Type.Literal('fvp'),
+    executable: Type.String({ minLength: 1 }),
+    /** The CPU's instance name for `-a` and `--data`. */
+    cpu_instance: Type.String({ minLength: 1 }),
+    /** `-C name=value` parameters (the NPU's MAC count comes from the board file's accelerator). */
+    params: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.\\-]+=.*$' })),
+    extra_args: Type.Optional(Type.Array(Type.String())),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type FvpBackend = Static<typeof FVP_BACKEND_SCHEMA>;
 
 /** The Ethos-U55 configurations the FVP models (`ethosu.num_macs`). */
 export const FVP_NUM_MACS = [32, 64, 128, 256] as const;

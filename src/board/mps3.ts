@@ -6,39 +6,29 @@
  * the MCC's console (`REBOOT`) when one is configured, or asks for the reset button. UART0 is a USB
  * serial port. Latency is the DWT cycle counter: `measured`.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
+import { u32 } from './schema.js';
 
-export interface Mps3Backend {
-  kind: 'mps3';
-  /** UART0's serial device; HIL_MPS3_SERIAL overrides it. */
-  serial?: string;
-  /** The mounted MCC volume (its root holds SOFTWARE/ and MB/); HIL_MPS3_VOLUME overrides it. */
-  volume?: string;
-  /** images.txt relative to the volume: the board revision and FPGA image are in its path. */
-  images_txt: string;
-  /** Where the MCC loads the firmware and the model blob. */
-  image_address: number;
-  model_address: number;
-  /** The MCC's console, to reset the board after flashing; HIL_MPS3_MCC overrides it. */
-  mcc_serial?: string;
-  reset_command: string;
-}
-
-export const MPS3_BACKEND_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind', 'images_txt', 'image_address', 'model_address', 'reset_command'],
-  properties: {
-    kind: { const: 'mps3' },
-    serial: { type: 'string', minLength: 1 },
-    volume: { type: 'string', minLength: 1 },
-    images_txt: { type: 'string', pattern: '^[^/].*images\\.txt$' },
-    image_address: { type: 'integer', minimum: 0, maximum: 0xffffffff },
-    model_address: { type: 'integer', minimum: 0, maximum: 0xffffffff },
-    mcc_serial: { type: 'string', minLength: 1 },
-    reset_command: { type: 'string', minLength: 1 },
+export const MPS3_BACKEND_SCHEMA = Type.Object(
+  {
+    kind: Type.Literal('mps3'),
+    /** UART0's serial device; HIL_MPS3_SERIAL overrides it. */
+    serial: Type.Optional(Type.String({ minLength: 1 })),
+    /** The mounted MCC volume (its root holds SOFTWARE/ and MB/); HIL_MPS3_VOLUME overrides it. */
+    volume: Type.Optional(Type.String({ minLength: 1 })),
+    /** images.txt relative to the volume: the board revision and FPGA image are in its path. */
+    images_txt: Type.String({ pattern: '^[^/].*images\\.txt$' }),
+    /** Where the MCC loads the firmware and the model blob. */
+    image_address: u32(),
+    model_address: u32(),
+    /** The MCC's console, to reset the board after flashing; HIL_MPS3_MCC overrides it. */
+    mcc_serial: Type.Optional(Type.String({ minLength: 1 })),
+    reset_command: Type.String({ minLength: 1 }),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type Mps3Backend = Static<typeof MPS3_BACKEND_SCHEMA>;
 
 /** The MCC reads 8.3 file names. */
 export const MPS3_IMAGE_FILE = 'HILFW.ELF';

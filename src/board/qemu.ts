@@ -6,34 +6,24 @@
  * sleeps in WFI (host CPU idle) while it waits for the host. The UART is a pty chardev; the model blob is
  * "flashed" by QEMU's generic loader device into the partition before the core starts.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import type { EmulatorCommand } from './emulator.js';
 
-export interface QemuBackend {
-  kind: 'qemu';
-  executable: string;
-  machine: string;
-  cpu: string;
-  /** `-m`: mps3-an547 insists on its full 2 GiB of DDR. */
-  memory: string;
-  /** `-icount` options. */
-  icount: string;
-  extra_args?: string[];
-}
-
-export const QEMU_BACKEND_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind', 'executable', 'machine', 'cpu', 'memory', 'icount'],
-  properties: {
-    kind: { const: 'qemu' },
-    executable: { type: 'string', minLength: 1 },
-    machine: { type: 'string', minLength: 1 },
-    cpu: { type: 'string', minLength: 1 },
-    memory: { type: 'string', pattern: '^[0-9]+[KMG]?$' },
-    icount: { type: 'string', minLength: 1 },
-    extra_args: { type: 'array', items: { type: 'string' } },
+export const QEMU_BACKEND_SCHEMA = Type.Object(
+  {
+    kind: Type.Literal('qemu'),
+    executable: Type.String({ minLength: 1 }),
+    machine: Type.String({ minLength: 1 }),
+    cpu: Type.String({ minLength: 1 }),
+    /** `-m`: mps3-an547 insists on its full 2 GiB of DDR. */
+    memory: Type.String({ pattern: '^[0-9]+[KMG]?$' }),
+    /** `-icount` options. */
+    icount: Type.String({ minLength: 1 }),
+    extra_args: Type.Optional(Type.Array(Type.String())),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type QemuBackend = Static<typeof QEMU_BACKEND_SCHEMA>;
 
 export interface ImageAndModel {
   /** The firmware ELF. */

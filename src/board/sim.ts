@@ -10,33 +10,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { crc32 } from 'node:zlib';
+import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
 import type { ModelRef } from '../link/messages.js';
 import { Session } from '../link/session.js';
 import { openSerialTransport, type LinkLog } from '../link/transport.js';
 import { capabilitiesOf, type Board, type BoardCapabilities, type LaunchOptions } from './board.js';
 import { makeFirmware } from './firmware.js';
-import { validateSection, type BoardFile } from './schema.js';
+import { u32, validateSection, type BoardFile } from './schema.js';
 
 /** The sim launcher's own fields in the board file's `launch` section. */
-export interface SimLaunch {
-  kind: 'sim';
-  partition_bytes?: number;
-  arena_bytes?: number;
-  stack_bytes?: number;
-}
-
-const SIM_LAUNCH_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind'],
-  properties: {
-    kind: { const: 'sim' },
-    partition_bytes: { type: 'integer', minimum: 1, maximum: 0xffffffff },
-    arena_bytes: { type: 'integer', minimum: 1, maximum: 0xffffffff },
-    stack_bytes: { type: 'integer', minimum: 65536, maximum: 0xffffffff },
+const SIM_LAUNCH_SCHEMA = Type.Object(
+  {
+    kind: Type.Literal('sim'),
+    partition_bytes: Type.Optional(u32({ minimum: 1 })),
+    arena_bytes: Type.Optional(u32({ minimum: 1 })),
+    stack_bytes: Type.Optional(u32({ minimum: 65536 })),
   },
-};
+  { additionalProperties: false },
+);
+export type SimLaunch = Static<typeof SIM_LAUNCH_SCHEMA>;
 
 /** How long close() waits for the process to leave after SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 2000;
@@ -44,7 +37,7 @@ const STOP_GRACE_MS = 2000;
 const DEATH_REPORT_MS = 1000;
 
 export function createSimBoard(file: BoardFile, path: string, opts: LaunchOptions): Board {
-  return new SimBoard(file, validateSection<SimLaunch>(SIM_LAUNCH_SCHEMA, file.launch, path, 'launch'), opts.log);
+  return new SimBoard(file, validateSection(SIM_LAUNCH_SCHEMA, file.launch, path, 'launch'), opts.log);
 }
 
 export class SimBoard implements Board {

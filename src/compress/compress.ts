@@ -22,8 +22,9 @@ import { encodingLabel, type Profile } from './profile.js';
 import { prunedMatrices, prunedUnitLayers, pruningHooks } from './hooks.js';
 import { shrinkUnits, type ShrinkResult } from './shrink.js';
 import { pruneQuantGraph, zeroPruned } from './offline.js';
-import { scoreBlob, scoreFloat, scoreNoisy, type ValScores } from './evaluate.js';
-import { COST_MODEL, encodingAlternatives, figuresOf, nonzeroMacs, paramCounts, sparsityReport, type EncodingFigures, type ParamCounts, type SparsityReport } from './manifest.js';
+import { scoreBlob, scoreFloat, scoreNoisy } from './evaluate.js';
+import { COST_MODEL, encodingAlternatives, figuresOf, nonzeroMacs, paramCounts, sparsityReport } from './manifest.js';
+import { COMPRESS_FORMAT, COMPRESS_VERSION, type CompressManifest } from './manifestSchema.js';
 import { matrixNames, weightShape } from '../model/tfModel.js';
 
 export interface CompressOptions {
@@ -42,34 +43,7 @@ export interface CompressOptions {
   command?: string;
 }
 
-export interface CompressManifest {
-  format: 'hil-compress-manifest';
-  version: 1;
-  /** The profile's name (src/export/resolve.ts reports it). */
-  profile: string;
-  structure: Profile['structure'];
-  profileSpec: Omit<Profile, 'source'> & { file: string };
-  arch: string;
-  hop: number;
-  seed: number;
-  baseline: { path: string; sha256: string; digest: string };
-  corpus: { dir: string; manifestSha256: string };
-  sparsity: SparsityReport;
-  units: ShrinkResult['layers'] | null;
-  params: ParamCounts;
-  blob: EncodingFigures & { file: string; sha256: string; encoding: string; arenaBytes: number; layers: ReturnType<typeof writeBlobDetailed>['layers'] };
-  /** Each encoding alternative for this model's graph. */
-  encodings: Record<string, EncodingFigures>;
-  /** The baseline itself exported dense (post-training ranges, no fine-tuning): the uncompressed int8 reference. */
-  baselineDense: EncodingFigures;
-  macsPerFrame: { denseBaseline: number; dense: number; effective: number; nonzero: number };
-  cost: typeof COST_MODEL & { modelledCyclesPerFrame: number; modelledSecondsPerFrame: number };
-  validation: { items: number; ids: string; int8: ValScores; float: ValScores; noisy: ValScores; engine: string };
-  training: { epochs: number; steps: number; lr: number; qat: boolean; loss: string; featureNorm: boolean; batchSize: number; frames: number; history: unknown[] } | null;
-  hil: Record<string, string>;
-  command: string | null;
-  wallSeconds: number;
-}
+export type { CompressManifest };
 
 export function baselinePath(spec: string): string {
   const p = resolve(spec);
@@ -199,8 +173,8 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
   );
   const { source, ...spec } = profile;
   const manifest: CompressManifest = {
-    format: 'hil-compress-manifest',
-    version: 1,
+    format: COMPRESS_FORMAT,
+    version: COMPRESS_VERSION,
     profile: profile.name,
     structure: s,
     profileSpec: { ...spec, file: shown(source) },

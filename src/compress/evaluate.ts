@@ -9,14 +9,9 @@ import { floatForward, FloatStream } from '../model/forward.js';
 import type { FloatModel } from '../model/floatModel.js';
 import type { ValItem } from '../model/dataset.js';
 import { scorePair, SilentEstimateError } from '../metrics/index.js';
+import type { ValScores } from './manifestSchema.js';
 
-export interface ValScores {
-  /** Mixtures scored (silent outputs, which have no SDR, are counted in `silent` and left out of the means). */
-  items: number;
-  silent: number;
-  sdr: number;
-  sisdr: number;
-}
+export type { ValScores };
 
 function toPcm(x: Float32Array): Int16Array {
   // Val mixtures are 16-bit WAVs read as q/32768, so this is exact.

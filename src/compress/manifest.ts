@@ -12,27 +12,9 @@ import { writeBlobDetailed, type EncodingChoice, type WrittenBlob } from '../exp
 import type { QuantGraph } from '../export/quantGraph.js';
 import { Engine, ETHOS_U55_128, ETHOS_U55_CLOCK_HZ, frameCycles } from '../engine/index.js';
 import { encodingLabel } from './profile.js';
+import type { EncodingFigures, MatrixSparsity, ParamCounts, SparsityReport } from './manifestSchema.js';
 
-export interface MatrixSparsity {
-  shape: number[];
-  /** Shape in the exported model (smaller after unit pruning). */
-  exportedShape: number[];
-  /** Weights of the full shape, and the nonzero ones left. */
-  total: number;
-  nonzero: number;
-  pruned: boolean;
-  target: number | null;
-  achieved: number;
-}
-
-export interface SparsityReport {
-  target: number;
-  /** Zero fraction over the pruned matrices (the profile's target applies to these). */
-  achieved: number;
-  /** Zero fraction over all weight matrices. */
-  allMatrices: number;
-  perMatrix: Record<string, MatrixSparsity>;
-}
+export type { EncodingFigures, MatrixSparsity, ParamCounts, SparsityReport };
 
 function countNonzero(a: Float32Array): number {
   let n = 0;
@@ -60,15 +42,6 @@ export function sparsityReport(model: FloatModel, pruned: (name: string) => bool
   return { target, achieved: totP ? 1 - nzP / totP : 0, allMatrices: 1 - nz / tot, perMatrix };
 }
 
-export interface ParamCounts {
-  /** Parameters (weights and biases) of the full architecture. */
-  before: number;
-  /** Parameters stored by the exported shapes (after unit shrinking). */
-  after: number;
-  /** Nonzero parameters. */
-  nonzero: number;
-}
-
 export function paramCounts(model: FloatModel): ParamCounts {
   const arch = ARCHS[model.arch];
   let before = 0, after = 0, nonzero = 0;
@@ -78,15 +51,6 @@ export function paramCounts(model: FloatModel): ParamCounts {
     nonzero += countNonzero(model.weights[name].data);
   }
   return { before, after, nonzero };
-}
-
-export interface EncodingFigures {
-  flashBytes: number;
-  /** Work counters of one frame (docs/model-format.md §8): FC MACs per encoding plus MUL elements. */
-  macsPerFrame: number;
-  weightBytesPerFrame: number;
-  /** docs/cost-model.md with the Ethos-U55-128 defaults: modelled. */
-  modelledCyclesPerFrame: number;
 }
 
 export function figuresOf(written: WrittenBlob): EncodingFigures {

@@ -7,104 +7,113 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
-import { describeSchemaError } from '../board/schema.js';
+import { Type, type Static } from '@sinclair/typebox';
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
 import { parseEncoding, type EncodingChoice } from '../export/blob.js';
 import { repoPath } from '../util/paths.js';
 import { HilError } from '../util/errors.js';
+import { Const, StringEnum, validate } from '../util/schema.js';
 
-export type Structure = 'weight' | 'block' | 'unit' | 'offline' | 'none';
-export const STRUCTURES: readonly Structure[] = ['weight', 'block', 'unit', 'offline', 'none'];
+export const STRUCTURES = ['weight', 'block', 'unit', 'offline', 'none'] as const;
+export const StructureSchema = StringEnum(STRUCTURES);
+export type Structure = Static<typeof StructureSchema>;
 
 export const PROFILES_DIR = repoPath('profiles');
 
 /** Gradual pruning (Zhu & Gupta 2017): sparsity s(t) = s_f·(1 − (1 − (t − t0)/(t1 − t0))^power) over [t0, t1]. */
-export interface PruneSchedule {
+export const PruneScheduleSchema = Type.Object({
   /** t0 as a fraction of all fine-tuning steps. */
-  start: number;
+  start: Type.Number(),
   /** t1 as a fraction of all fine-tuning steps; the mask is final here and fixed until the end. */
-  end: number;
-  power: number;
+  end: Type.Number(),
+  power: Type.Number(),
   /** Masks are recomputed every this many steps between t0 and t1 (and at t1). */
-  every: number;
-}
+  every: Type.Integer(),
+});
+export type PruneSchedule = Static<typeof PruneScheduleSchema>;
 
-export interface FineTune {
+export const FineTuneSchema = Type.Object({
   /** Optimizer steps, rounded up to whole epochs of the corpus (train() runs whole epochs); null when `epochs` is given. */
-  steps: number | null;
+  steps: Type.Union([Type.Integer(), Type.Null()]),
   /** Whole epochs instead of steps; null when `steps` is given. */
-  epochs: number | null;
-  lr: number;
+  epochs: Type.Union([Type.Integer(), Type.Null()]),
+  lr: Type.Number(),
   /** Int8 fake quantization (per-channel weights, observed activation ranges) from the first step. */
-  qat: boolean;
-}
+  qat: Type.Boolean(),
+});
+export type FineTune = Static<typeof FineTuneSchema>;
 
-export interface Profile {
-  name: string;
-  description: string;
-  structure: Structure;
+/** src/export/blob.ts EncodingChoice, as a manifest records it. */
+export const EncodingChoiceSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('dense') }),
+  Type.Object({ kind: Type.Literal('block'), br: Type.Integer(), bc: Type.Integer() }),
+  Type.Object({ kind: Type.Literal('csr') }),
+  Type.Object({ kind: Type.Literal('auto') }),
+]);
+
+/** A resolved profile (defaults filled in) as the compress manifest records it: `file` is where it came from. */
+export const ProfileSpecSchema = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  structure: StructureSchema,
   /** weight/block/offline: fraction of each pruned matrix's weights set to zero; unit: fraction of each
    *  pruned layer's units removed; none: 0. */
-  sparsity: number;
+  sparsity: Type.Number(),
   /** Block shape (block structure only), resolved from the board when the file says "board". */
-  block: [number, number] | null;
-  schedule: PruneSchedule;
-  fineTune: FineTune;
+  block: Type.Union([Type.Tuple([Type.Integer(), Type.Integer()]), Type.Null()]),
+  schedule: PruneScheduleSchema,
+  fineTune: FineTuneSchema,
   /** weight/block/offline: matrix names or patterns (`*` any characters); unit: layers (`fc_in`, `gru<l>`). */
-  prune: string[];
-  encoding: EncodingChoice;
-  /** Where the profile came from (path), for messages and the manifest. */
-  source: string;
-}
+  prune: Type.Array(Type.String()),
+  encoding: EncodingChoiceSchema,
+  file: Type.String(),
+});
 
-const fraction = { type: 'number', minimum: 0, maximum: 1 } as const;
+/** What src/compress works with; `source` is the profile's path, for messages and the manifest. */
+export type Profile = Omit<Static<typeof ProfileSpecSchema>, 'file'> & { source: string };
 
-export const PROFILE_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'structure', 'sparsity'],
-  properties: {
-    $schema: { type: 'string' },
-    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-    description: { type: 'string' },
-    structure: { enum: STRUCTURES },
-    sparsity: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
-    block: {
-      oneOf: [
-        { const: 'board' },
-        { type: 'array', items: { type: 'integer', minimum: 1, maximum: 16 }, minItems: 2, maxItems: 2 },
-      ],
-    },
-    schedule: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        start: fraction,
-        end: fraction,
-        power: { type: 'number', minimum: 1, maximum: 10 },
-        every: { type: 'integer', minimum: 1 },
-      },
-    },
-    fine_tune: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        steps: { type: 'integer', minimum: 0 },
-        epochs: { type: 'integer', minimum: 0 },
-        lr: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-        qat: { type: 'boolean' },
-      },
-    },
-    prune: {
-      oneOf: [{ const: 'all' }, { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[a-z0-9_.*]+$' } }],
-    },
-    encoding: { type: 'string', pattern: '^(dense|csr|auto|block|block[0-9]+x[0-9]+)$' },
+const fraction = Type.Number({ minimum: 0, maximum: 1 });
+
+/** A profile file (profiles/*.json) as written: optional fields are filled in by parseProfile. */
+export const PROFILE_SCHEMA = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
+    description: Type.Optional(Type.String()),
+    structure: StructureSchema,
+    sparsity: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+    block: Type.Optional(
+      Type.Union([Const('board'), Type.Array(Type.Integer({ minimum: 1, maximum: 16 }), { minItems: 2, maxItems: 2 })]),
+    ),
+    schedule: Type.Optional(
+      Type.Object(
+        {
+          start: Type.Optional(fraction),
+          end: Type.Optional(fraction),
+          power: Type.Optional(Type.Number({ minimum: 1, maximum: 10 })),
+          every: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    fine_tune: Type.Optional(
+      Type.Object(
+        {
+          steps: Type.Optional(Type.Integer({ minimum: 0 })),
+          epochs: Type.Optional(Type.Integer({ minimum: 0 })),
+          lr: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+          qat: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    prune: Type.Optional(
+      Type.Union([Const('all'), Type.Array(Type.String({ pattern: '^[a-z0-9_.*]+$' }), { minItems: 1 })]),
+    ),
+    encoding: Type.Optional(Type.String({ pattern: '^(dense|csr|auto|block|block[0-9]+x[0-9]+)$' })),
   },
-} as const;
-
-const ajv = new Ajv({ allErrors: false, strict: true });
-const validateProfile = ajv.compile(PROFILE_SCHEMA);
+  { additionalProperties: false },
+);
 
 /** Defaults (docs/compression.md): prune over the first 60 % of fine-tuning, polynomial power 3, masks every 8 steps. */
 export const DEFAULT_SCHEDULE: PruneSchedule = { start: 0, end: 0.6, power: 3, every: 8 };
@@ -112,17 +121,6 @@ export const DEFAULT_SCHEDULE: PruneSchedule = { start: 0, end: 0.6, power: 3, e
 export const DEFAULT_FINE_TUNE: FineTune = { steps: 240, epochs: null, lr: 5e-4, qat: true };
 export const DEFAULT_BLOCK: [number, number] = [8, 8];
 
-interface RawProfile {
-  name: string;
-  description?: string;
-  structure: Structure;
-  sparsity: number;
-  block?: 'board' | [number, number];
-  schedule?: Partial<PruneSchedule>;
-  fine_tune?: Partial<FineTune>;
-  prune?: 'all' | string[];
-  encoding?: string;
-}
 
 export interface ProfileOptions {
   /** Board name or board file, for `"block": "board"`. */
@@ -154,10 +152,7 @@ export function loadProfile(spec: string, opts: ProfileOptions = {}): Profile {
 
 /** Validates a profile object (`file` names it in messages) and fills in the defaults. */
 export function parseProfile(json: unknown, file: string, opts: ProfileOptions = {}): Profile {
-  if (!validateProfile(json)) {
-    throw new HilError(`${file}: ${describeSchemaError(validateProfile.errors![0]!)}`, 'compare with profiles/weight-90.json and docs/compression.md');
-  }
-  const raw = json as unknown as RawProfile;
+  const raw = validate(PROFILE_SCHEMA, json, file, 'compare with profiles/weight-90.json and docs/compression.md');
   const bad = (field: string, what: string, fix: string) => new HilError(`${file}: ${field} ${what}`, fix);
   const schedule = { ...DEFAULT_SCHEDULE, ...raw.schedule };
   if (!(schedule.start < schedule.end)) throw bad('schedule.start', `(${schedule.start}) must be below schedule.end (${schedule.end})`, 'pruning needs a span of steps');

@@ -11,11 +11,12 @@ import { ARCHS } from '../model/arch.js';
 import type { FloatModel, Tensor } from '../model/floatModel.js';
 import { graphDims } from '../model/graphDims.js';
 import { unitLayers, type UnitLayer } from './structures.js';
+import type { UnitLayers } from './manifestSchema.js';
 
 export interface ShrinkResult {
   model: FloatModel;
   /** Per unit layer: units before and after, and the original indices kept. */
-  layers: Record<string, { before: number; after: number; kept: number[] }>;
+  layers: UnitLayers;
 }
 
 /**

@@ -1,181 +1,123 @@
 /**
- * The corpus manifest (`<dir>/manifest.json`): its types, its JSON schema, and loading with validation.
- * Other stages read corpora through `loadCorpus` only; the layout is described in docs/corpus.md.
+ * The corpus manifest (`<dir>/manifest.json`): its schema, from which its types are derived, and loading
+ * with validation. Other stages read corpora through `loadCorpus` only; the layout is described in docs/corpus.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import AjvModule from 'ajv';
+import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
-import type { Split } from './voices.js';
+import { checkFormatVersion, compileSchema, StringEnum } from '../util/schema.js';
+import { SPLITS } from './voices.js';
 
 export const CORPUS_FORMAT = 'hil-corpus';
 export const CORPUS_VERSION = 1;
 
-export type SizeName = 'tiny' | 'small' | 'paper';
+export const SIZE_NAMES = ['tiny', 'small', 'paper'] as const;
+export type SizeName = (typeof SIZE_NAMES)[number];
 
-export interface FileEntry {
-  id: string;
-  split: Split;
+const fileFields = {
+  id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+  split: StringEnum(SPLITS),
   /** Relative to the corpus directory, `/`-separated. */
-  path: string;
-  sha256: string;
+  path: Type.String({ pattern: '^[^/].*\\.wav$' }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   /** Seconds. */
-  duration: number;
-}
-
-export interface SpeechEntry extends FileEntry {
-  /** `flite`, `festival`, `espeak-ng`, or `user` for a file from --clean-dir. */
-  engine: string;
-  /** The voice (its folder under speech/<split>/): e.g. `festival-slt-hts`, `espeak-f3`, or the user's speaker. */
-  voice: string;
-  /** Identity that never crosses splits (flite-slt and festival-slt-hts are both `slt`). */
-  speaker: string;
-  /** What was spoken; null for a user file. */
-  text: string | null;
-  /** Speaking-rate factor (> 1 faster), pitch shift in cents, speed warp factor; 1, 0, 1 for a user file. */
-  rate: number;
-  pitch: number;
-  warp: number;
-  /** eSpeak NG accent. */
-  accent?: string;
-  /** The user file it was converted from, relative to --clean-dir. */
-  source?: string;
-}
-
-export interface NoiseEntry extends FileEntry {
-  /** white, pink, brown, hum, fan, babble, or a recorded category (rain, wind, crowd, …), or the user's folder. */
-  category: string;
-  source: {
-    /** Debian package (`sox`, `espeak-ng`, `megaglest-data`, …) or `user`. */
-    package: string;
-    /** Installed or user file it came from; null for generated noise. */
-    file: string | null;
-    /** sox arguments that generated it (synthetic noise). */
-    recipe?: string;
-    /** eSpeak voices that talk in it (babble). */
-    talkers?: string[];
-  };
-  licence: string;
-  /** Set when the content has no energy above this frequency (a source sampled below 16 kHz). */
-  bandLimitedHz?: number;
-}
-
-export interface MixtureEntry extends FileEntry {
-  /** The clean reference: `<split>/clean/<id>.wav`, the same length as the noisy file at `path`. */
-  cleanPath: string;
-  cleanSha256: string;
-  /** Ids of the speech and noise entries mixed. */
-  speech: string;
-  noise: string;
-  /** Target SNR (dB); the written files meet it within rounding. */
-  snrDb: number;
-  /** First noise sample used (at 16 kHz); the noise wraps around when shorter than the speech. */
-  noiseOffset: number;
-  /** Gains applied to the speech and noise files' samples (as floats in [-1, 1)). */
-  speechGain: number;
-  noiseGain: number;
-}
-
-export interface RejectedFile {
-  file: string;
-  reason: string;
-}
-
-export interface CorpusManifest {
-  format: typeof CORPUS_FORMAT;
-  version: typeof CORPUS_VERSION;
-  size: SizeName;
-  seed: number;
-  sampleRate: 16000;
-  /** Identifies everything the content depends on; a build with another key regenerates what changed. */
-  buildKey: string;
-  /** hil and the external tools that made the files (Debian package versions where available). */
-  toolVersions: Record<string, string>;
-  text: { source: 'fortunes' | 'bundled' | 'none'; sentences: number; sha256: string };
-  inputs: { clean: string; noise: string };
-  speech: SpeechEntry[];
-  noise: NoiseEntry[];
-  mixtures: MixtureEntry[];
-  /** User files that could not be read, with sox's reason. */
-  rejected: RejectedFile[];
-}
-
-const file = {
-  id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-  split: { enum: ['train', 'val', 'test'] },
-  path: { type: 'string', pattern: '^[^/].*\\.wav$' },
-  sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-  duration: { type: 'number', exclusiveMinimum: 0 },
+  duration: Type.Number({ exclusiveMinimum: 0 }),
 };
-const fileRequired = ['id', 'split', 'path', 'sha256', 'duration'];
+const FileEntrySchema = Type.Object(fileFields);
+export type FileEntry = Static<typeof FileEntrySchema>;
 
-export const MANIFEST_SCHEMA = {
-  type: 'object',
-  required: ['format', 'version', 'size', 'seed', 'sampleRate', 'buildKey', 'toolVersions', 'text', 'inputs', 'speech', 'noise', 'mixtures', 'rejected'],
-  properties: {
-    format: { const: CORPUS_FORMAT },
-    version: { const: CORPUS_VERSION },
-    size: { enum: ['tiny', 'small', 'paper'] },
-    seed: { type: 'integer' },
-    sampleRate: { const: 16000 },
-    buildKey: { type: 'string' },
-    toolVersions: { type: 'object', additionalProperties: { type: 'string' } },
-    text: { type: 'object', required: ['source', 'sentences', 'sha256'] },
-    inputs: { type: 'object', required: ['clean', 'noise'] },
-    speech: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: [...fileRequired, 'engine', 'voice', 'speaker', 'text', 'rate', 'pitch', 'warp'],
-        properties: { ...file, engine: { type: 'string' }, voice: { type: 'string' }, speaker: { type: 'string' }, text: { type: ['string', 'null'] }, rate: { type: 'number' }, pitch: { type: 'number' }, warp: { type: 'number' } },
-      },
-    },
-    noise: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: [...fileRequired, 'category', 'source', 'licence'],
-        properties: {
-          ...file,
-          category: { type: 'string' },
-          source: { type: 'object', required: ['package', 'file'] },
-          licence: { type: 'string' },
-          bandLimitedHz: { type: 'number', exclusiveMinimum: 0 },
-        },
-      },
-    },
-    mixtures: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: [...fileRequired, 'cleanPath', 'cleanSha256', 'speech', 'noise', 'snrDb', 'noiseOffset', 'speechGain', 'noiseGain'],
-        properties: {
-          ...file,
-          cleanPath: file.path,
-          cleanSha256: file.sha256,
-          speech: { type: 'string' },
-          noise: { type: 'string' },
-          snrDb: { type: 'number' },
-          noiseOffset: { type: 'integer', minimum: 0 },
-          speechGain: { type: 'number', exclusiveMinimum: 0 },
-          noiseGain: { type: 'number', exclusiveMinimum: 0 },
-        },
-      },
-    },
-    rejected: { type: 'array', items: { type: 'object', required: ['file', 'reason'] } },
-  },
-} as const;
+export const SpeechEntrySchema = Type.Object({
+  ...fileFields,
+  /** `flite`, `festival`, `espeak-ng`, or `user` for a file from --clean-dir. */
+  engine: Type.String(),
+  /** The voice (its folder under speech/<split>/): e.g. `festival-slt-hts`, `espeak-f3`, or the user's speaker. */
+  voice: Type.String(),
+  /** Identity that never crosses splits (flite-slt and festival-slt-hts are both `slt`). */
+  speaker: Type.String(),
+  /** What was spoken; null for a user file. */
+  text: Type.Union([Type.String(), Type.Null()]),
+  /** Speaking-rate factor (> 1 faster), pitch shift in cents, speed warp factor; 1, 0, 1 for a user file. */
+  rate: Type.Number(),
+  pitch: Type.Number(),
+  warp: Type.Number(),
+  /** eSpeak NG accent. */
+  accent: Type.Optional(Type.String()),
+  /** The user file it was converted from, relative to --clean-dir. */
+  source: Type.Optional(Type.String()),
+});
+export type SpeechEntry = Static<typeof SpeechEntrySchema>;
 
-const Ajv = AjvModule.default ?? AjvModule;
-const validate = new Ajv({ allErrors: false, strict: false }).compile(MANIFEST_SCHEMA);
+export const NoiseEntrySchema = Type.Object({
+  ...fileFields,
+  /** white, pink, brown, hum, fan, babble, or a recorded category (rain, wind, crowd, …), or the user's folder. */
+  category: Type.String(),
+  source: Type.Object({
+    /** Debian package (`sox`, `espeak-ng`, `megaglest-data`, …) or `user`. */
+    package: Type.String(),
+    /** Installed or user file it came from; null for generated noise. */
+    file: Type.Union([Type.String(), Type.Null()]),
+    /** sox arguments that generated it (synthetic noise). */
+    recipe: Type.Optional(Type.String()),
+    /** eSpeak voices that talk in it (babble). */
+    talkers: Type.Optional(Type.Array(Type.String())),
+  }),
+  licence: Type.String(),
+  /** Set when the content has no energy above this frequency (a source sampled below 16 kHz). */
+  bandLimitedHz: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+});
+export type NoiseEntry = Static<typeof NoiseEntrySchema>;
+
+export const MixtureEntrySchema = Type.Object({
+  ...fileFields,
+  /** The clean reference: `<split>/clean/<id>.wav`, the same length as the noisy file at `path`. */
+  cleanPath: fileFields.path,
+  cleanSha256: fileFields.sha256,
+  /** Ids of the speech and noise entries mixed. */
+  speech: Type.String(),
+  noise: Type.String(),
+  /** Target SNR (dB); the written files meet it within rounding. */
+  snrDb: Type.Number(),
+  /** First noise sample used (at 16 kHz); the noise wraps around when shorter than the speech. */
+  noiseOffset: Type.Integer({ minimum: 0 }),
+  /** Gains applied to the speech and noise files' samples (as floats in [-1, 1)). */
+  speechGain: Type.Number({ exclusiveMinimum: 0 }),
+  noiseGain: Type.Number({ exclusiveMinimum: 0 }),
+});
+export type MixtureEntry = Static<typeof MixtureEntrySchema>;
+
+const RejectedFileSchema = Type.Object({ file: Type.String(), reason: Type.String() });
+export type RejectedFile = Static<typeof RejectedFileSchema>;
+
+export const MANIFEST_SCHEMA = Type.Object({
+  format: Type.Literal(CORPUS_FORMAT),
+  version: Type.Literal(CORPUS_VERSION),
+  size: StringEnum(SIZE_NAMES),
+  seed: Type.Integer(),
+  sampleRate: Type.Literal(16000),
+  /** Identifies everything the content depends on; a build with another key regenerates what changed. */
+  buildKey: Type.String(),
+  /** hil and the external tools that made the files (Debian package versions where available). */
+  toolVersions: Type.Record(Type.String(), Type.String()),
+  text: Type.Object({ source: StringEnum(['fortunes', 'bundled', 'none']), sentences: Type.Integer({ minimum: 0 }), sha256: Type.String() }),
+  inputs: Type.Object({ clean: Type.String(), noise: Type.String() }),
+  speech: Type.Array(SpeechEntrySchema),
+  noise: Type.Array(NoiseEntrySchema),
+  mixtures: Type.Array(MixtureEntrySchema),
+  /** User files that could not be read, with sox's reason. */
+  rejected: Type.Array(RejectedFileSchema),
+});
+export type CorpusManifest = Static<typeof MANIFEST_SCHEMA>;
+
+const validateManifest = compileSchema(MANIFEST_SCHEMA);
 
 /** Schema errors, then cross-references: unique ids, mixtures that name existing entries of their split. */
 export function manifestProblem(m: unknown): string | null {
-  if (!validate(m)) {
-    const e = validate.errors?.[0];
+  if (!validateManifest(m)) {
+    const e = validateManifest.errors?.[0];
     return `${e?.instancePath || '(top)'} ${e?.message ?? 'is invalid'}`;
   }
-  const c = m as CorpusManifest;
+  const c = m;
   const ids = new Set<string>();
   for (const e of [...c.speech, ...c.noise, ...c.mixtures]) {
     if (ids.has(e.id)) return `id ${e.id} appears twice`;
@@ -206,6 +148,7 @@ export function loadCorpus(dir: string, opts: { checkFiles?: boolean } = {}): Co
   } catch (e) {
     throw new HilError(`${path} is corrupt: ${(e as Error).message}`, fix);
   }
+  checkFormatVersion(m, path, CORPUS_FORMAT, CORPUS_VERSION, fix);
   const problem = manifestProblem(m);
   if (problem) throw new HilError(`${path} is not a valid hil corpus manifest: ${problem}`, fix);
   const manifest = m as CorpusManifest;

@@ -7,6 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadFloatModel } from '../model/floatModel.js';
 import { HilError } from '../util/errors.js';
+import { checkFormatVersion } from '../util/schema.js';
+import { COMPRESS_FORMAT, validateCompressManifest } from '../compress/manifestSchema.js';
 import { sha256 } from '../util/fsx.js';
 import { repoPath } from '../util/paths.js';
 import { writeBlob } from './blob.js';
@@ -26,19 +28,32 @@ export interface ResolvedModel {
 
 export const DEFAULT_MODEL_DIR = repoPath('models', 'se-small');
 
+/** What resolving reads from either manifest a model directory may hold. */
 interface ModelManifest {
   profile?: string;
   seed?: number;
 }
 
+/** `hil model init` writes this format (src/cli/model.ts); only its format version is checked here. */
+const MODEL_FORMAT = 'hil-model-manifest';
+const MODEL_VERSION = 1;
+
 function readManifest(dir: string): ModelManifest | null {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) return null;
+  let json: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new HilError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
+  const format = (json as { format?: unknown } | null)?.format;
+  if (format === COMPRESS_FORMAT) return validateCompressManifest(json, path);
+  if (format !== MODEL_FORMAT) {
+    throw new HilError(`${path} is not a hil model manifest (its format is ${JSON.stringify(format) ?? 'missing'})`, 'point --model at a directory made by hil model init, hil train or hil compress');
+  }
+  checkFormatVersion(json, path, MODEL_FORMAT, MODEL_VERSION, `remake the model with \`hil model init\``);
+  return json as ModelManifest;
 }
 
 function fromBlobFile(path: string, name: string, manifest: ModelManifest | null): ResolvedModel {

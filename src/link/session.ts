@@ -17,16 +17,10 @@ import {
   type GetStatsReply,
 } from './messages.js';
 import type { Banner, LinkLog, StreamTransport } from './transport.js';
+import type { LinkTiming } from '../board/schema.js';
 
-/** The board file's `link` section (milliseconds, counts, bytes). */
-export interface LinkTiming {
-  banner_ms: number;
-  start_ms: number;
-  request_ms: number;
-  activate_ms: number;
-  retries: number;
-  chunk_bytes: number;
-}
+/** The board file's `link` section (milliseconds, counts, bytes), typed by its schema. */
+export type { LinkTiming };
 
 export interface FrameResult {
   output: Int16Array;

@@ -7,98 +7,112 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
 import { stringify } from 'csv-stringify/sync';
+import { LatencyKindSchema, LatencyUnitSchema, type LatencyKind } from '../board/schema.js';
 import { HilError } from '../util/errors.js';
 import { appendLine, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { checkFormatVersion, NullableNumber, validate } from '../util/schema.js';
 import { mean } from './stats.js';
 
+export const RESULTS_FORMAT = 'hil-results';
+/** The version results.json is written with; a store of another version is not resumed. */
+export const RESULTS_VERSION = 1;
+
 /** What a row was measured with. Two runs with different provenance are never mixed in one results file. */
-export interface Provenance {
-  board: string;
-  boardBackend: string;
-  firmwareBuildId: string;
-  firmwareSha256: string;
-  modelSha256: string;
-  modelName: string;
-  profile: string;
-  seed: number | null;
-  audioDir: string;
-  cleanDir: string | null;
-  versions: Record<string, string>;
-}
+export const ProvenanceSchema = Type.Object({
+  board: Type.String(),
+  boardBackend: Type.String(),
+  firmwareBuildId: Type.String(),
+  firmwareSha256: Type.String(),
+  modelSha256: Type.String(),
+  modelName: Type.String(),
+  profile: Type.String(),
+  seed: Type.Union([Type.Number(), Type.Null()]),
+  audioDir: Type.String(),
+  cleanDir: Type.Union([Type.String(), Type.Null()]),
+  versions: Type.Record(Type.String(), Type.String()),
+});
+export type Provenance = Static<typeof ProvenanceSchema>;
 
-export type { LatencyKind } from '../spec/protocol.js';
-import type { LatencyKind } from '../spec/protocol.js';
+export type { LatencyKind };
 
-export interface ClipResult {
-  clip: string;
-  samples: number;
-  frames: number;
+export const ClipResultSchema = Type.Object({
+  clip: Type.String(),
+  samples: Type.Integer(),
+  frames: Type.Integer(),
   /** Device output equals the host engine's, sample for sample. */
-  bitExact: boolean;
-  sdrNoisy: number | null;
-  sisdrNoisy: number | null;
-  sdrOut: number | null;
-  sisdrOut: number | null;
-  sdrImprovement: number | null;
-  sisdrImprovement: number | null;
+  bitExact: Type.Boolean(),
+  sdrNoisy: NullableNumber,
+  sisdrNoisy: NullableNumber,
+  sdrOut: NullableNumber,
+  sisdrOut: NullableNumber,
+  sdrImprovement: NullableNumber,
+  sisdrImprovement: NullableNumber,
   /** The board's own per-frame latency figure, in `latencyUnit`, of kind `latencyKind`. */
-  latencyKind: LatencyKind;
-  latencyUnit: 'cycles' | 'instructions';
-  latencyMean: number;
-  latencyP50: number;
-  latencyP99: number;
+  latencyKind: LatencyKindSchema,
+  latencyUnit: LatencyUnitSchema,
+  latencyMean: Type.Number(),
+  latencyP50: Type.Number(),
+  latencyP99: Type.Number(),
   /** The same at the board's clock (for instructions: at the nominal core clock), microseconds. */
-  latencyUsP50: number;
-  latencyUsP99: number;
+  latencyUsP50: Type.Number(),
+  latencyUsP99: Type.Number(),
   /** The network alone (the graph, without the STFT front end and overlap-add): what compression changes.
    *  Same kind and unit as the whole-frame figures; on a modelled board, the cost model without
    *  frontend_cycles. */
-  networkLatencyMean: number;
-  networkLatencyP50: number;
-  networkLatencyP99: number;
-  networkLatencyUsP50: number;
-  networkLatencyUsP99: number;
+  networkLatencyMean: Type.Number(),
+  networkLatencyP50: Type.Number(),
+  networkLatencyP99: Type.Number(),
+  networkLatencyUsP50: Type.Number(),
+  networkLatencyUsP99: Type.Number(),
   /** Accelerator cost-model figures (always `modelled`), cycles and microseconds at the accelerator clock. */
-  modelledCyclesP50: number;
-  modelledCyclesP99: number;
-  modelledUsP50: number;
+  modelledCyclesP50: Type.Number(),
+  modelledCyclesP99: Type.Number(),
+  modelledUsP50: Type.Number(),
   /** Real-time factor: p99 latency over the frame period (hop / sample rate); below 1 keeps up. */
-  rtfP99: number;
-  macsPerFrame: number;
-  weightBytesPerFrame: number;
-  sramBytes: number;
-  sramStaticBytes: number;
-  arenaBytes: number;
-  stackHighWaterBytes: number;
-  flashBytes: number;
-  flashImageBytes: number;
-  flashModelBytes: number;
+  rtfP99: Type.Number(),
+  macsPerFrame: Type.Number(),
+  weightBytesPerFrame: Type.Number(),
+  sramBytes: Type.Number(),
+  sramStaticBytes: Type.Number(),
+  arenaBytes: Type.Number(),
+  stackHighWaterBytes: Type.Number(),
+  flashBytes: Type.Number(),
+  flashImageBytes: Type.Number(),
+  flashModelBytes: Type.Number(),
   /** Where the memory figures come from: the board file's label, e.g. "device" or "sim-native". */
-  memorySource: string;
-  finishedAt: string;
-}
+  memorySource: Type.String(),
+  finishedAt: Type.String(),
+});
+export type ClipResult = Static<typeof ClipResultSchema>;
 
-export interface RunSummary {
-  clips: number;
-  bitExactClips: number;
-  meanSdrImprovement: number | null;
-  meanSisdrImprovement: number | null;
-  meanSdrOut: number | null;
-  meanSisdrOut: number | null;
-  latencyP99Max: number;
-  modelledUsP50Mean: number;
-  sramBytes: number;
-  flashBytes: number;
-}
+export const RunSummarySchema = Type.Object({
+  clips: Type.Integer(),
+  bitExactClips: Type.Integer(),
+  meanSdrImprovement: NullableNumber,
+  meanSisdrImprovement: NullableNumber,
+  meanSdrOut: NullableNumber,
+  meanSisdrOut: NullableNumber,
+  latencyP99Max: Type.Number(),
+  modelledUsP50Mean: Type.Number(),
+  sramBytes: Type.Number(),
+  flashBytes: Type.Number(),
+});
+export type RunSummary = Static<typeof RunSummarySchema>;
 
-export interface ResultsFile {
-  format: 'hil-results';
-  version: 1;
-  provenance: Provenance;
-  rows: ClipResult[];
-  summary: RunSummary;
-}
+export const ResultsFileSchema = Type.Object({
+  format: Type.Literal(RESULTS_FORMAT),
+  version: Type.Literal(RESULTS_VERSION),
+  provenance: ProvenanceSchema,
+  rows: Type.Array(ClipResultSchema),
+  summary: RunSummarySchema,
+});
+export type ResultsFile = Static<typeof ResultsFileSchema>;
+
+/** What a resume reads: the summary is recomputed from the rows on every write, and an empty run's holds
+ *  nulls where JSON turned -Infinity and NaN, so it is neither checked nor trusted. */
+const StoredResultsSchema = Type.Omit(ResultsFileSchema, ['summary']);
 
 /** Column order of results.csv: provenance first so each row stands on its own. */
 const CSV_COLUMNS: [string, (r: ClipResult, p: Provenance) => unknown][] = [
@@ -197,18 +211,19 @@ export class ResultsStore {
   static open(outDir: string, provenance: Provenance, overwrite: boolean): ResultsStore {
     const store = new ResultsStore(outDir, provenance);
     if (existsSync(store.jsonPath) && !overwrite) {
-      let existing: ResultsFile;
+      let json: unknown;
       try {
-        existing = JSON.parse(readFileSync(store.jsonPath, 'utf8'));
+        json = JSON.parse(readFileSync(store.jsonPath, 'utf8'));
       } catch (e) {
         throw new HilError(`${store.jsonPath} is unreadable (${(e as Error).message})`, 'remove it or pass --overwrite');
       }
-      if (existing.format !== 'hil-results' || provenanceKey(existing.provenance) !== provenanceKey(provenance)) {
-        throw new HilError(
-          `${outDir} holds results of a different run (model, board, firmware or audio differ)`,
-          'use another --out, or --overwrite to replace them',
-        );
-      }
+      const differentRun = () =>
+        new HilError(`${outDir} holds results of a different run (model, board, firmware or audio differ)`, 'use another --out, or --overwrite to replace them');
+      if ((json as { format?: unknown } | null)?.format !== RESULTS_FORMAT) throw differentRun();
+      const fix = 'rerun with --overwrite to measure again, or use another --out';
+      checkFormatVersion(json, store.jsonPath, RESULTS_FORMAT, RESULTS_VERSION, fix);
+      const existing = validate(StoredResultsSchema, json, store.jsonPath, fix);
+      if (provenanceKey(existing.provenance) !== provenanceKey(provenance)) throw differentRun();
       store.rows = existing.rows;
     }
     if (overwrite || !existsSync(store.jsonPath)) {
@@ -234,7 +249,7 @@ export class ResultsStore {
   }
 
   file(): ResultsFile {
-    return { format: 'hil-results', version: 1, provenance: this.provenance, rows: this.rows, summary: summarizeRows(this.rows) };
+    return { format: RESULTS_FORMAT, version: RESULTS_VERSION, provenance: this.provenance, rows: this.rows, summary: summarizeRows(this.rows) };
   }
 
   private writeJson(): void {

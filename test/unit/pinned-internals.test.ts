@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { LinuxBinding } from '@serialport/bindings-cpp';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import wavefilePkg from 'wavefile';
-import { REPO_ROOT } from '../../src/board/registry.js';
+import { repoRoot } from '../../src/util/paths.js';
 import { initTf, tf } from '../../src/model/tfBackend.js';
 
 interface Pinned {
@@ -27,7 +27,7 @@ const WASM: Pinned = { pkg: '@tensorflow/tfjs-backend-wasm', patchedBy: 'src/mod
 const SERIAL: Pinned = { pkg: '@serialport/bindings-cpp', patchedBy: 'src/link/serialBinding.ts' };
 const WAVEFILE: Pinned = { pkg: 'wavefile', patchedBy: 'src/data/wav.ts' };
 
-const json = (...path: string[]) => JSON.parse(readFileSync(join(REPO_ROOT, ...path), 'utf8'));
+const json = (...path: string[]) => JSON.parse(readFileSync(join(repoRoot(), ...path), 'utf8'));
 const installed = (p: Pinned): string => json('node_modules', p.pkg, 'package.json').version;
 const changed = (p: Pinned, what: string) => `${p.pkg} ${installed(p)} internals changed: ${what}; ${p.patchedBy} relies on it — re-check it before upgrading`;
 
