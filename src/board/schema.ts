@@ -7,6 +7,7 @@
  */
 import { LATENCY_KINDS } from '../spec/protocol.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { LinkTimingSchema } from '../link/timing.js';
 import { StringEnum, validate } from '../util/schema.js';
 
 export const LatencyKindSchema = StringEnum(LATENCY_KINDS);
@@ -14,8 +15,6 @@ export type LatencyKind = Static<typeof LatencyKindSchema>;
 export const LatencyUnitSchema = StringEnum(['cycles', 'instructions']);
 
 const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' });
-const positiveInt = Type.Integer({ minimum: 1 });
-const count = Type.Integer({ minimum: 0 });
 export const u32 = (options: { minimum?: number } = {}) => Type.Integer({ minimum: 0, maximum: 0xffffffff, ...options });
 
 /** docs/cost-model.md parameters, as the board file names them. */
@@ -33,19 +32,6 @@ export const AcceleratorSchema = Type.Object(
 );
 export type AcceleratorParams = Static<typeof AcceleratorSchema>;
 
-/** The link's timeouts and frame size, in milliseconds, counts and bytes. */
-export const LinkTimingSchema = Type.Object(
-  {
-    banner_ms: positiveInt,
-    start_ms: positiveInt,
-    request_ms: positiveInt,
-    activate_ms: positiveInt,
-    retries: count,
-    chunk_bytes: Type.Integer({ minimum: 1, maximum: 1020 }),
-  },
-  { additionalProperties: false },
-);
-export type LinkTiming = Static<typeof LinkTimingSchema>;
 
 export const BOARD_SCHEMA = Type.Object(
   {

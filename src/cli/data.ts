@@ -95,7 +95,7 @@ export function register(program: Command): void {
         const jobs = intOption('jobs', flags.jobs, 2);
         const started = Date.now();
         const reporter = progressReporter();
-        let result;
+        let result: Awaited<ReturnType<typeof buildCorpus>>;
         try {
           result = await buildCorpus(
             { size, seed, jobs, out: flags.out, cleanDir: flags.cleanDir, noiseDir: flags.noiseDir, speakerPattern: flags.speakerPattern },

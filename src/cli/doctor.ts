@@ -29,7 +29,7 @@ export function isPresent(tool: Tool): boolean {
 
 async function tfjsBackend(): Promise<{ ok: boolean; detail: string }> {
   try {
-    // @ts-ignore: optional dependency, absent on machines that cannot download libtensorflow
+    // @ts-expect-error: optional dependency, absent on machines that cannot download libtensorflow
     await import('@tensorflow/tfjs-node');
     return { ok: true, detail: 'tfjs-node (native)' };
   } catch {

@@ -1,5 +1,4 @@
-/** `hil train`: trains a streaming SE model (float or int8 QAT) on a corpus; rerun the same command to resume. */
-import { existsSync } from 'node:fs';
+
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isArchName, ARCHS } from '../model/arch.js';

@@ -37,7 +37,10 @@ export function sparsityReport(model: FloatModel, pruned: (name: string) => bool
     perMatrix[name] = { shape, exportedShape: t.shape.slice(), total, nonzero, pruned: p, target: p ? target : null, achieved: 1 - nonzero / total };
     tot += total;
     nz += nonzero;
-    if (p) (totP += total), (nzP += nonzero);
+    if (p) {
+      totP += total;
+      nzP += nonzero;
+    }
   }
   return { target, achieved: totP ? 1 - nzP / totP : 0, allMatrices: 1 - nz / tot, perMatrix };
 }

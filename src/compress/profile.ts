@@ -5,8 +5,7 @@
  * so the rest of src/compress sees a complete `Profile`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
 import { parseEncoding, type EncodingChoice } from '../export/blob.js';

@@ -38,7 +38,14 @@ export function weightMask(w: Float32Array, prev: Float32Array | undefined, spar
   const scores = Float64Array.from(w, Math.abs);
   const before = new Uint8Array(n);
   let nBefore = 0;
-  if (prev) for (let i = 0; i < n; i++) if (prev[i] === 0) (before[i] = 1), nBefore++;
+  if (prev) {
+    for (let i = 0; i < n; i++) {
+      if (prev[i] === 0) {
+        before[i] = 1;
+        nBefore++;
+      }
+    }
+  }
   const k = Math.max(nBefore, Math.min(n, Math.round(sparsity * n)));
   const mask = new Float32Array(n).fill(1);
   const order = pruneOrder(scores, before);
@@ -82,7 +89,7 @@ export function blockMask(w: Float32Array, rows: number, cols: number, br: numbe
     forBlock(g, b, (i) => {
       ss += w[i] * w[i];
       sizes[b]++;
-      if (!prev || prev[i] !== 0) zeroMask = false;
+      if (prev?.[i] !== 0) zeroMask = false;
     });
     scores[b] = Math.sqrt(ss);
     before[b] = prev && zeroMask ? 1 : 0;

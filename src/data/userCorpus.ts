@@ -24,7 +24,7 @@ export interface UserFile {
 }
 
 export function listAudio(root: string, what: string): UserFile[] {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(root);
   } catch {

@@ -1,6 +1,6 @@
 /** A whole clip through the host engine, framed exactly as the device path frames it. */
-import { type ModelBlob } from './blob.js';
-import { type CostParams } from './costModel.js';
+import type { ModelBlob } from './blob.js';
+import type { CostParams } from './costModel.js';
 import { Engine, type FrameCounters } from './engine.js';
 import { clipToFrames, framesToClip } from './framing.js';
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HilError } from '../util/errors.js';
-import { ARCHS, GATES, weightNames } from '../model/arch.js';
+import { ARCHS, weightNames } from '../model/arch.js';
 import { graphDims } from '../model/graphDims.js';
 import type { FloatModel, Tensor } from '../model/floatModel.js';
 import { analysisWindow, synthesisWindow } from '../engine/windows.js';
@@ -55,7 +55,7 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
 
   const observed = (name: string, length: number, relu = false): QTensor => {
     const r = ranges[name];
-    if (!r || r.length !== 2) throw new HilError(`float model has no activation range for ${name}`, 'observe ranges with the float forward (hil model init does) or calibrate');
+    if (r?.length !== 2) throw new HilError(`float model has no activation range for ${name}`, 'observe ranges with the float forward (hil model init does) or calibrate');
     const lo = relu ? 0 : r[0];
     const q = chooseQuantParams(lo, Math.max(lo, r[1]));
     return add({ name, length, scale: q.scale, zeroPoint: q.zeroPoint, isState: false, next: null, range: [r[0], r[1]] });

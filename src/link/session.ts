@@ -17,7 +17,7 @@ import {
   type GetStatsReply,
 } from './messages.js';
 import type { Banner, LinkLog, StreamTransport } from './transport.js';
-import type { LinkTiming } from '../board/schema.js';
+import type { LinkTiming } from './timing.js';
 
 /** The board file's `link` section (milliseconds, counts, bytes), typed by its schema. */
 export type { LinkTiming };

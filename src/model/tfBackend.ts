@@ -63,7 +63,11 @@ export async function initTf(opts: { backend?: BackendChoice; kernelFixes?: bool
   if (!ok && (choice === 'auto' || choice === 'wasm')) {
     let err = '';
     try {
-      ok = (await tf.setBackend('wasm')) && (await tf.ready(), tf.getBackend() === 'wasm');
+      ok = await tf.setBackend('wasm');
+      if (ok) {
+        await tf.ready();
+        ok = tf.getBackend() === 'wasm';
+      }
     } catch (e) {
       err = (e as Error).message;
     }

@@ -1,4 +1,5 @@
 /** The table `hil run` prints: one row per clip, the means, the memory figures and the provenance line. */
+import { stripVTControlCharacters as stripAnsi } from 'node:util';
 import chalk from 'chalk';
 import type { ClipResult, ResultsFile } from './results.js';
 
@@ -56,7 +57,3 @@ export function resultsTable(file: ResultsFile): string {
   ].join('\n');
 }
 
-function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\u001b\[[0-9;]*m/g, '');
-}

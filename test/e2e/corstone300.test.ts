@@ -16,7 +16,7 @@ import { initFloatModel } from '../../src/model/init.js';
 import { clipToFrames, ETHOS_U55_128, runClipOnHost } from '../../src/engine/index.js';
 import type { Board } from '../../src/board/board.js';
 import { loadBoard } from '../../src/board/registry.js';
-import { Corstone300Board } from '../../src/board/corstone300.js';
+import type { Corstone300Board } from '../../src/board/corstone300.js';
 import { imageMemory } from '../../src/board/elf.js';
 import { EmulatorProcess, findOnPath } from '../../src/board/emulator.js';
 import { buildBenchImages, corstoneQemu } from '../support/cs300bench.js';

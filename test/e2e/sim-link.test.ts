@@ -10,7 +10,7 @@ import { Engine } from '../../src/engine/index.js';
 import type { Board } from '../../src/board/board.js';
 import { loadBoard } from '../../src/board/registry.js';
 import type { SimBoard } from '../../src/board/sim.js';
-import type { Session, FrameResult } from '../../src/link/session.js';
+import type { FrameResult } from '../../src/link/session.js';
 import { Msg } from '../../src/link/messages.js';
 import { decodeChunk } from '../../src/link/frame.js';
 

@@ -337,7 +337,11 @@ test('compress, offline: no training, exactly the target sparsity of int8 weight
   for (const s of Object.values(m.sparsity.perMatrix)) assert.ok(Math.abs(s.achieved - 0.9) < 0.001);
   const blob = parseBlob(new Uint8Array(readFileSync(join(tmp, 'out', 'offline', 'model.hilm'))));
   let nnz = 0, total = 0;
-  for (const op of blob.ops) if (op.op === 'FC') (nnz += op.counters.macs), (total += op.inFeatures * op.outFeatures);
+  for (const op of blob.ops) {
+    if (op.op !== 'FC') continue;
+    nnz += op.counters.macs;
+    total += op.inFeatures * op.outFeatures;
+  }
   assert.ok(nnz / total < 0.105);
   assert.equal(JSON.parse(readFileSync(join(tmp, 'out', 'offline', 'manifest.json'), 'utf8')).profile, 'test-offline');
 });

@@ -97,7 +97,7 @@ test('fuzz: hundreds of random corruptions never crash, never read out of bounds
         new DataView(b.buffer).setUint32(8, b.length, true);
       }
       if (rng() < 0.9) fixCrc(b);
-      let parsed;
+      let parsed: ReturnType<typeof parseBlob> | undefined;
       try {
         parsed = parseBlob(b, { arenaCapacity: 1 << 18 });
       } catch (e) {

@@ -24,7 +24,7 @@ function decode(op: BlobFcOp): Int8Array {
         for (let r = 0; r < enc.br; r++)
           for (let c = 0; c < enc.bc; c++) {
             const row = rb * enc.br + r, col = enc.colIdx[k] * enc.bc + c;
-            const v = enc.blocks[(k * enc.br + r) * enc.bc + c];
+            const v: number = enc.blocks[(k * enc.br + r) * enc.bc + c];
             if (row < op.outFeatures && col < inF) w[row * inF + col] = v;
             else assert.equal(v, 0, 'padding is zero');
           }

@@ -49,7 +49,11 @@ test('the float forward observes every activation range and produces finite, tim
   assert.ok(ranges.mask[0] > 0 && ranges.mask[1] < 1);
   // Output is the input scaled by a mask in (0, 1): correlated with the input at zero lag.
   let dot = 0, nx = 0, ny = 0;
-  for (let i = 0; i < pcm.length; i++) (dot += pcm[i] * output[i]), (nx += pcm[i] ** 2), (ny += output[i] ** 2);
+  for (let i = 0; i < pcm.length; i++) {
+    dot += pcm[i] * output[i];
+    nx += pcm[i] ** 2;
+    ny += output[i] ** 2;
+  }
   assert.ok(dot / Math.sqrt(nx * ny) > 0.9, `correlation ${dot / Math.sqrt(nx * ny)}`);
 });
 

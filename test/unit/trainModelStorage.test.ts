@@ -19,8 +19,8 @@ test('every float16 value survives float32 and back; neighbours round to the nea
   const wide = float16ToFloat32(all);
   const back = float32ToFloat16(wide);
   for (let i = 0; i < 65536; i++) {
-    const isNaN = (i & 0x7c00) === 0x7c00 && (i & 0x3ff) !== 0;
-    if (isNaN) assert.ok(Number.isNaN(wide[i]) && Number.isNaN(float16ToFloat32(back.subarray(i, i + 1))[0]));
+    const isNan = (i & 0x7c00) === 0x7c00 && (i & 0x3ff) !== 0;
+    if (isNan) assert.ok(Number.isNaN(wide[i]) && Number.isNaN(float16ToFloat32(back.subarray(i, i + 1))[0]));
     else assert.equal(back[i], i, `half 0x${i.toString(16)} → ${wide[i]} → 0x${back[i].toString(16)}`);
   }
   // Between consecutive positive halves a and b (normal, subnormal, across the exponent step): values below

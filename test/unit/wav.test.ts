@@ -70,7 +70,7 @@ const throwsHil = (fn: () => unknown, pattern: RegExp) =>
     return true;
   });
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('wav: exact reading', () => {
   it('int16 round-trips exactly through a file, extremes included', () => {
@@ -204,29 +204,29 @@ describe('wav: errors name the file', () => {
     const bytes = good();
     const path = join(dir, 'cut.wav');
     writeFileSync(path, bytes.subarray(0, bytes.length - 100));
-    throwsHil(() => readWavMono(path), new RegExp(`^${escape(path)} is truncated: its data chunk declares 2000 bytes, the file holds 1900`));
+    throwsHil(() => readWavMono(path), new RegExp(`^${escapeRegExp(path)} is truncated: its data chunk declares 2000 bytes, the file holds 1900`));
     writeFileSync(path, bytes.subarray(0, bytes.length - 1));
-    throwsHil(() => readPcm16(path, 16000), new RegExp(`^${escape(path)} is truncated`));
+    throwsHil(() => readPcm16(path, 16000), new RegExp(`^${escapeRegExp(path)} is truncated`));
   });
 
   it('a file cut inside its header', () => {
     const path = join(dir, 'cut-header.wav');
     writeFileSync(path, good().subarray(0, 30));
-    throwsHil(() => readWavMono(path), new RegExp(`^${escape(path)} is not a readable WAV file: .*\\(convert it`));
+    throwsHil(() => readWavMono(path), new RegExp(`^${escapeRegExp(path)} is not a readable WAV file: .*\\(convert it`));
   });
 
   it('a file that is not a WAV', () => {
     const path = join(dir, 'notes.wav');
     writeFileSync(path, 'these are notes, not audio\n'.repeat(10));
-    throwsHil(() => readWavMono(path), new RegExp(`^${escape(path)} is not a readable WAV file`));
+    throwsHil(() => readWavMono(path), new RegExp(`^${escapeRegExp(path)} is not a readable WAV file`));
     const empty = join(dir, 'empty.wav');
     writeFileSync(empty, '');
-    throwsHil(() => readWavMono(empty), new RegExp(`^${escape(empty)} is not a readable WAV file`));
+    throwsHil(() => readWavMono(empty), new RegExp(`^${escapeRegExp(empty)} is not a readable WAV file`));
   });
 
   it('a missing file', () => {
     const path = join(dir, 'absent.wav');
-    throwsHil(() => readWavMono(path), new RegExp(`^cannot read ${escape(path)}: ENOENT`));
+    throwsHil(() => readWavMono(path), new RegExp(`^cannot read ${escapeRegExp(path)}: ENOENT`));
   });
 
   it('an encoding hil does not decode (A-law)', () => {
@@ -235,7 +235,7 @@ describe('wav: errors name the file', () => {
     w.toALaw();
     const path = join(dir, 'alaw.wav');
     writeFileSync(path, w.toBuffer());
-    throwsHil(() => readWavMono(path), new RegExp(`^${escape(path)}: unsupported WAV encoding \\(format code 6, 8 bits\\).*sox`));
+    throwsHil(() => readWavMono(path), new RegExp(`^${escapeRegExp(path)}: unsupported WAV encoding \\(format code 6, 8 bits\\).*sox`));
   });
 
   it('written files are complete WAVs that wavefile reads back', () => {

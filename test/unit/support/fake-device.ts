@@ -5,7 +5,7 @@
  */
 import { Duplex, PassThrough } from 'node:stream';
 import { encodeWireFrame, FrameDecoder, type Frame } from '../../../src/link/frame.js';
-import { decodePayload, encodePayload, Msg, PROTOCOL_VERSION, REPLY, type MessageType, type Payloads } from '../../../src/link/messages.js';
+import { decodePayload, encodePayload, Msg, PROTOCOL_VERSION, REPLY, Reply, type MessageType, type Payloads } from '../../../src/link/messages.js';
 
 export interface FakeDeviceOptions {
   rxCreditBytes?: number;
@@ -65,7 +65,7 @@ export class FakeDevice {
     if (f.type === Msg.HELLO) {
       this.window.length = 0;
       this.lastSeq = f.seq;
-      this.send(f, REPLY | Msg.HELLO, {
+      this.send(f, Reply.HELLO, {
         protocolVersion: PROTOCOL_VERSION,
         maxPayload: 1024,
         rxCreditBytes: this.opts.rxCreditBytes ?? 4096,
@@ -101,7 +101,7 @@ export class FakeDevice {
         const r = decodePayload(Msg.RUN_FRAME, f.payload);
         entry.frameIndex = r.frameIndex;
         const out = Int16Array.from(r.samples).reverse();
-        this.send(f, REPLY | Msg.RUN_FRAME, {
+        this.send(f, Reply.RUN_FRAME, {
           frameIndex: r.frameIndex,
           latency: 1000n + BigInt(r.frameIndex),
           modelledCycles: 1000 + r.frameIndex,
