@@ -79,7 +79,7 @@ const BlobLayerSchema = Type.Object({ name: Type.String(), encoding: Type.String
 export const CompressManifestSchema = Type.Object({
   format: Type.Literal(COMPRESS_FORMAT),
   version: Type.Literal(COMPRESS_VERSION),
-  /** The profile's name (src/export/resolve.ts reports it). */
+  /** The profile's name (src/run/resolveModel.ts reports it). */
   profile: Type.String(),
   structure: StructureSchema,
   profileSpec: ProfileSpecSchema,

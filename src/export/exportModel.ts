@@ -2,6 +2,7 @@
  * A float model exported to its device blob, with the description that `hil model init`/`export` write
  * beside it as manifest.json (sizes, work counters, per-layer encodings).
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { Engine } from '../engine/index.js';
 import type { FloatModel } from '../model/floatModel.js';
 import { paramsPerLayer } from '../model/init.js';
@@ -10,31 +11,47 @@ import { HIL_VERSION } from '../util/version.js';
 import { writeBlobDetailed, type EncodingChoice } from './blob.js';
 import { lowerToQuantGraph, type LowerOptions } from './lower.js';
 
-export interface ModelManifest {
-  format: 'hil-model-manifest';
-  version: 1;
-  arch: string;
-  seed: number;
-  hop: number;
-  sampleRate: number;
-  hil: string;
-  params: Record<string, number> & { total: number };
-  blob: {
-    file: string;
-    sha256: string;
-    modelId: string;
-    flashBytes: number;
-    encoding: string;
-    arenaBytes: number;
-    ops: number;
-    tensors: number;
-    /** Work counters of one frame (docs/model-format.md §8). */
-    macsPerFrame: number;
-    weightBytesPerFrame: number;
-    elementsPerFrame: number;
-    layers: { name: string; encoding: string; br: number; bc: number; nnz: number; weightBytes: number }[];
-  };
-}
+export const MODEL_MANIFEST_FORMAT = 'hil-model-manifest';
+export const MODEL_MANIFEST_VERSION = 1;
+
+const LayerSchema = Type.Object(
+  { name: Type.String(), encoding: Type.String(), br: Type.Integer(), bc: Type.Integer(), nnz: Type.Integer(), weightBytes: Type.Integer() },
+  { additionalProperties: false },
+);
+
+/** manifest.json of `hil model init` and `hil model export`; `hil run` reads it back (src/run/resolveModel.ts). */
+export const ModelManifestSchema = Type.Object(
+  {
+    format: Type.Literal(MODEL_MANIFEST_FORMAT),
+    version: Type.Literal(MODEL_MANIFEST_VERSION),
+    arch: Type.String(),
+    seed: Type.Integer(),
+    hop: Type.Integer(),
+    sampleRate: Type.Integer(),
+    hil: Type.String(),
+    params: Type.Intersect([Type.Record(Type.String(), Type.Number()), Type.Object({ total: Type.Number() })]),
+    blob: Type.Object(
+      {
+        file: Type.String(),
+        sha256: Type.String(),
+        modelId: Type.String(),
+        flashBytes: Type.Integer(),
+        encoding: Type.String(),
+        arenaBytes: Type.Integer(),
+        ops: Type.Integer(),
+        tensors: Type.Integer(),
+        /** Work counters of one frame (docs/model-format.md §8). */
+        macsPerFrame: Type.Integer(),
+        weightBytesPerFrame: Type.Integer(),
+        elementsPerFrame: Type.Integer(),
+        layers: Type.Array(LayerSchema),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ModelManifest = Static<typeof ModelManifestSchema>;
 
 function encodingLabel(e: EncodingChoice): string {
   return e.kind === 'block' ? `block${e.br}x${e.bc}` : e.kind;
@@ -67,5 +84,5 @@ export function exportModel(model: FloatModel, blobPath: string, encoding: Encod
 export function manifestFor(model: FloatModel, blob: ModelManifest['blob']): ModelManifest {
   const params = paramsPerLayer(model);
   const total = Object.values(params).reduce((a, b) => a + b, 0);
-  return { format: 'hil-model-manifest', version: 1, arch: model.arch, seed: model.seed, hop: model.hop, sampleRate: model.sampleRate, hil: HIL_VERSION, params: { ...params, total }, blob };
+  return { format: MODEL_MANIFEST_FORMAT, version: MODEL_MANIFEST_VERSION, arch: model.arch, seed: model.seed, hop: model.hop, sampleRate: model.sampleRate, hil: HIL_VERSION, params: { ...params, total }, blob };
 }

@@ -16,7 +16,7 @@ import { LATENCY_KINDS, LatencyKindCode, type GetStatsReply } from '../link/mess
 import type { FrameResult, Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
-import { resolveModel, type ResolvedModel } from '../export/resolve.js';
+import { resolveModel, type ResolvedModel } from '../run/resolveModel.js';
 import { ResultsStore, type ClipResult, type Provenance, type ResultsFile } from '../report/results.js';
 import { summarize } from '../report/stats.js';
 import { HilError } from '../util/errors.js';

@@ -7,16 +7,18 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { HilError } from '../../src/util/errors.js';
 import { ResultsStore, type ClipResult, type Provenance } from '../../src/report/results.js';
 import { readCompressManifest } from '../../src/compress/manifestSchema.js';
-import { resolveModel } from '../../src/export/resolve.js';
+import { resolveModel } from '../../src/run/resolveModel.js';
 import { loadCorpus } from '../../src/data/manifest.js';
+import { exportModel, manifestFor } from '../../src/export/exportModel.js';
+import { initFloatModel } from '../../src/model/init.js';
+import { repoRoot } from '../../src/util/paths.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = repoRoot();
 const dir = mkdtempSync(join(tmpdir(), 'hil-schema-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -104,6 +106,19 @@ test('a compressed-model manifest of another format version is refused by hil ru
   oneLine(() => resolveModel(model), /manifest\.json is hil-compress-manifest version 7; this hil reads version 1 \(rebuild the model with `hil compress`/);
   writeFileSync(join(model, 'manifest.json'), JSON.stringify({ ...m, sparsity: { ...m.sparsity, achieved: 'most' } }));
   oneLine(() => resolveModel(model), /manifest\.json: sparsity\.achieved must be number/);
+});
+
+test('a hil model init manifest is validated by hil run: a wrong version or field is refused in one line', () => {
+  const model = join(dir, 'init-model');
+  mkdirSync(model);
+  const fm = initFloatModel('se-tiny', 3);
+  const m = manifestFor(fm, exportModel(fm, join(model, 'model.hilm'), { kind: 'dense' }));
+  writeFileSync(join(model, 'manifest.json'), JSON.stringify(m));
+  assert.equal(resolveModel(model).profile, 'dense-int8');
+  writeFileSync(join(model, 'manifest.json'), JSON.stringify({ ...m, version: 2 }));
+  oneLine(() => resolveModel(model), /manifest\.json is hil-model-manifest version 2; this hil reads version 1 \(remake the model with `hil model init`/);
+  writeFileSync(join(model, 'manifest.json'), JSON.stringify({ ...m, blob: { ...m.blob, flashBytes: 'big' } }));
+  oneLine(() => resolveModel(model), /manifest\.json: blob\.flashBytes must be integer/);
 });
 
 test('a corpus manifest of another format version is refused in one line that says to rebuild', () => {

@@ -7,12 +7,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadFloatModel } from '../model/floatModel.js';
 import { HilError } from '../util/errors.js';
-import { checkFormatVersion } from '../util/schema.js';
+import { checkFormatVersion, validate } from '../util/schema.js';
 import { COMPRESS_FORMAT, validateCompressManifest } from '../compress/manifestSchema.js';
 import { sha256 } from '../util/fsx.js';
 import { repoPath } from '../util/paths.js';
-import { writeBlob } from './blob.js';
-import { lowerToQuantGraph } from './lower.js';
+import { writeBlob } from '../export/blob.js';
+import { MODEL_MANIFEST_FORMAT, MODEL_MANIFEST_VERSION, ModelManifestSchema } from '../export/exportModel.js';
+import { lowerToQuantGraph } from '../export/lower.js';
 
 export interface ResolvedModel {
   blob: Uint8Array;
@@ -29,16 +30,13 @@ export interface ResolvedModel {
 export const DEFAULT_MODEL_DIR = repoPath('models', 'se-small');
 
 /** What resolving reads from either manifest a model directory may hold. */
-interface ModelManifest {
+interface ManifestFacts {
   profile?: string;
   seed?: number;
 }
 
-/** `hil model init` writes this format (src/cli/model.ts); only its format version is checked here. */
-const MODEL_FORMAT = 'hil-model-manifest';
-const MODEL_VERSION = 1;
 
-function readManifest(dir: string): ModelManifest | null {
+function readManifest(dir: string): ManifestFacts | null {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) return null;
   let json: unknown;
@@ -49,14 +47,14 @@ function readManifest(dir: string): ModelManifest | null {
   }
   const format = (json as { format?: unknown } | null)?.format;
   if (format === COMPRESS_FORMAT) return validateCompressManifest(json, path);
-  if (format !== MODEL_FORMAT) {
+  if (format !== MODEL_MANIFEST_FORMAT) {
     throw new HilError(`${path} is not a hil model manifest (its format is ${JSON.stringify(format) ?? 'missing'})`, 'point --model at a directory made by hil model init, hil train or hil compress');
   }
-  checkFormatVersion(json, path, MODEL_FORMAT, MODEL_VERSION, `remake the model with \`hil model init\``);
-  return json as ModelManifest;
+  checkFormatVersion(json, path, MODEL_MANIFEST_FORMAT, MODEL_MANIFEST_VERSION, `remake the model with \`hil model init\``);
+  return validate(ModelManifestSchema, json, path, 'remake the model with `hil model init`');
 }
 
-function fromBlobFile(path: string, name: string, manifest: ModelManifest | null): ResolvedModel {
+function fromBlobFile(path: string, name: string, manifest: ManifestFacts | null): ResolvedModel {
   const blob = new Uint8Array(readFileSync(path));
   // A hil model manifest without a profile is an uncompressed model; a bare blob says nothing.
   const profile = manifest ? (manifest.profile ?? 'dense-int8') : 'unknown';
@@ -64,7 +62,7 @@ function fromBlobFile(path: string, name: string, manifest: ModelManifest | null
 }
 
 /** Exports a float model to an int8 blob: each FC stored in whichever encoding is smallest. */
-function fromFloatModel(path: string, name: string, manifest: ModelManifest | null): ResolvedModel {
+function fromFloatModel(path: string, name: string, manifest: ManifestFacts | null): ResolvedModel {
   const model = loadFloatModel(path);
   const blob = writeBlob(lowerToQuantGraph(model), { encoding: { kind: 'auto' } });
   return {
