@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { ARCHS, GATES, activationNames } from './arch.js';
 import type { FloatModel } from './floatModel.js';
 import { graphDims } from './graphDims.js';
-import { analysisWindow, synthesisWindow } from '../engine/windows.js';
+import { analysisWindowQ15, synthesisWindowQ15 } from '../engine/windows.js';
 
 interface FftJs {
   realTransform(out: Float64Array, data: Float64Array): void;
@@ -67,8 +67,8 @@ export class FloatStream {
     this.hop = model.hop;
     this.nBins = dims.nBins;
     this.observe = options.observeRanges ?? true;
-    this.winA = Float64Array.from(analysisWindow(this.nFft), (v) => v / 32768);
-    this.winS = Float64Array.from(synthesisWindow(this.nFft, this.hop), (v) => v / 32768);
+    this.winA = Float64Array.from(analysisWindowQ15(this.nFft), (v) => v / 32768);
+    this.winS = Float64Array.from(synthesisWindowQ15(this.nFft, this.hop), (v) => v / 32768);
     this.fft = new FFT(this.nFft);
     this.inbuf = new Float64Array(this.nFft);
     this.ola = new Float64Array(this.nFft);
