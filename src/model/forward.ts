@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { ARCHS, GATES, activationNames } from './arch.js';
 import type { FloatModel } from './floatModel.js';
 import { graphDims } from './graphDims.js';
+import { deviceFrameCount } from '../engine/framing.js';
 import { analysisWindowQ15, synthesisWindowQ15 } from '../engine/windows.js';
 
 interface FftJs {
@@ -182,7 +183,7 @@ export interface ForwardResult {
 export function floatForward(model: FloatModel, pcm: ArrayLike<number>, stream = new FloatStream(model)): ForwardResult {
   const { hop, nFft } = stream;
   stream.reset();
-  const frames = Math.ceil(pcm.length / hop) + nFft / hop - 1;
+  const frames = deviceFrameCount(pcm.length, hop, nFft);
   const delay = nFft - hop;
   const output = new Float64Array(pcm.length);
   const inFrame = new Float64Array(hop);

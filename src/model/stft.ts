@@ -35,8 +35,12 @@ export interface Spectrum {
   im: Float32Array;
 }
 
-/** Number of frames the device produces for `length` samples (the last partial hop is zero-padded). */
-export function frameCount(length: number, hop: number): number {
+/**
+ * STFT frames of `length` samples: one per hop, the last partial hop zero-padded. The device is fed
+ * n_fft/hop − 1 flush frames more (deviceFrameCount in src/engine/framing.ts); callers that want its
+ * output pad the input by n_fft − hop samples first (train.ts `enhance`).
+ */
+export function stftFrameCount(length: number, hop: number): number {
   return Math.ceil(length / hop);
 }
 
@@ -49,7 +53,7 @@ function plan(n: number): FftJs {
 
 /** STFT of int16-scale samples, framed as the device frames them. */
 export function stft(samples: ArrayLike<number>, hop: number, nFft = N_FFT): Spectrum {
-  const frames = frameCount(samples.length, hop);
+  const frames = stftFrameCount(samples.length, hop);
   const nBins = nFft / 2 + 1;
   const win = sqrtHann(nFft);
   const re = new Float32Array(frames * nBins);
