@@ -45,7 +45,12 @@ import { assignVoices, SPLITS, type Split } from './voices.js';
 /** Bump when any recipe or algorithm changes what a file contains: every cache key changes with it. */
 export const GENERATOR_VERSION = 1;
 
-export const SNR_RANGE_DB: [number, number] = [-5, 20];
+/**
+ * SNR range of the corpus's fixed mixtures (docs/corpus.md, "Mixtures"): what val and test measure, fixed
+ * in each mixture's manifest entry when the corpus is built. Training remixes train speech at its own
+ * range (TRAIN_REMIX_SNR_RANGE_DB in src/model/dataset.ts).
+ */
+export const CORPUS_SNR_RANGE_DB: [number, number] = [-5, 20];
 /** Recorded files shorter than this (interface blips, single hoof-beats) are not ambiences. */
 const MIN_RECORDED_SECONDS = 1.5;
 /** Share of each recorded category held out for validation and for test. */
@@ -570,7 +575,7 @@ function mixtureJobs(ctx: Context, speech: SpeechEntry[], noise: NoiseEntry[]): 
       const id = `mx-${split}-${pad(i, 5)}`;
       const rng = rngFor(ctx.seed, 'mix', id);
       const n = rng.pick(categories.get(rng.pick(names))!);
-      const snrDb = round(rng.uniform(SNR_RANGE_DB[0], SNR_RANGE_DB[1]), 2);
+      const snrDb = round(rng.uniform(CORPUS_SNR_RANGE_DB[0], CORPUS_SNR_RANGE_DB[1]), 2);
       const paths = [`${split}/noisy/${id}.wav`, `${split}/clean/${id}.wav`];
       jobs.push({
         id,

@@ -9,7 +9,7 @@
  *
  * with split ∈ train, val, test and no speaker or noise file in more than one split.
  */
-export { buildCorpus, defaultCorpusDir, ensureCorpus, hilHome, SNR_RANGE_DB, type BuildOptions, type BuildResult, type Progress, type ProgressEvent } from './build.js';
+export { buildCorpus, defaultCorpusDir, ensureCorpus, hilHome, CORPUS_SNR_RANGE_DB, type BuildOptions, type BuildResult, type Progress, type ProgressEvent } from './build.js';
 export { loadCorpus, type Corpus, type CorpusManifest, type MixtureEntry, type NoiseEntry, type SizeName, type SpeechEntry } from './manifest.js';
 export { mixAtSnr, snrDb, type Mixed } from './mix.js';
 export { resolveCorpusDir } from './resolveCorpus.js';

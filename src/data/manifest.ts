@@ -24,8 +24,6 @@ const fileFields = {
   /** Seconds. */
   duration: Type.Number({ exclusiveMinimum: 0 }),
 };
-const FileEntrySchema = Type.Object(fileFields);
-export type FileEntry = Static<typeof FileEntrySchema>;
 
 export const SpeechEntrySchema = Type.Object({
   ...fileFields,

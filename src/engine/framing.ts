@@ -10,13 +10,14 @@ function checkGeometry(hop: number, nFft: number): void {
     throw new HilError(`framing: hop ${hop} must divide n_fft ${nFft}`, 'use hop 128 or 256 with n_fft 512');
 }
 
-export function frameCount(samples: number, hop: number, nFft: number): number {
+/** Frames fed to the device for a clip of `samples` samples, flush frames included. */
+export function deviceFrameCount(samples: number, hop: number, nFft: number): number {
   checkGeometry(hop, nFft);
   return Math.ceil(samples / hop) + nFft / hop - 1;
 }
 
 export function clipToFrames(pcm: Int16Array, hop: number, nFft: number): Int16Array[] {
-  const count = frameCount(pcm.length, hop, nFft);
+  const count = deviceFrameCount(pcm.length, hop, nFft);
   const frames: Int16Array[] = [];
   for (let f = 0; f < count; f++) {
     const frame = new Int16Array(hop);

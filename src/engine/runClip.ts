@@ -4,7 +4,8 @@ import type { CostParams } from './costModel.js';
 import { Engine, type FrameCounters } from './engine.js';
 import { clipToFrames, framesToClip } from './framing.js';
 
-export interface ClipResult {
+/** The raw engine run of one clip; the scored results.json row built from it is report/results.ts ClipResult. */
+export interface HostClipRun {
   output: Int16Array;
   /** Counters of every frame fed, flush frames included. */
   perFrame: FrameCounters[];
@@ -13,7 +14,7 @@ export interface ClipResult {
   arenaBytes: number;
 }
 
-export function runClipOnHost(blob: ModelBlob | Uint8Array | Engine, pcm: Int16Array, options: { cost?: CostParams } = {}): ClipResult {
+export function runClipOnHost(blob: ModelBlob | Uint8Array | Engine, pcm: Int16Array, options: { cost?: CostParams } = {}): HostClipRun {
   const engine = blob instanceof Engine ? blob : new Engine(blob);
   engine.setCost(options.cost ?? null);
   engine.reset();

@@ -8,7 +8,7 @@ import { HilError } from '../util/errors.js';
 import { ARCHS, weightNames } from '../model/arch.js';
 import { graphDims } from '../model/graphDims.js';
 import type { FloatModel, Tensor } from '../model/floatModel.js';
-import { analysisWindow, synthesisWindow } from '../engine/windows.js';
+import { analysisWindowQ15, synthesisWindowQ15 } from '../engine/windows.js';
 import { chooseQuantParams, quantizeBias, quantizeMultiplier, quantizeValue, quantizeWeightsPerChannel, type QuantParams } from '../quant/quantize.js';
 import type { QAddSub, QFc, QLut, QMul, QOp, QTensor, QuantGraph } from './quantGraph.js';
 
@@ -189,8 +189,8 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
     output: mask.name,
     featMult: featQ.m,
     featShift: featQ.shift,
-    winA: analysisWindow(arch.nFft),
-    winS: synthesisWindow(arch.nFft, model.hop),
+    winA: analysisWindowQ15(arch.nFft),
+    winS: synthesisWindowQ15(arch.nFft, model.hop),
     modelId: digest.readUInt32LE(0),
   };
 }

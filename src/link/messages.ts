@@ -41,10 +41,6 @@ export function latencyKindName(kind: number): LatencyKind | `unknown (${number}
 
 const SIZE: Partial<Record<FieldKind, number>> = { u8: 1, u16: 2, u32: 4, u64: 8 };
 
-export function isKnownType(type: number): type is MessageType {
-  return Object.hasOwn(LAYOUTS, type);
-}
-
 /** A payload that does not match its layout: the peer is broken or speaks another protocol. */
 export class MessageFormatError extends HilError {}
 

@@ -22,7 +22,6 @@ export const ARCHS: Record<ArchName, Arch> = {
 };
 
 export const GATES = ['z', 'r', 'n'] as const;
-export type Gate = (typeof GATES)[number];
 
 /** Weight names: `fc_in.w` [d0 × 257], `gru{l}.w_x{g}` [H × in], `gru{l}.w_h{g}` [H × H], `fc_out.w` [257 × H];
  *  biases `fc_in.b`, `gru{l}.b_x{g}`, `gru{l}.b_h{g}`, `fc_out.b`. Matrices are row-major [out][in]. */

@@ -48,7 +48,13 @@ export interface TrainCorpus {
   val: ValItem[];
 }
 
-export const SNR_RANGE_DB: [number, number] = [-5, 20];
+/**
+ * SNR range of the per-epoch training remix (docs/training.md, "Data"): a training choice, like
+ * LEVEL_RANGE_DB, not the corpus's mixing range (CORPUS_SNR_RANGE_DB in src/data/build.ts), which is
+ * fixed in every corpus already built. Both are −5..20 dB today, so training covers the SNRs it is
+ * evaluated on.
+ */
+export const TRAIN_REMIX_SNR_RANGE_DB: [number, number] = [-5, 20];
 /**
  * Mixture RMS level range (dBFS): the features are absolute log power, so the level must vary. It spans the
  * corpus's own mixtures (about −29 to −12 dBFS in the built-in ones) and quieter input; it was −38..−18
@@ -200,7 +206,7 @@ export function* epochBatches(corpus: TrainCorpus, plan: EpochPlan): Generator<B
     for (let k = 0; k < plan.batchSize; k++) {
       const speech = crop(corpus.speech[order[(s * plan.batchSize + k) % order.length]], length, rng, false);
       const noise = crop(corpus.noise[Math.floor(rng() * corpus.noise.length)], length, rng, true);
-      const snr = SNR_RANGE_DB[0] + rng() * (SNR_RANGE_DB[1] - SNR_RANGE_DB[0]);
+      const snr = TRAIN_REMIX_SNR_RANGE_DB[0] + rng() * (TRAIN_REMIX_SNR_RANGE_DB[1] - TRAIN_REMIX_SNR_RANGE_DB[0]);
       const [lo, hi] = plan.levelDb ?? LEVEL_RANGE_DB;
       const level = lo + rng() * (hi - lo);
       const { noisy, clean } = mix(speech, noise, snr, level);

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { ARCHS, GATES, activationNames } from './arch.js';
 import type { FloatModel } from './floatModel.js';
 import { graphDims } from './graphDims.js';
-import { analysisWindow, synthesisWindow } from '../engine/windows.js';
+import { deviceFrameCount } from '../engine/framing.js';
+import { analysisWindowQ15, synthesisWindowQ15 } from '../engine/windows.js';
 
 interface FftJs {
   realTransform(out: Float64Array, data: Float64Array): void;
@@ -67,8 +68,8 @@ export class FloatStream {
     this.hop = model.hop;
     this.nBins = dims.nBins;
     this.observe = options.observeRanges ?? true;
-    this.winA = Float64Array.from(analysisWindow(this.nFft), (v) => v / 32768);
-    this.winS = Float64Array.from(synthesisWindow(this.nFft, this.hop), (v) => v / 32768);
+    this.winA = Float64Array.from(analysisWindowQ15(this.nFft), (v) => v / 32768);
+    this.winS = Float64Array.from(synthesisWindowQ15(this.nFft, this.hop), (v) => v / 32768);
     this.fft = new FFT(this.nFft);
     this.inbuf = new Float64Array(this.nFft);
     this.ola = new Float64Array(this.nFft);
@@ -182,7 +183,7 @@ export interface ForwardResult {
 export function floatForward(model: FloatModel, pcm: ArrayLike<number>, stream = new FloatStream(model)): ForwardResult {
   const { hop, nFft } = stream;
   stream.reset();
-  const frames = Math.ceil(pcm.length / hop) + nFft / hop - 1;
+  const frames = deviceFrameCount(pcm.length, hop, nFft);
   const delay = nFft - hop;
   const output = new Float64Array(pcm.length);
   const inFrame = new Float64Array(hop);

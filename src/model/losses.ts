@@ -5,7 +5,7 @@
  */
 import { HilError } from '../util/errors.js';
 import type { Batch } from './dataset.js';
-import { N_FFT, synthesisWindow } from './stft.js';
+import { N_FFT, synthesisWindowFloat } from './stft.js';
 import { tf } from './tfBackend.js';
 
 /**
@@ -35,7 +35,7 @@ function synthesisBasis(hop: number): { re: tf.Tensor2D; im: tf.Tensor2D } {
   let b = synthesisBases.get(hop);
   if (b && !b.re.isDisposed) return b;
   const nBins = N_FFT / 2 + 1;
-  const win = synthesisWindow(hop);
+  const win = synthesisWindowFloat(N_FFT, hop);
   const re = new Float32Array(nBins * N_FFT);
   const im = new Float32Array(nBins * N_FFT);
   for (let k = 0; k < nBins; k++) {

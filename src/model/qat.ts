@@ -8,11 +8,6 @@ import { chooseQuantParams, quantizeWeightsPerChannel, type QuantParams } from '
 import type { Arch } from './arch.js';
 import { activationNames } from './arch.js';
 
-export const QMIN = -128;
-export const QMAX = 127;
-/** Symmetric weights use ±127 so that negation is exact (TFLite's convention). */
-export const WEIGHT_QMAX = 127;
-
 export type { QuantParams };
 
 /** The exporter's range → (scale, zero point) mapping (TFLite's ChooseQuantizationParams). */
@@ -40,11 +35,6 @@ export function fixedQuant(name: string): QuantParams | undefined {
   if (name === 'mask' || leaf === 'z' || leaf === 'r') return { scale: 1 / 256, zeroPoint: -128 };
   if (leaf === 'n' || leaf === 'h' || leaf === 'h_next') return { scale: 1 / 128, zeroPoint: 0 };
   return undefined;
-}
-
-/** The real range a fixed quantization represents, for reporting it next to observed ranges. */
-export function rangeOf(p: QuantParams): [number, number] {
-  return [(QMIN - p.zeroPoint) * p.scale, (QMAX - p.zeroPoint) * p.scale];
 }
 
 /** Names whose range is learned from data (everything not fixed). */

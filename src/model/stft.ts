@@ -7,6 +7,7 @@
  * input (the device's output is this delayed by n_fft − hop samples).
  */
 import { createRequire } from 'node:module';
+import { sqrtHann } from '../engine/windows.js';
 
 interface FftJs {
   realTransform(out: Float64Array, data: Float64Array): void;
@@ -17,15 +18,11 @@ const FFT = createRequire(import.meta.url)('fft.js') as new (size: number) => Ff
 export const N_FFT = 512;
 export const N_BINS = N_FFT / 2 + 1;
 
-/** sqrt of the periodic Hann window: the analysis window (and, scaled, the synthesis window). */
-export function sqrtHann(nFft = N_FFT): Float64Array {
-  const w = new Float64Array(nFft);
-  for (let n = 0; n < nFft; n++) w[n] = Math.sqrt(0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft));
-  return w;
-}
-
-/** Synthesis window: sqrt-Hann · 2·hop/n_fft, so analysis·synthesis windows overlap-add to 1. */
-export function synthesisWindow(hop: number, nFft = N_FFT): Float64Array {
+/**
+ * Synthesis window in float: sqrt-Hann · 2·hop/n_fft, so analysis·synthesis windows overlap-add to 1 (the
+ * analysis window is sqrtHann itself). synthesisWindowQ15 in src/engine/windows.ts is this rounded to Q15.
+ */
+export function synthesisWindowFloat(nFft: number, hop: number): Float64Array {
   const w = sqrtHann(nFft);
   for (let n = 0; n < nFft; n++) w[n] *= (2 * hop) / nFft;
   return w;
@@ -38,8 +35,12 @@ export interface Spectrum {
   im: Float32Array;
 }
 
-/** Number of frames the device produces for `length` samples (the last partial hop is zero-padded). */
-export function frameCount(length: number, hop: number): number {
+/**
+ * STFT frames of `length` samples: one per hop, the last partial hop zero-padded. The device is fed
+ * n_fft/hop − 1 flush frames more (deviceFrameCount in src/engine/framing.ts); callers that want its
+ * output pad the input by n_fft − hop samples first (train.ts `enhance`).
+ */
+export function stftFrameCount(length: number, hop: number): number {
   return Math.ceil(length / hop);
 }
 
@@ -52,7 +53,7 @@ function plan(n: number): FftJs {
 
 /** STFT of int16-scale samples, framed as the device frames them. */
 export function stft(samples: ArrayLike<number>, hop: number, nFft = N_FFT): Spectrum {
-  const frames = frameCount(samples.length, hop);
+  const frames = stftFrameCount(samples.length, hop);
   const nBins = nFft / 2 + 1;
   const win = sqrtHann(nFft);
   const re = new Float32Array(frames * nBins);
@@ -88,7 +89,7 @@ export function logPowerFeatures(spec: Spectrum): Float32Array {
  */
 export function istft(spec: Spectrum, hop: number, length: number, mask?: ArrayLike<number>, nFft = N_FFT): Float64Array {
   const nBins = nFft / 2 + 1;
-  const win = synthesisWindow(hop, nFft);
+  const win = synthesisWindowFloat(nFft, hop);
   const y = new Float64Array(length);
   const full = new Float64Array(2 * nFft);
   const out = new Float64Array(2 * nFft);

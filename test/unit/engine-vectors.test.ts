@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { clipToFrames, Engine, ETHOS_U55_128, frameCount, frameCycles, framesToClip, runClipOnHost, type CostParams } from '../../src/engine/index.js';
+import { clipToFrames, deviceFrameCount, Engine, ETHOS_U55_128, frameCycles, framesToClip, runClipOnHost, type CostParams } from '../../src/engine/index.js';
 import { lowerToQuantGraph } from '../../src/export/lower.js';
 import { writeBlob } from '../../src/export/blob.js';
 import { initFloatModel } from '../../src/model/init.js';
@@ -29,7 +29,7 @@ test('the engine reproduces every committed engine vector: output, counters, mod
     engine.setCost(ETHOS_U55_128);
     assert.equal(engine.arenaBytes, v.arena, v.name);
     const ins = i16(read(`engine/${v.name}.in.bin`)), outs = i16(read(`engine/${v.name}.out.bin`)), ctr = u32(read(`engine/${v.name}.counters.bin`));
-    assert.equal(v.frames, frameCount(v.samples, v.hop, 512));
+    assert.equal(v.frames, deviceFrameCount(v.samples, v.hop, 512));
     const out = new Int16Array(v.hop);
     for (let f = 0; f < v.frames; f++) {
       const r = engine.runFrame(ins.subarray(f * v.hop, (f + 1) * v.hop), out);
@@ -98,7 +98,7 @@ test('reset restarts the stream bit-exactly; counters and arena match the blob',
   const a = runClipOnHost(engine, pcm);
   const b = runClipOnHost(engine, pcm);
   assert.deepEqual(a.output, b.output);
-  assert.equal(a.perFrame.length, frameCount(3000, 256, 512));
+  assert.equal(a.perFrame.length, deviceFrameCount(3000, 256, 512));
   assert.equal(a.perFrame[0].modelledCycles, 0, 'no cost parameters → 0, as on the device');
   const withCost = runClipOnHost(blob, pcm, { cost: ETHOS_U55_128 });
   assert.ok(withCost.perFrame[0].modelledCycles > 0);
