@@ -39,9 +39,14 @@ fi
 
 # 2. npm packages. tfjs-node is optional: its install script downloads libtensorflow, which fails on a
 #    closed network; pointing it at a dead local port makes it fail at once instead of hanging.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+#    Installed when the lock file's content differs from what was last installed (a stamp of its hash), not
+#    by modification time: a fresh clone or a second work tree gives the lock file a new time without a
+#    new content, and reinstalling wipes node_modules under anything that is running from it.
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.hil-lock-sha256 2>/dev/null)" != "$lock_sha" ]; then
   say "installing npm packages"
   TFJS_NODE_BASE_URI="${TFJS_NODE_BASE_URI:-http://127.0.0.1:1/}" npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lock_sha" > node_modules/.hil-lock-sha256
 fi
 
 # 3. TypeScript → dist/, and the sim board's firmware.
