@@ -3,8 +3,8 @@ import { relative } from 'node:path';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { runBenchmark, type BenchmarkEvent } from '../sweep/benchmark.js';
-import type { ResultsFile } from '../report/results.js';
+import { runBenchmark, type BenchmarkEvent } from '../run/benchmark.js';
+import type { ResultsFile } from '../report/resultsSchema.js';
 import { resultsTable } from '../report/resultsTable.js';
 import { action, intOption } from './common.js';
 

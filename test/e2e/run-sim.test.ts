@@ -13,8 +13,8 @@ import { parse } from 'csv-parse/sync';
 import { readPcm16, fromInt16, writePcm16, toInt16 } from '../../src/data/wav.js';
 import { scorePair } from '../../src/metrics/index.js';
 import type { SimBoard } from '../../src/board/sim.js';
-import { runBenchmark } from '../../src/sweep/benchmark.js';
-import type { ResultsFile } from '../../src/report/results.js';
+import { runBenchmark } from '../../src/run/benchmark.js';
+import type { ResultsFile } from '../../src/report/resultsSchema.js';
 import { speechLike, whiteNoise, rng } from '../support/speechlike.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { HilError } from '../../src/util/errors.js';
-import { ResultsStore, type ClipResult, type Provenance } from '../../src/report/results.js';
+import type { ClipResult, Provenance } from '../../src/report/resultsSchema.js';
+import { ResultsStore } from '../../src/run/results.js';
 import { readCompressManifest } from '../../src/compress/manifestSchema.js';
 import { resolveModel } from '../../src/run/resolveModel.js';
 import { loadCorpus } from '../../src/data/manifest.js';
@@ -148,7 +149,7 @@ test('the types are the schemas: values the schema allows compile, values it ref
   const head = `
     import type { Static } from '@sinclair/typebox';
     import type { BoardFile } from '../../src/board/schema.js';
-    import { ClipResultSchema, type ClipResult } from '../../src/report/results.js';
+    import { ClipResultSchema, type ClipResult } from '../../src/report/resultsSchema.js';
     import type { CompressManifest } from '../../src/compress/manifestSchema.js';
     import type { CorpusManifest } from '../../src/data/manifest.js';
     type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -16,8 +16,9 @@ import { LATENCY_KINDS, LatencyKindCode, type GetStatsReply } from '../link/mess
 import type { FrameResult, Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
-import { resolveModel, type ResolvedModel } from '../run/resolveModel.js';
-import { ResultsStore, type ClipResult, type Provenance, type ResultsFile } from '../report/results.js';
+import { resolveModel, type ResolvedModel } from './resolveModel.js';
+import type { ClipResult, Provenance, ResultsFile } from '../report/resultsSchema.js';
+import { ResultsStore } from './results.js';
 import { summarize } from '../report/stats.js';
 import { HilError } from '../util/errors.js';
 import { toolVersions } from '../util/version.js';
