@@ -30,10 +30,26 @@ export type Provenance = Static<typeof ProvenanceSchema>;
 
 export type { LatencyKind };
 
+/** The clip file as it was, and what was done to it before the device saw it (16 kHz mono int16). */
+export const ClipInputSchema = Type.Object({
+  sampleRate: Type.Integer(),
+  channels: Type.Integer(),
+  /** wavefile's notation: '8', '16', '24', '32' (integer PCM), '32f', '64' (float). */
+  encoding: Type.String(),
+  converted: Type.Boolean(),
+  /** How, e.g. "44100→16000 Hz (sox rate -v); 2→1 channels (mean); 32f→int16"; empty when not converted. */
+  conversion: Type.String(),
+  /** Samples beyond int16 full scale, saturated on the way to the device. */
+  clippedSamples: Type.Integer({ minimum: 0 }),
+});
+export type ClipInput = Static<typeof ClipInputSchema>;
+
 export const ClipResultSchema = Type.Object({
   clip: Type.String(),
   samples: Type.Integer(),
   frames: Type.Integer(),
+  /** The noisy input's file and conversion; null in rows stored before hil recorded it. */
+  input: Type.Union([ClipInputSchema, Type.Null()]),
   /** Device output equals the host engine's, sample for sample. */
   bitExact: Type.Boolean(),
   sdrNoisy: NullableNumber,
