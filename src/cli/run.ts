@@ -3,11 +3,10 @@ import { relative } from 'node:path';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { runBenchmark, type BenchmarkEvent } from '../run/benchmark.js';
+import { checkLimit, runBenchmark, type BenchmarkEvent } from '../run/benchmark.js';
 import type { ResultsFile } from '../report/resultsSchema.js';
 import { resultsTable } from '../report/resultsTable.js';
 import { exitOnInterrupt } from '../util/interrupt.js';
-import { HilError } from '../util/errors.js';
 import { action, intOption } from './common.js';
 
 interface RunOptions {
@@ -45,7 +44,7 @@ export function register(program: Command): void {
         let rowsPath = '';
         let finished = 0;
         const limit = opts.limit === undefined ? undefined : intOption('limit', opts.limit, 0);
-        if (limit !== undefined && limit < 1) throw new HilError(`--limit must be at least 1, got ${limit}`, 'leave --limit out to run every clip');
+        checkLimit(limit);
         // Ctrl-C: the board and its temporary files are cleaned up by their own handlers, the rows stored so far
         // are complete on disk; this line says so and the exit code is 130.
         const forgetInterrupt = exitOnInterrupt(() => {

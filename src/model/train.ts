@@ -257,7 +257,7 @@ function loadCheckpoint(path: string): Checkpoint {
     if (c.format !== 'hil-train-checkpoint' || c.version !== 1) throw new Error(`format ${String(c.format)}`);
     return c;
   } catch (e) {
-    throw new HilError(`cannot resume from ${path}: ${(e as Error).message}`, 'delete the checkpoint to start over');
+    throw new HilError(`cannot resume from ${path}: ${(e as Error).message}`, 'pass --overwrite to start over, or use another --out');
   }
 }
 

@@ -61,8 +61,13 @@ function listWavs(dir: string, what: string): string[] {
     .sort();
 }
 
-function pairClips(audioDir: string, cleanDir: string | null, limit?: number): Clip[] {
+/** --limit is checked by the CLI before anything slow (the built-in corpus, the firmware) and here for API callers. */
+export function checkLimit(limit: number | undefined): void {
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new HilError(`--limit must be a whole number of at least 1, got ${limit}`, 'leave --limit out to run every clip');
+}
+
+function pairClips(audioDir: string, cleanDir: string | null, limit?: number): Clip[] {
+  checkLimit(limit);
   const names = listWavs(audioDir, '--audio');
   if (names.length === 0) throw new HilError(`--audio ${audioDir} has no .wav files`, 'pass a directory of .wav clips');
   if (cleanDir) listWavs(cleanDir, '--clean');
@@ -191,6 +196,16 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   const clips = pairClips(audioDir, cleanDir, opts.limit);
 
   const board = await loadBoard(opts.board);
+  const outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
+  const note = (text: string) => onEvent({ type: 'note', text });
+  // Every input is checked before --out is created or locked and before the firmware is built, so a
+  // refused input leaves no trace and costs no wait; clips already stored are skipped by a peek at
+  // rows.jsonl, and the store checks again under its lock.
+  const alreadyDone = opts.overwrite ? new Set<string>() : peekDone(outDir);
+  const inputs = readInputs(
+    clips.filter((c) => !alreadyDone.has(c.name)),
+    note,
+  );
   // Rebuilds the image when its sources changed (make is incremental) and records what will run.
   const firmware = await buildFirmwareImage(board.file);
   const provenance: Provenance = {
@@ -206,15 +221,6 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     cleanDir,
     versions: { ...toolVersions(), toolchain: firmware.toolchain },
   };
-  const outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
-  const note = (text: string) => onEvent({ type: 'note', text });
-  // Every input is checked before --out is created or locked, so a refused input leaves no trace there;
-  // clips already stored are skipped by a peek at rows.jsonl, and the store checks again under its lock.
-  const alreadyDone = opts.overwrite ? new Set<string>() : peekDone(outDir);
-  const inputs = readInputs(
-    clips.filter((c) => !alreadyDone.has(c.name)),
-    note,
-  );
   const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false, note);
   try {
     return await measure(store, inputs, { board, blob, model, firmware, outDir, onEvent, total: clips.length });

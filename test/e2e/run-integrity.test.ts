@@ -121,8 +121,9 @@ describe('hil run: bad input is refused before any device work, in one line, exi
   });
 
   test('--limit below 1', () => {
-    refused('limit0', () => {}, /--limit must be at least 1, got 0/, ['--limit', '0']);
-    refused('limit-1', () => {}, /--limit must be at least 1, got -1/, ['--limit=-1']);
+    refused('limit0', () => {}, /--limit must be a whole number of at least 1, got 0/, ['--limit', '0']);
+    refused('limit-1', () => {}, /--limit must be a whole number of at least 1, got -1/, ['--limit=-1']);
+    refused('limit-frac', () => {}, /--limit must be an integer, got "1\.5"/, ['--limit', '1.5']);
   });
 });
 
