@@ -272,9 +272,10 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
   });
   if (inputs.length === 0) return store.file();
 
-  const placed = await board.flash(model.blob);
   let session: Session | null = null;
   try {
+    // Inside the try: flashing the sim creates its temporary directory, which close() removes.
+    const placed = await board.flash(model.blob);
     session = await board.open();
     onEvent({ type: 'open', board });
     const hello = await session.hello();
