@@ -5,13 +5,15 @@
  * describe the x86-64 executable ("sim-native"), not a microcontroller.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { crc32 } from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
+import { onInterrupt } from '../util/interrupt.js';
+import { alive } from '../util/lock.js';
 import type { ModelRef } from '../link/messages.js';
 import { Session } from '../link/session.js';
 import { openSerialTransport, type LinkLog } from '../link/transport.js';
@@ -35,6 +37,35 @@ export type SimLaunch = Static<typeof SIM_LAUNCH_SCHEMA>;
 const STOP_GRACE_MS = 2000;
 /** How long a closed line waits for the process's exit status, to say how it died. */
 const DEATH_REPORT_MS = 1000;
+
+/** Temporary directories are hil-sim-<pid of hil>-<random>: the pid tells a later run whether its owner is gone. */
+const TMP_PREFIX = 'hil-sim-';
+
+/**
+ * Removes the temporary directories of hil processes that died without cleaning up (kill -9 runs no
+ * handler), and stops the sim each one still serves: its pid is in sim.pid, and it is killed only if
+ * that process's command line names the directory (the pid may have been reused).
+ */
+export function sweepStaleSimDirs(root = tmpdir()): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^hil-sim-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const dir = join(root, name);
+    try {
+      const simPid = Number(readFileSync(join(dir, 'sim.pid'), 'utf8'));
+      if (readFileSync(`/proc/${simPid}/cmdline`, 'utf8').includes(dir)) process.kill(simPid, 'SIGKILL');
+    } catch {
+      // no pid file, or the sim is gone already
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export function createSimBoard(file: BoardFile, path: string, opts: LaunchOptions): Board {
   return new SimBoard(file, validateSection(SIM_LAUNCH_SCHEMA, file.launch, path, 'launch'), opts.log);
@@ -63,8 +94,25 @@ export class SimBoard implements Board {
     this.capabilities = capabilitiesOf(file, true);
   }
 
+  private forgetCleanup: () => void = () => {};
+
   private get flashPath(): string {
-    if (!this.dir) this.dir = mkdtempSync(join(tmpdir(), 'hil-sim-'));
+    if (!this.dir) {
+      sweepStaleSimDirs();
+      this.dir = mkdtempSync(join(tmpdir(), `${TMP_PREFIX}${process.pid}-`));
+      // close() is the normal path; these cover process.exit() and SIGINT/SIGTERM, which skip it.
+      const dir = this.dir;
+      const cleanup = () => {
+        this.child?.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      };
+      process.once('exit', cleanup);
+      const forget = onInterrupt(cleanup);
+      this.forgetCleanup = () => {
+        process.removeListener('exit', cleanup);
+        forget();
+      };
+    }
     return join(this.dir, 'flash.bin');
   }
 
@@ -121,6 +169,7 @@ export class SimBoard implements Board {
     if (this.launch.stack_bytes) args.push('--stack-bytes', String(this.launch.stack_bytes));
     const child = spawn(image, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    if (child.pid) writeFileSync(join(this.dir!, 'sim.pid'), String(child.pid));
     this.exit = null;
     this.stderrTail = [];
     this.exited = new Promise<void>((resolve) => {
@@ -199,6 +248,8 @@ export class SimBoard implements Board {
       }
     }
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.forgetCleanup();
+    this.forgetCleanup = () => {};
     this.dir = null;
     this.placed = null;
     this.placedFresh = false;

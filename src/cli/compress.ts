@@ -24,21 +24,22 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for remixing and batch order', '1')
     .option('--val-limit <n>', 'score at most this many val mixtures (default all)')
     .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu', 'auto')
+    .option('--overwrite', 'replace the compressed model and training state in --out instead of refusing another run\'s')
     .action(
-      action(async (o: Record<string, string | undefined>) => {
+      action(async (o: Record<string, string | boolean | undefined>) => {
         const { loadProfile } = await import('../compress/profile.js');
         const { baselinePath, compress } = await import('../compress/compress.js');
         const { loadFloatModel } = await import('../model/floatModel.js');
         const { loadTrainCorpus } = await import('../model/dataset.js');
-        const profile = loadProfile(String(o.profile), { board: o.board });
+        const profile = loadProfile(String(o.profile), { board: o.board === undefined ? undefined : String(o.board) });
         const bPath = baselinePath(String(o.model));
         const baseline = loadFloatModel(bPath);
-        const cSpec = o.corpus ?? baselineCorpus(baseline);
+        const cSpec = o.corpus === undefined ? baselineCorpus(baseline) : String(o.corpus);
         if (!cSpec) throw new HilError(`${bPath} does not name a corpus that exists here`, 'pass --corpus small, paper or a corpus directory');
         const dir = await (await import('../data/corpus.js')).resolveCorpusDir(cSpec);
-        const epochs = o.epochs === undefined ? undefined : intOption('epochs', o.epochs, 0);
+        const epochs = o.epochs === undefined ? undefined : intOption('epochs', String(o.epochs), 0);
         if (epochs !== undefined && epochs < 0) throw new HilError(`--epochs must be 0 or more, got ${epochs}`);
-        const valLimit = o.valLimit === undefined ? undefined : intOption('val-limit', o.valLimit, 0);
+        const valLimit = o.valLimit === undefined ? undefined : intOption('val-limit', String(o.valLimit), 0);
         if (valLimit !== undefined && valLimit < 1) throw new HilError(`--val-limit must be at least 1, got ${valLimit}`);
         const corpus = loadTrainCorpus(dir);
         const out = resolve(String(o.out));
@@ -48,12 +49,13 @@ export function register(program: Command): void {
           profile,
           corpus,
           outDir: out,
-          seed: intOption('seed', o.seed, 1),
+          seed: intOption('seed', String(o.seed), 1),
           epochs,
           valLimit,
           backend: o.backend as 'auto',
           log: (line) => process.stderr.write(`${line}\n`),
           command: `hil ${process.argv.slice(2).join(' ')}`,
+          overwrite: o.overwrite === true,
         });
         process.stdout.write(
           `${out}: ${m.profile}: sparsity ${(100 * m.sparsity.achieved).toFixed(1)} % (target ${(100 * m.sparsity.target).toFixed(1)} %), ` +

@@ -3,9 +3,10 @@ import { relative } from 'node:path';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { runBenchmark, type BenchmarkEvent } from '../sweep/benchmark.js';
-import type { ResultsFile } from '../report/results.js';
+import { checkLimit, runBenchmark, type BenchmarkEvent } from '../run/benchmark.js';
+import type { ResultsFile } from '../report/resultsSchema.js';
 import { resultsTable } from '../report/resultsTable.js';
+import { exitOnInterrupt } from '../util/interrupt.js';
 import { action, intOption } from './common.js';
 
 interface RunOptions {
@@ -40,9 +41,24 @@ export function register(program: Command): void {
         );
         let done = 0;
         let outDir = opts.out ?? '';
+        let rowsPath = '';
+        let finished = 0;
+        const limit = opts.limit === undefined ? undefined : intOption('limit', opts.limit, 0);
+        checkLimit(limit);
+        // Ctrl-C: the board and its temporary files are cleaned up by their own handlers, the rows stored so far
+        // are complete on disk; this line says so and the exit code is 130.
+        const forgetInterrupt = exitOnInterrupt(() => {
+          bar.stop();
+          return rowsPath
+            ? `hil: interrupted: ${finished} finished clips kept in ${relative(process.cwd(), rowsPath)}; rerun the same command to resume`
+            : 'hil: interrupted before any clip ran; nothing was written';
+        });
         const onEvent = (e: BenchmarkEvent) => {
           if (e.type === 'note') process.stderr.write(chalk.dim(`hil: ${e.text}\n`));
+          if (e.type === 'clip') finished++;
           if (e.type === 'start') {
+            finished = e.skipped;
+            rowsPath = e.rowsPath;
             outDir = relative(process.cwd(), e.outDir) || '.';
             if (e.skipped) process.stderr.write(chalk.dim(`hil: resuming: ${e.skipped} clips already done\n`));
             if (interactive && e.frames > 0) bar.start(e.frames, 0, { clip: '' });
@@ -54,11 +70,12 @@ export function register(program: Command): void {
         let file: ResultsFile;
         try {
           file = await runBenchmark(
-            { board: opts.board, model: opts.model, audio: opts.audio, clean: opts.clean, out: opts.out, overwrite: opts.overwrite, limit: opts.limit === undefined ? undefined : intOption('limit', opts.limit, 0) },
+            { board: opts.board, model: opts.model, audio: opts.audio, clean: opts.clean, out: opts.out, overwrite: opts.overwrite, limit },
             onEvent,
           );
         } finally {
           bar.stop();
+          forgetInterrupt();
         }
         if (opts.json) process.stdout.write(JSON.stringify(file, null, 2) + '\n');
         else process.stdout.write(resultsTable(file) + `\nresults: ${outDir}/results.json, ${outDir}/results.csv\n`);

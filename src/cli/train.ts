@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--val-limit <n>', 'validate on at most this many val mixtures')
     .option('--val-every <n>', 'validate every n epochs (default: about 20 validations per run; always after the last)')
     .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu', 'auto')
+    .option('--overwrite', 'discard the training state in --out and start over instead of refusing a different run\'s')
     .action(
       action(async (o: Record<string, string | boolean | undefined>) => {
         const arch = String(o.arch);
@@ -82,6 +83,7 @@ export function register(program: Command): void {
           valEvery: o.valEvery === undefined ? undefined : intOption('val-every', o.valEvery as string, 1),
           log: (line) => process.stderr.write(`${line}\n`),
           provenance: { command: `hil ${process.argv.slice(2).join(' ')}` },
+          overwrite: o.overwrite === true,
         });
         const last = result.history.at(-1);
         if (last) {

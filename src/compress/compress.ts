@@ -5,7 +5,7 @@
  * fine-tune through train() with the pruning hooks and QAT; training state lives in `<out>/train/` and a
  * rerun resumes from its checkpoint. The offline baseline prunes the post-training-quantized graph.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ARCHS } from '../model/arch.js';
 import { loadFloatModel, saveFloatModel, type FloatModel } from '../model/floatModel.js';
@@ -16,7 +16,8 @@ import { writeBlobDetailed } from '../export/blob.js';
 import type { QuantGraph } from '../export/quantGraph.js';
 import { Engine } from '../engine/index.js';
 import { HilError } from '../util/errors.js';
-import { sha256, sha256File, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { readJson, sha256, sha256File, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { lockOutput } from '../util/lock.js';
 import { toolVersions } from '../util/version.js';
 import { encodingLabel, type Profile } from './profile.js';
 import { prunedMatrices, prunedUnitLayers, pruningHooks } from './hooks.js';
@@ -41,6 +42,8 @@ export interface CompressOptions {
   backend?: BackendChoice;
   log?: (line: string) => void;
   command?: string;
+  /** Replace what `outDir` holds (a compressed model, training state) instead of refusing another run's. */
+  overwrite?: boolean;
 }
 
 export type { CompressManifest };
@@ -66,9 +69,41 @@ function hex(b: Buffer): string {
   return b.toString('hex');
 }
 
+/**
+ * What a compressed model depends on besides the code: the profile with every resolved field (its file
+ * path aside), the baseline's bytes, the corpus and the seed. A manifest or training checkpoint made
+ * under another identity is refused, never resumed or silently replaced.
+ */
+function identityOf(profile: Profile, baselineSha256: string, corpusSha256: string, seed: number) {
+  const { source: _source, ...spec } = profile;
+  return { profile: spec, baseline: baselineSha256, corpus: corpusSha256, seed };
+}
+
+/** Refuses an --out holding a compressed model of another identity (unless overwriting, which clears it). */
+function claimOutDir(outDir: string, id: ReturnType<typeof identityOf>, overwrite: boolean): void {
+  if (overwrite) {
+    for (const f of ['train', 'model.json', 'model.hilm', 'manifest.json']) rmSync(join(outDir, f), { recursive: true, force: true });
+    return;
+  }
+  const path = join(outDir, 'manifest.json');
+  if (!existsSync(path)) return;
+  let m: Partial<CompressManifest>;
+  try {
+    m = readJson<Partial<CompressManifest>>(path);
+  } catch (e) {
+    throw new HilError(`${path} is unreadable (${(e as Error).message})`, 'use another --out, or --overwrite to replace it');
+  }
+  const differs = [
+    m.profile !== id.profile.name && `profile ${String(m.profile)}, not ${id.profile.name}`,
+    m.baseline?.sha256 !== id.baseline && 'another baseline',
+    m.corpus?.manifestSha256 !== id.corpus && 'another corpus',
+    m.seed !== id.seed && `seed ${String(m.seed)}, not ${id.seed}`,
+  ].filter(Boolean);
+  if (differs.length > 0) throw new HilError(`${outDir} holds a compressed model of another run (${differs.join('; ')})`, 'use another --out, or --overwrite to replace it');
+}
+
 export async function compress(opts: CompressOptions): Promise<CompressManifest> {
   const t0 = Date.now();
-  const log = opts.log ?? (() => {});
   const profile = opts.profile;
   const bPath = baselinePath(opts.baseline);
   const baseline = loadFloatModel(bPath);
@@ -85,6 +120,22 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
     if (e instanceof HilError) throw new HilError(`${bPath} cannot be exported: ${e.message}`, 'the baseline must be a complete trained model (ranges and full-size weights)');
     throw e;
   }
+  const id = identityOf(profile, sha256File(bPath), opts.corpus.manifestSha256, opts.seed);
+  // One compression per --out at a time; the lock covers the claim check and every write below.
+  const lock = lockOutput(opts.outDir, `hil compress ${profile.name}`);
+  try {
+    claimOutDir(opts.outDir, id, opts.overwrite ?? false);
+    return await compressLocked(opts, baseline, bPath, id, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath: string, id: ReturnType<typeof identityOf>, t0: number): Promise<CompressManifest> {
+  const log = opts.log ?? (() => {});
+  const profile = opts.profile;
+  const arch = ARCHS[baseline.arch];
+  const full = matrixNames(arch);
   const ft = profile.fineTune;
   const prov = baseline.provenance as { batchSize?: number; frames?: number };
   const batchSize = typeof prov.batchSize === 'number' ? prov.batchSize : 16;
@@ -125,6 +176,10 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
         // re-observed while the structure changes and frozen at 80 % for the last stretch.
         qat: { enabled: profile.fineTune.qat, warmupSteps: 0 },
         outDir: join(opts.outDir, 'train'),
+        // The pruning hooks follow the profile: training state of another profile, baseline, corpus or
+        // seed must not be resumed under this one's name.
+        extraFingerprint: { profile: id.profile, baselineSha256: id.baseline },
+        lockedBy: `hil compress ${profile.name}`,
         batchSize,
         frames,
         lr: profile.fineTune.lr,
@@ -181,7 +236,7 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
     arch: baseline.arch,
     hop: baseline.hop,
     seed: opts.seed,
-    baseline: { path: shown(bPath), sha256: sha256File(bPath), digest: hex(floatModelDigest(baseline)) },
+    baseline: { path: shown(bPath), sha256: id.baseline, digest: hex(floatModelDigest(baseline)) },
     corpus: { dir: opts.corpus.dir, manifestSha256: opts.corpus.manifestSha256 },
     sparsity: sparsityReport(model, (n) => prunedSet.has(n), profile.sparsity),
     units,

@@ -14,7 +14,7 @@ import { encodePcm16, readWavMono } from './wav.js';
 import { PEAK_TARGET, normalizePeak, peak, rms, segment, toInt16WithFloor } from './audio.js';
 import { babbleRecipe, renderBabble, type BabbleRecipe } from './babble.js';
 import { convertFile, probe } from './convert.js';
-import { onInterrupt } from './interrupt.js';
+import { onInterrupt } from '../util/interrupt.js';
 import { Journal, type JournalFile } from './journal.js';
 import { withLock } from './lock.js';
 import {

@@ -75,12 +75,19 @@ function decode(path: string): Decoded {
   if ((container !== 'RF64' && got < data.chunkSize) || got % fmt.blockAlign !== 0) {
     throw new HilError(`${path} is truncated: its data chunk declares ${data.chunkSize} bytes, the file holds ${got}`, 'recreate or re-copy the file');
   }
-  return {
-    sampleRate: fmt.sampleRate,
-    channels,
-    bitDepth: isFloat ? (bits === 32 ? '32f' : '64') : String(bits),
-    interleaved: decodeSamples(data.samples, bits, isFloat, container === 'RIFX'),
-  };
+  if (got === 0) throw new HilError(`${path} holds no audio (its data chunk is empty)`, 'record or copy the clip again, or remove it');
+  const interleaved = decodeSamples(data.samples, bits, isFloat, container === 'RIFX');
+  // Only float files can hold NaN or ±Inf; every later stage (int16 conversion, resampling, metrics)
+  // would turn one into a plausible-looking number, so it is refused here, where the file is named.
+  if (isFloat) {
+    for (let i = 0; i < interleaved.length; i++) {
+      if (!Number.isFinite(interleaved[i])) {
+        const at = channels > 1 ? `frame ${Math.floor(i / channels)}, channel ${(i % channels) + 1}` : `sample ${i}`;
+        throw new HilError(`${path} has a non-finite sample (${interleaved[i]}) at ${at}`, 'fix or re-export the file; audio samples must be finite numbers');
+      }
+    }
+  }
+  return { sampleRate: fmt.sampleRate, channels, bitDepth: isFloat ? (bits === 32 ? '32f' : '64') : String(bits), interleaved };
 }
 
 function decodeSamples(bytes: Uint8Array, bits: number, isFloat: boolean, bigEndian: boolean): Float64Array {
@@ -151,12 +158,19 @@ function resample(samples: Float64Array, from: number, to: number, path: string)
 
 /** float [-1, 1) → int16 with rounding and saturation (the device's input format). */
 export function toInt16(samples: Float64Array): Int16Array {
+  return toInt16Counted(samples).samples;
+}
+
+/** toInt16, also counting the samples that saturated (beyond full scale). */
+export function toInt16Counted(samples: Float64Array): { samples: Int16Array; clipped: number } {
   const out = new Int16Array(samples.length);
+  let clipped = 0;
   for (let i = 0; i < samples.length; i++) {
     const v = Math.round(samples[i] * 32768);
+    if (v > 32767 || v < -32768) clipped++;
     out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
   }
-  return out;
+  return { samples: out, clipped };
 }
 
 export function fromInt16(samples: Int16Array): Float64Array {
@@ -165,12 +179,26 @@ export function fromInt16(samples: Int16Array): Float64Array {
   return out;
 }
 
+export interface Pcm16 {
+  samples: Int16Array;
+  source: MonoAudio['source'];
+  converted: boolean;
+  /** What was done, e.g. "44100→16000 Hz (sox rate -v); 2→1 channels (mean); 32f→int16"; '' when nothing. */
+  conversion: string;
+  /** Samples beyond full scale (float input above ±1, or a resampler's overshoot), saturated to int16. */
+  clipped: number;
+}
+
 /** Reads a WAV as the device sees it: mono int16 at `sampleRate` (converted when the file differs). */
-export function readPcm16(path: string, sampleRate: number): { samples: Int16Array; converted: boolean } {
+export function readPcm16(path: string, sampleRate: number): Pcm16 {
   const audio = readWavMono(path, sampleRate);
   const s = audio.source;
-  const converted = s.sampleRate !== sampleRate || s.channels !== 1 || s.bitDepth !== '16';
-  return { samples: toInt16(audio.samples), converted };
+  const steps: string[] = [];
+  if (s.sampleRate !== sampleRate) steps.push(`${s.sampleRate}→${sampleRate} Hz (sox rate -v)`);
+  if (s.channels !== 1) steps.push(`${s.channels}→1 channels (mean)`);
+  if (s.bitDepth !== '16') steps.push(`${s.bitDepth}→int16`);
+  const { samples, clipped } = toInt16Counted(audio.samples);
+  return { samples, source: s, converted: steps.length > 0, conversion: steps.join('; '), clipped };
 }
 
 export function encodePcm16(samples: Int16Array, sampleRate: number): Uint8Array {

@@ -4,7 +4,7 @@ import type { CostParams } from './costModel.js';
 import { Engine, type FrameCounters } from './engine.js';
 import { clipToFrames, framesToClip } from './framing.js';
 
-/** The raw engine run of one clip; the scored results.json row built from it is report/results.ts ClipResult. */
+/** The raw engine run of one clip; the scored results.json row built from it is report/resultsSchema.ts ClipResult. */
 export interface HostClipRun {
   output: Int16Array;
   /** Counters of every frame fed, flush frames included. */

@@ -4,11 +4,12 @@
  * before every step that may set per-matrix pruning masks (see `TrainHooks`), so pruning schedules need
  * no access to the internals.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARCHS, type ArchName } from './arch.js';
 import { type FloatModel, type Tensor, saveFloatModel } from './floatModel.js';
 import { HilError } from '../util/errors.js';
+import { lockOutput } from '../util/lock.js';
 import { appendLine, sha256, writeJsonAtomic } from '../util/fsx.js';
 import { toolVersions } from '../util/version.js';
 import { sisdr } from '../metrics/index.js';
@@ -73,6 +74,16 @@ export interface TrainOptions {
   levelDb?: [number, number];
   /** How model.json stores the weights (default float32; float16 halves a large model, see floatModel.ts). */
   saveWeights?: 'float32' | 'float16';
+  /**
+   * What else the result depends on that these options do not show, e.g. the compression profile whose
+   * `hooks` prune: merged into the checkpoint fingerprint, so a checkpoint made under other values is
+   * refused rather than resumed. Keys must not collide with train's own (arch, hop, corpus, seed, …).
+   */
+  extraFingerprint?: Record<string, unknown>;
+  /** Discard the training state in `outDir` (checkpoint, log, model) and start over. */
+  overwrite?: boolean;
+  /** What the `outDir` lock says its holder is doing (default "hil train"). */
+  lockedBy?: string;
 }
 
 
@@ -120,6 +131,7 @@ export interface TrainResult {
 }
 
 const CHECKPOINT = 'checkpoint.json';
+const LOG = 'train-log.jsonl';
 /** The level range of the first checkpoints (they carry no levelDb in their fingerprint). */
 const LEGACY_LEVEL_DB = [-38, -18] as const;
 
@@ -245,7 +257,7 @@ function loadCheckpoint(path: string): Checkpoint {
     if (c.format !== 'hil-train-checkpoint' || c.version !== 1) throw new Error(`format ${String(c.format)}`);
     return c;
   } catch (e) {
-    throw new HilError(`cannot resume from ${path}: ${(e as Error).message}`, 'delete the checkpoint to start over');
+    throw new HilError(`cannot resume from ${path}: ${(e as Error).message}`, 'pass --overwrite to start over, or use another --out');
   }
 }
 
@@ -260,6 +272,22 @@ function modelSha(m: FloatModel | undefined): string | null {
  * from the last completed epoch; a checkpoint from different options is refused.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new HilError(`epochs must be a positive integer, got ${opts.epochs}`);
+  const hop = opts.hop ?? 256;
+  if (opts.init && (opts.init.arch !== opts.arch || opts.init.hop !== hop)) {
+    throw new HilError(`initial model is ${opts.init.arch} hop ${opts.init.hop}, training asks for ${opts.arch} hop ${hop}`, 'pass a matching --arch/--hop');
+  }
+  // One process trains in a directory at a time: two would overwrite each other's checkpoint and log.
+  const lock = lockOutput(opts.outDir, opts.lockedBy ?? 'hil train');
+  try {
+    if (opts.overwrite) for (const f of [CHECKPOINT, LOG, 'model.json']) rmSync(join(opts.outDir, f), { force: true });
+    return await trainLocked(opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const arch = ARCHS[opts.arch];
   const hop = opts.hop ?? 256;
   const batchSize = opts.batchSize ?? 16;
@@ -270,10 +298,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const useNorm = opts.featureNorm ?? true;
   const levelDb = opts.levelDb ?? LEVEL_RANGE_DB;
   const log = opts.log ?? (() => {});
-  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new HilError(`epochs must be a positive integer, got ${opts.epochs}`);
-  if (opts.init && (opts.init.arch !== opts.arch || opts.init.hop !== hop)) {
-    throw new HilError(`initial model is ${opts.init.arch} hop ${opts.init.hop}, training asks for ${opts.arch} hop ${hop}`, 'pass a matching --arch/--hop');
-  }
   const info = await initTf({ backend: opts.backend, kernelFixes: opts.kernelFixes });
   const corpus = opts.corpus;
   const perEpoch = stepsPerEpoch(corpus, batchSize);
@@ -296,16 +320,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     ...(loss !== 'mag' ? { loss } : {}),
     ...(useNorm ? { featureNorm: 'per-bin' } : {}),
     ...(levelDb[0] !== LEGACY_LEVEL_DB[0] || levelDb[1] !== LEGACY_LEVEL_DB[1] ? { levelDb } : {}),
+    // Only callers that pass it (hil compress) add it, so `hil train` checkpoints keep resuming as before.
+    ...opts.extraFingerprint,
   };
 
   const ckptPath = join(opts.outDir, CHECKPOINT);
-  const logPath = join(opts.outDir, 'train-log.jsonl');
+  const logPath = join(opts.outDir, LOG);
   let ckpt: Checkpoint | undefined;
   if (existsSync(ckptPath)) {
     ckpt = loadCheckpoint(ckptPath);
     if (JSON.stringify(ckpt.fingerprint) !== JSON.stringify(fingerprint)) {
-      const diff = Object.keys(fingerprint).filter((k) => JSON.stringify(ckpt!.fingerprint[k]) !== JSON.stringify((fingerprint as Record<string, unknown>)[k]));
-      throw new HilError(`${ckptPath} belongs to a different training run (differs in: ${diff.join(', ')})`, 'rerun with the same options to resume, or use a new --out');
+      const keys = [...new Set([...Object.keys(fingerprint), ...Object.keys(ckpt.fingerprint)])];
+      const diff = keys.filter((k) => JSON.stringify(ckpt!.fingerprint[k]) !== JSON.stringify((fingerprint as Record<string, unknown>)[k]));
+      throw new HilError(`${ckptPath} belongs to a different training run (differs in: ${diff.join(', ')})`, 'rerun with the same options to resume, use another --out, or pass --overwrite to start over');
     }
   }
 

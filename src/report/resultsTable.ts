@@ -1,7 +1,7 @@
 /** The table `hil run` prints: one row per clip, the means, the memory figures and the provenance line. */
 import { stripVTControlCharacters as stripAnsi } from 'node:util';
 import chalk from 'chalk';
-import type { ClipResult, ResultsFile } from './results.js';
+import type { ClipResult, ResultsFile } from './resultsSchema.js';
 
 const fmt = (v: number | null, digits = 2) => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(digits));
 const fmtInt = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');

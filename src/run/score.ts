@@ -40,7 +40,7 @@ export interface ScoreOptions {
 
 const FIGURES = ['sdr', 'sisdr', 'sdrNoisy', 'sisdrNoisy', 'sdrImprovement', 'sisdrImprovement'] as const;
 
-/** CSV columns, named like the run results' (src/report/results.ts). */
+/** CSV columns, named like the run results' (src/report/resultsSchema.ts). */
 const CSV_COLUMNS: [string, keyof ScoreRow][] = [
   ['file', 'file'],
   ['sdr_db', 'sdr'],

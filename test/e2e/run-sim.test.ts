@@ -13,9 +13,10 @@ import { parse } from 'csv-parse/sync';
 import { readPcm16, fromInt16, writePcm16, toInt16 } from '../../src/data/wav.js';
 import { scorePair } from '../../src/metrics/index.js';
 import type { SimBoard } from '../../src/board/sim.js';
-import { runBenchmark } from '../../src/sweep/benchmark.js';
-import type { ResultsFile } from '../../src/report/results.js';
+import { runBenchmark } from '../../src/run/benchmark.js';
+import type { ResultsFile } from '../../src/report/resultsSchema.js';
 import { speechLike, whiteNoise, rng } from '../support/speechlike.js';
+import type { HilError } from '../../src/util/errors.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SIM_FRONTEND_CYCLES: number = JSON.parse(readFileSync(join(ROOT, 'boards/sim.json'), 'utf8')).accelerator.frontend_cycles;
@@ -134,6 +135,7 @@ describe('hil run --board sim', () => {
     await assert.rejects(run, (e: Error) => {
       assert.equal(e.name, 'HilError');
       assert.match(e.message, /failed during clip c1\.wav at frame \d+\/\d+: .*SIGKILL/);
+      assert.match((e as HilError).line(), /killed\/rows\.jsonl; rerun the same command to resume\)$/);
       assert.doesNotMatch(e.message, /\n/);
       return true;
     });

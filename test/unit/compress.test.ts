@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
@@ -376,4 +376,29 @@ test('a baseline trained with feature normalisation: pruning happens on the unfo
   assert.deepEqual(m.weights['fc_in.w'].shape, [16, 257]);
   assert.ok(m.featureNorm && m.featureNorm.mean.length === 257);
   assert.ok(Number.isFinite(unit.validation.int8.sdr));
+});
+
+test('another profile into the same --out is refused, never resumed from the first one\'s training; --overwrite starts over', async () => {
+  const out = join(tmp, 'out', 'profile-switch');
+  const weight70: Profile = { ...profileOf({ structure: 'weight', sparsity: 0.7, ...learned }), name: 'weight-70' };
+  const unit60: Profile = { ...profileOf({ structure: 'unit', sparsity: 0.6, ...learned }), name: 'unit-60' };
+  const refused = (re: RegExp) => (e: unknown) => e instanceof HilError && re.test(e.line()) && !e.line().includes('\n');
+  await compress({ baseline: baseDir, profile: weight70, corpus, outDir: out, seed: 3 });
+  await assert.rejects(
+    compress({ baseline: baseDir, profile: unit60, corpus, outDir: out, seed: 3 }),
+    refused(/profile-switch holds a compressed model of another run \(profile weight-70, not unit-60\) \(use another --out, or --overwrite/),
+  );
+  await assert.rejects(compress({ baseline: baseDir, profile: weight70, corpus, outDir: out, seed: 4 }), refused(/another run \(seed 3, not 4\)/));
+  // A compression killed during fine-tuning leaves training state and no manifest yet.
+  rmSync(join(out, 'manifest.json'));
+  await assert.rejects(
+    compress({ baseline: baseDir, profile: unit60, corpus, outDir: out, seed: 3 }),
+    refused(/train\/checkpoint\.json belongs to a different training run \(differs in: profile\) \(.*--overwrite to start over/),
+  );
+  const lines: string[] = [];
+  const m = await compress({ baseline: baseDir, profile: unit60, corpus, outDir: out, seed: 3, overwrite: true, log: (l) => lines.push(l) });
+  assert.ok(!lines.some((l) => l.startsWith('resuming')), lines.join('\n'));
+  assert.equal(m.profile, 'unit-60');
+  assert.ok(m.units && m.units.fc_in.after < m.units.fc_in.before);
+  assert.equal(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).profile, 'unit-60');
 });

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { HilError } from '../../src/util/errors.js';
-import { ResultsStore, type ClipResult, type Provenance } from '../../src/report/results.js';
+import type { ClipResult, Provenance } from '../../src/report/resultsSchema.js';
+import { ResultsStore } from '../../src/run/results.js';
 import { readCompressManifest } from '../../src/compress/manifestSchema.js';
 import { resolveModel } from '../../src/run/resolveModel.js';
 import { loadCorpus } from '../../src/data/manifest.js';
@@ -53,7 +54,8 @@ const provenance: Provenance = {
   profile: 'dense-int8', seed: 1, audioDir: '/a', cleanDir: null, versions: { hil: '0' },
 };
 const row: ClipResult = {
-  clip: 'c1', samples: 16000, frames: 62, bitExact: true, sdrNoisy: 1, sisdrNoisy: 1, sdrOut: 2, sisdrOut: 2, sdrImprovement: 1, sisdrImprovement: 1,
+  clip: 'c1', samples: 16000, frames: 62,
+  input: { sampleRate: 16000, channels: 1, encoding: '16', converted: false, conversion: '', clippedSamples: 0 }, bitExact: true, sdrNoisy: 1, sisdrNoisy: 1, sdrOut: 2, sisdrOut: 2, sdrImprovement: 1, sisdrImprovement: 1,
   latencyKind: 'modelled', latencyUnit: 'cycles', latencyMean: 10, latencyP50: 10, latencyP99: 11, latencyUsP50: 1, latencyUsP99: 1,
   networkLatencyMean: 9, networkLatencyP50: 9, networkLatencyP99: 9, networkLatencyUsP50: 1, networkLatencyUsP99: 1,
   modelledCyclesP50: 10, modelledCyclesP99: 11, modelledUsP50: 1, rtfP99: 0.1, macsPerFrame: 1, weightBytesPerFrame: 1,
@@ -61,23 +63,56 @@ const row: ClipResult = {
   memorySource: 'sim-native', finishedAt: '2025-01-01T00:00:00Z',
 };
 
-test('a resumed results.json is validated: another format version or a malformed row is refused in one line', () => {
-  const out = join(dir, 'run');
-  ResultsStore.open(out, provenance, false).add(row);
-  const path = join(out, 'results.json');
-  const saved = JSON.parse(readFileSync(path, 'utf8'));
-  assert.equal(saved.version, 1);
-  assert.deepEqual(ResultsStore.open(out, provenance, false).all(), [row]);
+/** Opens, runs `fn` and closes: the store locks its directory while open. */
+function withStore<T>(out: string, overwrite: boolean, fn: (s: ResultsStore) => T): T {
+  const s = ResultsStore.open(out, provenance, overwrite);
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
 
+test('resumed rows are validated: another format version or a malformed row is refused in one line', () => {
+  const out = join(dir, 'run');
+  withStore(out, false, (s) => s.add(row));
+  const path = join(out, 'rows.jsonl');
+  const [headLine, rowLine] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  const head = JSON.parse(headLine!);
+  assert.equal(head.version, 1);
+  assert.equal(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).version, 1);
+  assert.deepEqual(withStore(out, false, (s) => s.all()), [row]);
+
+  const poke = (h: unknown, r = rowLine!) => writeFileSync(path, `${JSON.stringify(h)}\n${r}\n`);
+  poke({ ...head, version: 2 });
+  oneLine(() => ResultsStore.open(out, provenance, false), /rows\.jsonl is hil-results-rows version 2; this hil reads version 1 \(rerun with --overwrite/);
+  const { version: _, ...unversioned } = head;
+  poke(unversioned);
+  oneLine(() => ResultsStore.open(out, provenance, false), /rows\.jsonl has no format version.*--overwrite/);
+  poke(head, JSON.stringify({ key: 'c1', row: { ...row, latencyP50: 'fast' } }));
+  oneLine(() => ResultsStore.open(out, provenance, false), /rows\.jsonl: line 2: row\.latencyP50 must be number \(rerun with --overwrite/);
+  // What the message says to do works.
+  assert.deepEqual(withStore(out, true, (s) => s.all()), []);
+});
+
+test('a results.json of the layout before rows.jsonl is resumed, and validated: another version or a malformed row is refused in one line', () => {
+  const out = join(dir, 'legacy');
+  mkdirSync(out);
+  const path = join(out, 'results.json');
+  const { input: _input, ...oldRow } = row;
+  const saved = { format: 'hil-results', version: 1, provenance, rows: [oldRow], summary: {} };
+  writeFileSync(path, JSON.stringify(saved));
+  assert.deepEqual(withStore(out, false, (s) => s.all()), [{ ...row, input: null }]);
+
+  for (const f of ['rows.jsonl', 'results.csv']) rmSync(join(out, f));
   writeFileSync(path, JSON.stringify({ ...saved, version: 2 }));
   oneLine(() => ResultsStore.open(out, provenance, false), /results\.json is hil-results version 2; this hil reads version 1 \(rerun with --overwrite/);
   const { version: _, ...unversioned } = saved;
   writeFileSync(path, JSON.stringify(unversioned));
   oneLine(() => ResultsStore.open(out, provenance, false), /results\.json has no format version.*--overwrite/);
-  writeFileSync(path, JSON.stringify({ ...saved, rows: [{ ...row, latencyP50: 'fast' }] }));
+  writeFileSync(path, JSON.stringify({ ...saved, rows: [{ ...oldRow, latencyP50: 'fast' }] }));
   oneLine(() => ResultsStore.open(out, provenance, false), /results\.json: rows\.0\.latencyP50 must be number \(rerun with --overwrite/);
-  // What the message says to do works.
-  assert.deepEqual(ResultsStore.open(out, provenance, true).all(), []);
+  assert.deepEqual(withStore(out, true, (s) => s.all()), []);
 });
 
 const committed = readdirSync(join(ROOT, 'models')).flatMap((arch) => {
@@ -148,7 +183,7 @@ test('the types are the schemas: values the schema allows compile, values it ref
   const head = `
     import type { Static } from '@sinclair/typebox';
     import type { BoardFile } from '../../src/board/schema.js';
-    import { ClipResultSchema, type ClipResult } from '../../src/report/results.js';
+    import { ClipResultSchema, type ClipResult } from '../../src/report/resultsSchema.js';
     import type { CompressManifest } from '../../src/compress/manifestSchema.js';
     import type { CorpusManifest } from '../../src/data/manifest.js';
     type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -4,20 +4,21 @@
  * host engine, scored against the clean reference, and stored with its latency and memory figures as
  * soon as the clip is done (docs/protocol.md §5).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Board } from '../board/board.js';
 import { buildFirmwareImage } from '../board/firmware.js';
 import { loadBoard } from '../board/registry.js';
 import { ensureCorpus } from '../data/corpus.js';
-import { readPcm16, fromInt16, writePcm16 } from '../data/wav.js';
+import { readPcm16, fromInt16, writePcm16, type Pcm16 } from '../data/wav.js';
 import { clipToFrames, framesToClip, parseBlob, runClipOnHost, type CostParams, type ModelBlob } from '../engine/index.js';
 import { LATENCY_KINDS, LatencyKindCode, type GetStatsReply } from '../link/messages.js';
 import type { FrameResult, Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
-import { resolveModel, type ResolvedModel } from '../run/resolveModel.js';
-import { ResultsStore, type ClipResult, type Provenance, type ResultsFile } from '../report/results.js';
+import { resolveModel, type ResolvedModel } from './resolveModel.js';
+import type { ClipInput, ClipResult, Provenance, ResultsFile } from '../report/resultsSchema.js';
+import { ResultsStore, ROWS_FILE } from './results.js';
 import { summarize } from '../report/stats.js';
 import { HilError } from '../util/errors.js';
 import { toolVersions } from '../util/version.js';
@@ -37,7 +38,7 @@ export interface BenchmarkOptions {
 }
 
 export type BenchmarkEvent =
-  | { type: 'start'; clips: number; skipped: number; frames: number; board: string; model: string; outDir: string }
+  | { type: 'start'; clips: number; skipped: number; frames: number; board: string; model: string; outDir: string; rowsPath: string }
   | { type: 'open'; board: Board }
   | { type: 'frame'; clip: string; frame: number; frames: number }
   | { type: 'clip'; row: ClipResult }
@@ -60,15 +61,65 @@ function listWavs(dir: string, what: string): string[] {
     .sort();
 }
 
+/** --limit is checked by the CLI before anything slow (the built-in corpus, the firmware) and here for API callers. */
+export function checkLimit(limit: number | undefined): void {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new HilError(`--limit must be a whole number of at least 1, got ${limit}`, 'leave --limit out to run every clip');
+}
+
 function pairClips(audioDir: string, cleanDir: string | null, limit?: number): Clip[] {
+  checkLimit(limit);
   const names = listWavs(audioDir, '--audio');
-  if (names.length === 0) throw new HilError(`--audio ${audioDir} has no .wav files`);
-  const clips = names.map((name) => {
+  if (names.length === 0) throw new HilError(`--audio ${audioDir} has no .wav files`, 'pass a directory of .wav clips');
+  if (cleanDir) listWavs(cleanDir, '--clean');
+  const clips = names.slice(0, limit).map((name) => {
     const cleanPath = cleanDir ? join(cleanDir, name) : null;
     if (cleanPath && !existsSync(cleanPath)) throw new HilError(`no clean reference for ${name}: ${cleanPath} is missing`, 'give --clean a directory with the same file names');
     return { name, noisyPath: join(audioDir, name), cleanPath };
   });
-  return limit !== undefined ? clips.slice(0, limit) : clips;
+  return clips;
+}
+
+interface Input {
+  clip: Clip;
+  pcm: Pcm16;
+  clean: Int16Array | null;
+}
+
+/**
+ * Reads and checks every clip still to run before the device is touched: a bad file found after an hour
+ * on a board would cost the hour. Unreadable, empty, truncated and non-finite files are refused by name
+ * (src/data/wav.ts); clean and noisy must have the same length once both are at the device's rate.
+ */
+function readInputs(clips: Clip[], note: (text: string) => void): Input[] {
+  return clips.map((clip) => {
+    const pcm = readPcm16(clip.noisyPath, SAMPLE_RATE);
+    let clean: Int16Array | null = null;
+    if (clip.cleanPath) {
+      const c = readPcm16(clip.cleanPath, SAMPLE_RATE);
+      if (c.samples.length !== pcm.samples.length) {
+        throw new HilError(
+          `${clip.name}: the clean reference has ${c.samples.length} samples at 16 kHz, the noisy clip ${pcm.samples.length} (${clip.cleanPath}, ${clip.noisyPath})`,
+          'clean and noisy clips must be aligned and of equal length',
+        );
+      }
+      if (c.clipped > 0) note(`${clip.cleanPath}: ${c.clipped} samples beyond full scale clipped to int16`);
+      clean = c.samples;
+    }
+    if (pcm.converted) note(`${clip.name}: converted for the device: ${pcm.conversion}`);
+    if (pcm.clipped > 0) note(`${clip.name}: ${pcm.clipped} samples beyond full scale clipped to int16 (recorded in the row as clippedSamples)`);
+    return { clip, pcm, clean };
+  });
+}
+
+function inputOf(pcm: Pcm16): ClipInput {
+  return {
+    sampleRate: pcm.source.sampleRate,
+    channels: pcm.source.channels,
+    encoding: pcm.source.bitDepth,
+    converted: pcm.converted,
+    conversion: pcm.conversion,
+    clippedSamples: pcm.clipped,
+  };
 }
 
 function costParams(board: Board): CostParams {
@@ -145,6 +196,16 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   const clips = pairClips(audioDir, cleanDir, opts.limit);
 
   const board = await loadBoard(opts.board);
+  const outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
+  const note = (text: string) => onEvent({ type: 'note', text });
+  // Every input is checked before --out is created or locked and before the firmware is built, so a
+  // refused input leaves no trace and costs no wait; clips already stored are skipped by a peek at
+  // rows.jsonl, and the store checks again under its lock.
+  const alreadyDone = opts.overwrite ? new Set<string>() : peekDone(outDir);
+  const inputs = readInputs(
+    clips.filter((c) => !alreadyDone.has(c.name)),
+    note,
+  );
   // Rebuilds the image when its sources changed (make is incremental) and records what will run.
   const firmware = await buildFirmwareImage(board.file);
   const provenance: Provenance = {
@@ -160,29 +221,61 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     cleanDir,
     versions: { ...toolVersions(), toolchain: firmware.toolchain },
   };
-  const outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
-  const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false);
-  const pending = clips.filter((c) => !store.has(c.name));
+  const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false, note);
+  try {
+    return await measure(store, inputs, { board, blob, model, firmware, outDir, onEvent, total: clips.length });
+  } finally {
+    store.close();
+  }
+}
+
+/** Clip names of rows already stored in `outDir`, read without the lock (ResultsStore.open checks them). */
+function peekDone(outDir: string): Set<string> {
+  const path = join(outDir, ROWS_FILE);
+  if (!existsSync(path)) return new Set();
+  const done = new Set<string>();
+  for (const line of readFileSync(path, 'utf8').split('\n').slice(1)) {
+    try {
+      done.add((JSON.parse(line) as { key: string }).key);
+    } catch {
+      // a torn last line: that clip is measured again
+    }
+  }
+  return done;
+}
+
+interface MeasureContext {
+  board: Board;
+  blob: ModelBlob;
+  model: ResolvedModel;
+  firmware: { build_id: string };
+  outDir: string;
+  onEvent: (e: BenchmarkEvent) => void;
+  total: number;
+}
+
+async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureContext): Promise<ResultsFile> {
+  const { board, blob, model, firmware, outDir, onEvent } = ctx;
+  // Another process may have finished clips between the peek and the lock.
+  const inputs = allInputs.filter((i) => !store.has(i.clip.name));
   const cost = costParams(board);
   const framesOf = (n: number) => clipToFrames(new Int16Array(n), blob.hop, blob.nFft).length;
-  const inputs = pending.map((c) => ({ clip: c, pcm: readPcm16(c.noisyPath, SAMPLE_RATE) }));
-  for (const { clip, pcm } of inputs) {
-    if (pcm.converted) onEvent({ type: 'note', text: `${clip.name}: converted to 16 kHz mono int16 for the device` });
-  }
   onEvent({
     type: 'start',
-    clips: pending.length,
-    skipped: clips.length - pending.length,
+    clips: inputs.length,
+    skipped: ctx.total - inputs.length,
     frames: inputs.reduce((s, i) => s + framesOf(i.pcm.samples.length), 0),
     board: board.name,
     model: model.name,
     outDir,
+    rowsPath: store.rowsPath,
   });
-  if (pending.length === 0) return store.file();
+  if (inputs.length === 0) return store.file();
 
-  const placed = await board.flash(model.blob);
   let session: Session | null = null;
   try {
+    // Inside the try: flashing the sim creates its temporary directory, which close() removes.
+    const placed = await board.flash(model.blob);
     session = await board.open();
     onEvent({ type: 'open', board });
     const hello = await session.hello();
@@ -196,13 +289,13 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     if (!latencyKind) throw new HilError(`the board reports an unknown latency kind ${hello.latencyKind}`);
     const framePeriodUs = (blob.hop / SAMPLE_RATE) * 1e6;
 
-    for (const { clip, pcm } of inputs) {
+    for (const { clip, pcm, clean: cleanPcm } of inputs) {
       const expected = runClipOnHost(blob, pcm.samples, { cost });
       const frames = clipToFrames(pcm.samples, blob.hop, blob.nFft);
       const { results, stats } = await measureClip(session, frames, (i) => onEvent({ type: 'frame', clip: clip.name, frame: i, frames: frames.length })).catch(
         (e: Error & { frame?: number }) => {
           const where = e.frame === undefined ? '' : ` at frame ${e.frame + 1}/${frames.length}`;
-          throw new HilError(`board ${board.name} failed during clip ${clip.name}${where}: ${e.message}`, `${store.all().length} finished clips are kept in ${store.jsonPath}`);
+          throw new HilError(`board ${board.name} failed during clip ${clip.name}${where}: ${e.message}`, `${store.all().length} finished clips are kept in ${store.rowsPath}; rerun the same command to resume`);
         },
       );
       const output = framesToClip(
@@ -212,12 +305,9 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
         pcm.samples.length,
       );
       const bitExact = output.length === expected.output.length && output.every((v, i) => v === expected.output[i]);
-      writePcm16(join(outDir, 'enhanced', clip.name), output, SAMPLE_RATE);
+      writePcm16(join(store.enhancedDir, clip.name), output, SAMPLE_RATE);
 
-      const clean = clip.cleanPath ? fromInt16(readPcm16(clip.cleanPath, SAMPLE_RATE).samples) : null;
-      if (clean && clean.length !== pcm.samples.length) {
-        throw new HilError(`${clip.cleanPath} has ${clean.length} samples, ${clip.noisyPath} has ${pcm.samples.length}`, 'clean and noisy clips must be aligned and of equal length');
-      }
+      const clean = cleanPcm ? fromInt16(cleanPcm) : null;
       const noisyScore = score(clean, fromInt16(pcm.samples));
       const outScore = score(clean, fromInt16(output));
 
@@ -230,6 +320,7 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
         clip: clip.name,
         samples: pcm.samples.length,
         frames: frames.length,
+        input: inputOf(pcm),
         bitExact,
         sdrNoisy: noisyScore.sdr,
         sisdrNoisy: noisyScore.sisdr,
