@@ -4,7 +4,8 @@
  */
 import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
-import { ProtocolClient } from './client.js';
+import { ProtocolClient, type LinkStats, type RttSummary } from './client.js';
+import { DeviceResetError, StreamStateError } from './errors.js';
 import { MAX_PAYLOAD } from './frame.js';
 import {
   latencyKindName,
@@ -15,12 +16,20 @@ import {
   type HelloReply,
   type ModelRef,
   type GetStatsReply,
+  type RunFrameReply,
 } from './messages.js';
 import type { Banner, LinkLog, StreamTransport } from './transport.js';
-import type { LinkTiming } from './timing.js';
+import { clientTiming, type LinkTiming } from './timing.js';
 
 /** The board file's `link` section (milliseconds, counts, bytes), typed by its schema. */
-export type { LinkTiming };
+export type { LinkTiming, LinkStats, RttSummary };
+
+/** The counters of `after` minus those of `before`: what one clip cost the link. */
+export function linkStatsDelta(before: LinkStats, after: LinkStats): LinkStats {
+  const out = { ...after };
+  for (const k of Object.keys(out) as (keyof LinkStats)[]) out[k] = after[k] - before[k];
+  return out;
+}
 
 export interface FrameResult {
   output: Int16Array;
@@ -53,6 +62,14 @@ export class Session {
   private closed = false;
   /** What the partition is known to hold without an upload. */
   private placed: ModelRef | null;
+  /**
+   * Why the model's stream state is unknown, if it is: a RUN_FRAME or STREAM_RESET failed (the device
+   * may or may not have run it) or the device reset. RUN_FRAME is refused until STREAM_RESET succeeds,
+   * so a clip never continues from a state the host engine does not share.
+   */
+  private streamLost: Error | null = null;
+  /** Set when the device reset: the model must be loaded again. */
+  private resetError: DeviceResetError | null = null;
 
   constructor(
     readonly transport: StreamTransport,
@@ -61,10 +78,15 @@ export class Session {
   ) {
     this.placed = opts.placed ?? null;
     this.client = new ProtocolClient(transport, {
-      requestMs: opts.link.request_ms,
-      retries: opts.link.retries,
+      ...clientTiming(opts.link),
       log: opts.log,
       explainLineError: async (err) => (await opts.explainLineClosed?.()) ?? err,
+      onDeviceReset: (err) => {
+        this.resetError = err;
+        this.active = null;
+        this.placed = null;
+        this.streamLost = err;
+      },
     });
     // Pending requests fail at once with the reason, instead of waiting out their timeouts.
     transport.on('close', () => {
@@ -79,6 +101,16 @@ export class Session {
   /** The last HELLO reply. */
   get device(): HelloReply | null {
     return this.helloReply;
+  }
+
+  /** Link counters since the session opened (retransmissions, corrupt frames, resyncs…), a snapshot. */
+  linkStats(): LinkStats {
+    return this.client.stats;
+  }
+
+  /** The adaptive timeouts as they stand, per request type. */
+  linkTimeouts(): Record<string, RttSummary> {
+    return this.client.rttSummary();
   }
 
   /** The active model, as the device reported it. */
@@ -120,7 +152,9 @@ export class Session {
     const placed = this.placed;
     if (!placed || placed.size !== ref.size || placed.crc32 !== ref.crc32) await this.upload(blob, ref, h);
     this.active = null;
-    this.active = await this.client.request(Msg.MODEL_ACTIVATE, ref, { timeoutMs: this.opts.link.activate_ms });
+    this.active = await this.client.request(Msg.MODEL_ACTIVATE, ref, { minTimeoutMs: this.opts.link.activate_ms });
+    this.resetError = null;
+    this.streamLost = null;
     return this.active;
   }
 
@@ -139,16 +173,31 @@ export class Session {
   }
 
   async resetStream(): Promise<void> {
-    await this.client.request(Msg.STREAM_RESET, {});
+    if (this.resetError && !this.active) throw new DeviceResetError('STREAM_RESET', this.resetError.banner);
+    try {
+      await this.client.request(Msg.STREAM_RESET, {});
+    } catch (e) {
+      this.streamLost ??= e as Error;
+      throw e;
+    }
+    this.streamLost = null;
   }
 
   /** Runs one hop of PCM. Calls may overlap: the client pipelines them within the device's credit. */
   async runFrame(index: number, samples: Int16Array): Promise<FrameResult> {
+    const label = `RUN_FRAME frame_index ${index}`;
+    if (this.resetError && !this.active) throw new DeviceResetError(label, this.resetError.banner);
     const hop = this.active?.hop;
     if (hop === undefined) throw new HilError('runFrame before loadModel: no active model on the board');
+    if (this.streamLost) throw new StreamStateError(label, this.streamLost);
     if (samples.length !== hop) throw new HilError(`runFrame: ${samples.length} samples given, the model's hop is ${hop}`);
-    const label = `RUN_FRAME frame_index ${index}`;
-    const r = await this.client.request(Msg.RUN_FRAME, { frameIndex: index >>> 0, samples }, { label });
+    let r: RunFrameReply;
+    try {
+      r = await this.client.request(Msg.RUN_FRAME, { frameIndex: index >>> 0, samples }, { label });
+    } catch (e) {
+      this.streamLost ??= e as Error;
+      throw e;
+    }
     if (r.frameIndex !== index >>> 0) throw new HilError(`${label}: the reply is for frame_index ${r.frameIndex}`);
     if (r.samples.length !== hop) throw new HilError(`${label}: the reply has ${r.samples.length} samples, expected ${hop}`);
     return {
