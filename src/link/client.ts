@@ -169,7 +169,14 @@ export class ProtocolClient {
   private progressAt = now();
   private progressRxBytes = 0;
   private progressDrops = 0;
-  private lastGoBackAt = -Infinity;
+  /**
+   * Requests allowed in flight, below what credit and the duplicate window allow while the line loses
+   * frames: every copy behind a lost request is dropped by the device, so under loss pipelining only
+   * adds corruptible bytes. One after a loss, one more per request answered at its first attempt.
+   */
+  private window: number = DUP_WINDOW;
+  /** The fastest round trip of any request: how soon a complaint about a copy can come back at best. */
+  private minRttMs = 1;
   private readonly onFrameBound = (f: Frame) => this.onFrame(f);
   private readonly onDroppedBound = () => this.onDropped();
   private readonly onBannerBound = (line: string) => this.onBanner(line);
@@ -308,6 +315,7 @@ export class ProtocolClient {
         // Every retransmission stays answerable: the oldest unanswered request is among the last
         // DUP_WINDOW the device can have executed, since none DUP_WINDOW or more ahead of it was sent.
         if (seqAhead(oldest.seq, this.nextSeq) >= DUP_WINDOW) break;
+        if (this.inFlight.size >= this.window) break;
       }
       const seq = isHello ? 0 : this.nextSeq;
       const wireBytes = encodeWireFrame({ type: next.type, flags: 0, seq, payload: next.payload }).length;
@@ -400,6 +408,7 @@ export class ProtocolClient {
     const since = Math.max(p.firstSentAt, this.progressAt);
     // A timer may fire a fraction of a millisecond early by this clock, so the last one is marked.
     if (p.lastChance || since + this.budgetMs(p) <= t) return this.giveUp(p, t - since, since === p.firstSentAt);
+    this.window = 1;
     this.counters.retransmissions++;
     this.counters.timeouts++;
     this.log('warn', `${p.label} (seq ${p.seq}): no reply within ${Math.round(p.rtoMs)} ms, retransmitting (attempt ${p.attempts + 1})`);
@@ -439,25 +448,25 @@ export class ProtocolClient {
   }
 
   /**
-   * Go-back-N on evidence of a loss: everything unanswered is sent again at once, oldest first, instead
-   * of each waiting out its timeout. The device executes what it had dropped (in order) and answers what
-   * it had executed from its memory, so a needless copy costs only bytes. Evidence arriving within a
-   * round trip of the last such burst is what that burst's losses already caused, and is not acted on.
+   * On evidence of a loss, the oldest unanswered request is sent again at once instead of waiting out
+   * its timeout: a lost request or reply holds up everything behind it, and its copy is harmless if the
+   * device had executed it (the reply comes from its memory). The requests behind it follow when it is
+   * answered (onFrame). Evidence within half a round trip of the last copy was caused by earlier copies
+   * (the device drops every request behind a lost one, each with a LOG) and is not acted on.
    */
   private fastRetransmit(): void {
     const oldest: Pending | undefined = this.inFlight.values().next().value;
     if (!oldest || oldest.lastSentAt === 0) return;
-    const t = now();
-    const e = this.estimator(oldest.type);
-    const holdoff = Math.max(1, e.srttMs ?? this.opts.rtoMinMs);
-    if (t - this.lastGoBackAt < holdoff || t - oldest.lastSentAt < holdoff / 2) return;
-    this.lastGoBackAt = t;
-    for (const p of this.inFlight.values()) {
-      if (p.lastSentAt === 0) continue; // its first copy has not even left
-      this.counters.retransmissions++;
-      this.counters.fastRetransmits++;
-      this.send(p);
-    }
+    const holdoff = Math.max(0.5, this.minRttMs / 2);
+    if (now() - oldest.lastSentAt < holdoff) return;
+    this.resendNow(oldest);
+  }
+
+  private resendNow(p: Pending): void {
+    this.window = 1;
+    this.counters.retransmissions++;
+    this.counters.fastRetransmits++;
+    this.send(p);
   }
 
   private onBanner(line: string): void {
@@ -506,7 +515,17 @@ export class ProtocolClient {
     if (p.type === Msg.HELLO) this.needHello = false;
     // Karn's rule: a reply to a request sent more than once may answer any copy. A floored timeout marks
     // a request slower than the rest of its type, whose round trip would mislead the estimate.
-    if (p.attempts === 1 && p.firstSentAt > 0 && p.minTimeoutMs === 0) this.estimator(p.type).sample(t - p.firstSentAt);
+    if (p.attempts === 1) this.window = Math.min(DUP_WINDOW, this.window + 1);
+    if (p.attempts === 1 && p.firstSentAt > 0 && p.minTimeoutMs === 0) {
+      this.estimator(p.type).sample(t - p.firstSentAt);
+      this.minRttMs = Math.min(this.minRttMs, t - p.firstSentAt);
+    }
+    // A copy of a later request that went out before this one's last copy reached a device that had not
+    // executed this one, and was dropped as out of sequence (unless an earlier copy of this one had
+    // run): it goes again now rather than at its timeout.
+    if (p.attempts > 1) {
+      for (const q of this.inFlight.values()) if (q.lastSentAt !== 0 && q.lastSentAt <= p.lastSentAt) this.resendNow(q);
+    }
     if (f.type === Msg.ERROR) {
       try {
         const e = decodePayload(Msg.ERROR, f.payload);

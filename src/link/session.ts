@@ -55,6 +55,11 @@ export interface SessionOptions {
   explainLineClosed?: () => Promise<Error | null>;
 }
 
+/** The upload's smallest chunk: below this the frame overhead dominates. */
+const MIN_CHUNK_BYTES = 64;
+/** Chunks queued ahead of the line during an upload: enough to fill the duplicate window. */
+const UPLOAD_AHEAD = 4;
+
 export class Session {
   readonly client: ProtocolClient;
   private helloReply: HelloReply | null = null;
@@ -161,14 +166,30 @@ export class Session {
   private async upload(blob: Uint8Array, ref: ModelRef, h: HelloReply): Promise<void> {
     this.placed = null; // MODEL_BEGIN starts overwriting the partition
     await this.client.request(Msg.MODEL_BEGIN, ref);
-    const chunk = Math.max(1, Math.min(this.opts.link.chunk_bytes, h.maxPayload - 4, MAX_PAYLOAD - 4));
-    const replies: Promise<unknown>[] = [];
-    // All chunks are queued at once; the client's credit decides how many are on the line.
-    for (let offset = 0; offset < blob.length; offset += chunk) {
-      const data = blob.subarray(offset, Math.min(offset + chunk, blob.length));
-      replies.push(this.client.request(Msg.MODEL_CHUNK, { offset, data }, { label: `MODEL_CHUNK at offset ${offset}` }));
+    const largest = Math.max(1, Math.min(this.opts.link.chunk_bytes, h.maxPayload - 4, MAX_PAYLOAD - 4));
+    // A chunk's chance to cross a noisy line falls with its length, so the chunk shrinks while chunks
+    // need retransmitting and grows back while they do not. A few are queued ahead; the client's window
+    // decides how many are on the line.
+    let size = largest;
+    let retransmissions = this.client.stats.retransmissions;
+    const replies = new Set<Promise<unknown>>();
+    let failed: Error | null = null;
+    for (let offset = 0; offset < blob.length && !failed; ) {
+      const now = this.client.stats.retransmissions;
+      size = now > retransmissions ? Math.max(MIN_CHUNK_BYTES, size >> 1) : Math.min(largest, size * 2);
+      retransmissions = now;
+      const data = blob.subarray(offset, Math.min(offset + size, blob.length));
+      const p = this.client.request(Msg.MODEL_CHUNK, { offset, data }, { label: `MODEL_CHUNK at offset ${offset}` });
+      const tracked: Promise<unknown> = p.then(
+        () => replies.delete(tracked),
+        (e: Error) => (failed ??= e),
+      );
+      replies.add(tracked);
+      offset += data.length;
+      if (replies.size >= UPLOAD_AHEAD) await Promise.race(replies);
     }
     await Promise.all(replies);
+    if (failed) throw failed;
     this.placed = ref;
   }
 
