@@ -83,6 +83,8 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
   /** The timer runs out with the give-up budget, not with a timeout. */
   lastChance: boolean;
+  /** Copies handed to the line and not yet written. */
+  writing: number;
   /** When the first copy had left (the round trip is measured from there), and when the last one did. */
   firstSentAt: number;
   lastSentAt: number;
@@ -175,8 +177,6 @@ export class ProtocolClient {
    * adds corruptible bytes. One after a loss, one more per request answered at its first attempt.
    */
   private window: number = DUP_WINDOW;
-  /** The fastest round trip of any request: how soon a complaint about a copy can come back at best. */
-  private minRttMs = 1;
   private readonly onFrameBound = (f: Frame) => this.onFrame(f);
   private readonly onDroppedBound = () => this.onDropped();
   private readonly onBannerBound = (line: string) => this.onBanner(line);
@@ -259,6 +259,7 @@ export class ProtocolClient {
       rtoMs: 0,
       timer: undefined,
       lastChance: false,
+      writing: 0,
       firstSentAt: 0,
       lastSentAt: 0,
       rxBytesAtFirstSend: 0,
@@ -360,8 +361,10 @@ export class ProtocolClient {
     p.attempts++;
     const wire = encodeWireFrame({ type: p.type, flags: retransmission ? FLAG_RETRANSMIT : 0, seq: p.seq, payload: p.payload });
     this.counters.bytesSent += wire.length;
+    p.writing++;
     this.line.write(wire).then(
       () => {
+        p.writing--;
         // The deadline runs from the moment the bytes left; the reply may even have beaten the callback.
         if (this.inFlight.get(p.seq) !== p) return;
         const t = now();
@@ -374,6 +377,7 @@ export class ProtocolClient {
         this.arm(p, p.rtoMs);
       },
       (err: Error) => {
+        p.writing--;
         const explain = this.opts.explainLineError;
         if (!explain) return this.fail(err);
         void explain(err).then(
@@ -451,14 +455,14 @@ export class ProtocolClient {
    * On evidence of a loss, the oldest unanswered request is sent again at once instead of waiting out
    * its timeout: a lost request or reply holds up everything behind it, and its copy is harmless if the
    * device had executed it (the reply comes from its memory). The requests behind it follow when it is
-   * answered (onFrame). Evidence within half a round trip of the last copy was caused by earlier copies
-   * (the device drops every request behind a lost one, each with a LOG) and is not acted on.
+   * answered (onFrame). Which copy a complaint is about cannot be told (on a pty a complaint about the
+   * copy just sent comes back within a fraction of a millisecond, as fast as the device's complaints
+   * about the copies before it), and a needless copy costs bytes where a missed one costs a timeout,
+   * so every complaint counts, except while a copy is still being written.
    */
   private fastRetransmit(): void {
     const oldest: Pending | undefined = this.inFlight.values().next().value;
-    if (!oldest || oldest.lastSentAt === 0) return;
-    const holdoff = Math.max(0.5, this.minRttMs / 2);
-    if (now() - oldest.lastSentAt < holdoff) return;
+    if (!oldest || oldest.lastSentAt === 0 || oldest.writing > 0) return;
     this.resendNow(oldest);
   }
 
@@ -518,7 +522,6 @@ export class ProtocolClient {
     if (p.attempts === 1) this.window = Math.min(DUP_WINDOW, this.window + 1);
     if (p.attempts === 1 && p.firstSentAt > 0 && p.minTimeoutMs === 0) {
       this.estimator(p.type).sample(t - p.firstSentAt);
-      this.minRttMs = Math.min(this.minRttMs, t - p.firstSentAt);
     }
     // A copy of a later request that went out before this one's last copy reached a device that had not
     // executed this one, and was dropped as out of sequence (unless an earlier copy of this one had
