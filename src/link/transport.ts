@@ -94,7 +94,8 @@ export class StreamTransport extends EventEmitter {
     let after: Buffer[] | null = null;
     return new Promise<Banner>((resolve, reject) => {
       const wake = setInterval(() => {
-        if (banner || after) return;
+        // Until HIL-READY: on a noisy line the HIL-FW line may arrive and its HIL-READY not.
+        if (after) return;
         this.log('debug', `${this.where}: no banner yet, sending the wake line`);
         this.write(WAKE_LINE).catch(() => {});
       }, timing.bannerMs);
