@@ -122,8 +122,10 @@ export interface StreamOutcome {
   frames: number;
   /** Frames whose output and counters equal the host engine's. */
   bitExactFrames: number;
-  /** Clips that failed on the link, with why. */
+  /** Clips that failed on the link, with why (after their retries). */
   lostClips: string[];
+  /** Clips run again from STREAM_RESET after a failure. */
+  retriedClips: number;
   ms: number;
   /** Application bytes carried (request samples in, reply samples out): what goodput counts. */
   payloadBytes: number;
@@ -132,17 +134,19 @@ export interface StreamOutcome {
 /**
  * Streams `clips` clips of `framesPerClip` frames through the session's active model, each from
  * STREAM_RESET with up to four frames in flight as `hil run` does, and compares every frame with the
- * host engine run on the same input. A clip that fails on the link is recorded, not retried.
+ * host engine run on the same input. A clip that fails on the link is run again from STREAM_RESET up to
+ * `clipRetries` times (the session refuses to go on from a stream state it cannot know), else recorded.
  */
-export async function streamClips(session: Session, blob: Uint8Array, clips: number, framesPerClip: number, cost: CostParams): Promise<StreamOutcome> {
+export async function streamClips(session: Session, blob: Uint8Array, clips: number, framesPerClip: number, cost: CostParams, clipRetries = 0): Promise<StreamOutcome> {
   const engine = new Engine(blob);
   engine.setCost(cost);
   const hop = engine.blob.hop;
-  const out: StreamOutcome = { frames: 0, bitExactFrames: 0, lostClips: [], ms: 0, payloadBytes: 0 };
+  const out: StreamOutcome = { frames: 0, bitExactFrames: 0, lostClips: [], retriedClips: 0, ms: 0, payloadBytes: 0 };
   const t0 = performance.now();
-  for (let c = 0; c < clips; c++) {
+  for (let c = 0, attempt = 0; c < clips; attempt++) {
     const input = clipInput(c, framesPerClip * hop);
     engine.reset();
+    const before = { frames: out.frames, bitExact: out.bitExactFrames, bytes: out.payloadBytes };
     try {
       await session.resetStream();
       const inFlight = new Set<Promise<void>>();
@@ -169,8 +173,18 @@ export async function streamClips(session: Session, blob: Uint8Array, clips: num
       await Promise.all(inFlight);
       if (failed) throw failed;
     } catch (e) {
+      if (attempt < clipRetries) {
+        // The clip's frames so far are thrown away with it.
+        out.frames = before.frames;
+        out.bitExactFrames = before.bitExact;
+        out.payloadBytes = before.bytes;
+        out.retriedClips++;
+        continue;
+      }
       out.lostClips.push(`clip ${c}: ${(e as Error).message}`);
     }
+    c++;
+    attempt = -1;
   }
   out.ms = performance.now() - t0;
   return out;
