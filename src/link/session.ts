@@ -75,6 +75,9 @@ export class Session {
   private streamLost: Error | null = null;
   /** Set when the device reset: the model must be loaded again. */
   private resetError: DeviceResetError | null = null;
+  /** The last CONFIG sent, and whether the device lost it in a reset: loadModel sends it again. */
+  private cost: ConfigRequest | null = null;
+  private costLost = false;
 
   constructor(
     readonly transport: StreamTransport,
@@ -91,6 +94,7 @@ export class Session {
         this.active = null;
         this.placed = null;
         this.streamLost = err;
+        this.costLost = this.cost !== null;
       },
     });
     // Pending requests fail at once with the reason, instead of waiting out their timeouts.
@@ -139,14 +143,18 @@ export class Session {
 
   async configure(cost: ConfigRequest): Promise<void> {
     await this.client.request(Msg.CONFIG, cost);
+    this.cost = cost;
+    this.costLost = false;
   }
 
   /**
    * Makes `blob` the active model: uploads it in chunks unless the board's flasher already placed these
-   * exact bytes, then activates it. Returns the device's MODEL_ACTIVATE reply.
+   * exact bytes, then activates it. Returns the device's MODEL_ACTIVATE reply. After a device reset it
+   * first sends the last CONFIG again, which the restart cleared.
    */
   async loadModel(blob: Uint8Array): Promise<ModelActivateReply> {
     const h = this.helloReply ?? (await this.hello());
+    if (this.costLost && this.cost) await this.configure(this.cost);
     const ref: ModelRef = { size: blob.length, crc32: crc32(blob) };
     if (blob.length > h.modelPartitionBytes) {
       throw new HilError(
