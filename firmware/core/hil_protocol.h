@@ -5,7 +5,7 @@
 /* 2: RUN_FRAME replies carry network_latency (the graph alone) */
 #define HIL_PROTOCOL_VERSION 2u
 #define HIL_PROTOCOL_VERSION_TEXT "2"
-/* requests whose responses the device remembers; the host never has more than this many unanswered */
+/* requests whose responses the device remembers; the host never sends a request this many or more ahead (in seq) of its oldest unanswered one */
 #define HIL_DUP_WINDOW 4u
 
 #define HIL_FRAME_HEADER_BYTES 6u

@@ -57,19 +57,29 @@ export function decodeChunk(chunk: Uint8Array): Frame | { dropped: DropReason } 
 const MAX_CHUNK = FRAME_OVERHEAD + MAX_PAYLOAD + Math.ceil((FRAME_OVERHEAD + MAX_PAYLOAD) / 254) + 1;
 
 /**
+ * A boot banner (docs/protocol.md §1) among binary bytes. It holds no 0x00, so it sits in the chunk being
+ * collected until the next delimiter, which a device that restarted may not send for a long time.
+ */
+const BANNER = /HIL-FW [^\n]*\n(?:[^\n]*\n)*?HIL-READY\r?\n/;
+
+/**
  * Bytes in, frames out. Splits on 0x00, ignores empty chunks, and reports every dropped chunk as a
- * 'dropped' event (reason, length) so a transport can log line noise.
+ * 'dropped' event (reason, length) so a transport can log line noise, and a boot banner among the frames
+ * as a 'banner' event (its HIL-FW line) the moment its HIL-READY line is complete.
  */
 export class FrameDecoder extends Transform {
   private parts: Buffer[] = [];
   private held = 0;
   private overflow = false;
+  /** Every byte that arrived, frames or not: a line that delivers only garbage is still alive. */
+  bytesIn = 0;
 
   constructor() {
     super({ readableObjectMode: true });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytesIn += chunk.length;
     let start = 0;
     for (let i = chunk.indexOf(0); i !== -1; i = chunk.indexOf(0, start)) {
       this.hold(chunk.subarray(start, i));
@@ -77,7 +87,16 @@ export class FrameDecoder extends Transform {
       start = i + 1;
     }
     this.hold(chunk.subarray(start));
+    if (this.held && chunk.indexOf(0x0a, start) !== -1) this.findBanner();
     done();
+  }
+
+  private findBanner(): void {
+    const m = BANNER.exec(Buffer.concat(this.parts).toString('latin1'));
+    if (!m) return;
+    this.parts = [];
+    this.held = 0;
+    this.emit('banner', m[0].slice(0, m[0].indexOf('\n')).replace(/\r$/, ''));
   }
 
   private hold(bytes: Buffer): void {

@@ -4,7 +4,8 @@
  */
 import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
-import { ProtocolClient } from './client.js';
+import { ProtocolClient, type LinkStats, type RttSummary } from './client.js';
+import { DeviceResetError, StreamStateError } from './errors.js';
 import { MAX_PAYLOAD } from './frame.js';
 import {
   latencyKindName,
@@ -15,12 +16,20 @@ import {
   type HelloReply,
   type ModelRef,
   type GetStatsReply,
+  type RunFrameReply,
 } from './messages.js';
 import type { Banner, LinkLog, StreamTransport } from './transport.js';
-import type { LinkTiming } from './timing.js';
+import { clientTiming, type LinkTiming } from './timing.js';
 
 /** The board file's `link` section (milliseconds, counts, bytes), typed by its schema. */
-export type { LinkTiming };
+export type { LinkTiming, LinkStats, RttSummary };
+
+/** The counters of `after` minus those of `before`: what one clip cost the link. */
+export function linkStatsDelta(before: LinkStats, after: LinkStats): LinkStats {
+  const out = { ...after };
+  for (const k of Object.keys(out) as (keyof LinkStats)[]) out[k] = after[k] - before[k];
+  return out;
+}
 
 export interface FrameResult {
   output: Int16Array;
@@ -46,6 +55,11 @@ export interface SessionOptions {
   explainLineClosed?: () => Promise<Error | null>;
 }
 
+/** The upload's smallest chunk: below this the frame overhead dominates. */
+const MIN_CHUNK_BYTES = 64;
+/** Chunks queued ahead of the line during an upload: enough to fill the duplicate window. */
+const UPLOAD_AHEAD = 4;
+
 export class Session {
   readonly client: ProtocolClient;
   private helloReply: HelloReply | null = null;
@@ -53,6 +67,17 @@ export class Session {
   private closed = false;
   /** What the partition is known to hold without an upload. */
   private placed: ModelRef | null;
+  /**
+   * Why the model's stream state is unknown, if it is: a RUN_FRAME or STREAM_RESET failed (the device
+   * may or may not have run it) or the device reset. RUN_FRAME is refused until STREAM_RESET succeeds,
+   * so a clip never continues from a state the host engine does not share.
+   */
+  private streamLost: Error | null = null;
+  /** Set when the device reset: the model must be loaded again. */
+  private resetError: DeviceResetError | null = null;
+  /** The last CONFIG sent, and whether the device lost it in a reset: loadModel sends it again. */
+  private cost: ConfigRequest | null = null;
+  private costLost = false;
 
   constructor(
     readonly transport: StreamTransport,
@@ -61,10 +86,16 @@ export class Session {
   ) {
     this.placed = opts.placed ?? null;
     this.client = new ProtocolClient(transport, {
-      requestMs: opts.link.request_ms,
-      retries: opts.link.retries,
+      ...clientTiming(opts.link),
       log: opts.log,
       explainLineError: async (err) => (await opts.explainLineClosed?.()) ?? err,
+      onDeviceReset: (err) => {
+        this.resetError = err;
+        this.active = null;
+        this.placed = null;
+        this.streamLost = err;
+        this.costLost = this.cost !== null;
+      },
     });
     // Pending requests fail at once with the reason, instead of waiting out their timeouts.
     transport.on('close', () => {
@@ -79,6 +110,16 @@ export class Session {
   /** The last HELLO reply. */
   get device(): HelloReply | null {
     return this.helloReply;
+  }
+
+  /** Link counters since the session opened (retransmissions, corrupt frames, resyncs…), a snapshot. */
+  linkStats(): LinkStats {
+    return this.client.stats;
+  }
+
+  /** The adaptive timeouts as they stand, per request type. */
+  linkTimeouts(): Record<string, RttSummary> {
+    return this.client.rttSummary();
   }
 
   /** The active model, as the device reported it. */
@@ -102,14 +143,18 @@ export class Session {
 
   async configure(cost: ConfigRequest): Promise<void> {
     await this.client.request(Msg.CONFIG, cost);
+    this.cost = cost;
+    this.costLost = false;
   }
 
   /**
    * Makes `blob` the active model: uploads it in chunks unless the board's flasher already placed these
-   * exact bytes, then activates it. Returns the device's MODEL_ACTIVATE reply.
+   * exact bytes, then activates it. Returns the device's MODEL_ACTIVATE reply. After a device reset it
+   * first sends the last CONFIG again, which the restart cleared.
    */
   async loadModel(blob: Uint8Array): Promise<ModelActivateReply> {
     const h = this.helloReply ?? (await this.hello());
+    if (this.costLost && this.cost) await this.configure(this.cost);
     const ref: ModelRef = { size: blob.length, crc32: crc32(blob) };
     if (blob.length > h.modelPartitionBytes) {
       throw new HilError(
@@ -120,35 +165,68 @@ export class Session {
     const placed = this.placed;
     if (!placed || placed.size !== ref.size || placed.crc32 !== ref.crc32) await this.upload(blob, ref, h);
     this.active = null;
-    this.active = await this.client.request(Msg.MODEL_ACTIVATE, ref, { timeoutMs: this.opts.link.activate_ms });
+    this.active = await this.client.request(Msg.MODEL_ACTIVATE, ref, { minTimeoutMs: this.opts.link.activate_ms });
+    this.resetError = null;
+    this.streamLost = null;
     return this.active;
   }
 
   private async upload(blob: Uint8Array, ref: ModelRef, h: HelloReply): Promise<void> {
     this.placed = null; // MODEL_BEGIN starts overwriting the partition
     await this.client.request(Msg.MODEL_BEGIN, ref);
-    const chunk = Math.max(1, Math.min(this.opts.link.chunk_bytes, h.maxPayload - 4, MAX_PAYLOAD - 4));
-    const replies: Promise<unknown>[] = [];
-    // All chunks are queued at once; the client's credit decides how many are on the line.
-    for (let offset = 0; offset < blob.length; offset += chunk) {
-      const data = blob.subarray(offset, Math.min(offset + chunk, blob.length));
-      replies.push(this.client.request(Msg.MODEL_CHUNK, { offset, data }, { label: `MODEL_CHUNK at offset ${offset}` }));
+    const largest = Math.max(1, Math.min(this.opts.link.chunk_bytes, h.maxPayload - 4, MAX_PAYLOAD - 4));
+    // A chunk's chance to cross a noisy line falls with its length, so the chunk shrinks while chunks
+    // need retransmitting and grows back while they do not. A few are queued ahead; the client's window
+    // decides how many are on the line.
+    let size = largest;
+    let retransmissions = this.client.stats.retransmissions;
+    const replies = new Set<Promise<unknown>>();
+    let failed: Error | null = null;
+    for (let offset = 0; offset < blob.length && !failed; ) {
+      const now = this.client.stats.retransmissions;
+      size = now > retransmissions ? Math.max(MIN_CHUNK_BYTES, size >> 1) : Math.min(largest, size * 2);
+      retransmissions = now;
+      const data = blob.subarray(offset, Math.min(offset + size, blob.length));
+      const p = this.client.request(Msg.MODEL_CHUNK, { offset, data }, { label: `MODEL_CHUNK at offset ${offset}` });
+      const tracked: Promise<unknown> = p.then(
+        () => replies.delete(tracked),
+        (e: Error) => (failed ??= e),
+      );
+      replies.add(tracked);
+      offset += data.length;
+      if (replies.size >= UPLOAD_AHEAD) await Promise.race(replies);
     }
     await Promise.all(replies);
+    if (failed) throw failed;
     this.placed = ref;
   }
 
   async resetStream(): Promise<void> {
-    await this.client.request(Msg.STREAM_RESET, {});
+    if (this.resetError && !this.active) throw new DeviceResetError('STREAM_RESET', this.resetError.banner);
+    try {
+      await this.client.request(Msg.STREAM_RESET, {});
+    } catch (e) {
+      this.streamLost ??= e as Error;
+      throw e;
+    }
+    this.streamLost = null;
   }
 
   /** Runs one hop of PCM. Calls may overlap: the client pipelines them within the device's credit. */
   async runFrame(index: number, samples: Int16Array): Promise<FrameResult> {
+    const label = `RUN_FRAME frame_index ${index}`;
+    if (this.resetError && !this.active) throw new DeviceResetError(label, this.resetError.banner);
     const hop = this.active?.hop;
     if (hop === undefined) throw new HilError('runFrame before loadModel: no active model on the board');
+    if (this.streamLost) throw new StreamStateError(label, this.streamLost);
     if (samples.length !== hop) throw new HilError(`runFrame: ${samples.length} samples given, the model's hop is ${hop}`);
-    const label = `RUN_FRAME frame_index ${index}`;
-    const r = await this.client.request(Msg.RUN_FRAME, { frameIndex: index >>> 0, samples }, { label });
+    let r: RunFrameReply;
+    try {
+      r = await this.client.request(Msg.RUN_FRAME, { frameIndex: index >>> 0, samples }, { label });
+    } catch (e) {
+      this.streamLost ??= e as Error;
+      throw e;
+    }
     if (r.frameIndex !== index >>> 0) throw new HilError(`${label}: the reply is for frame_index ${r.frameIndex}`);
     if (r.samples.length !== hop) throw new HilError(`${label}: the reply has ${r.samples.length} samples, expected ${hop}`);
     return {

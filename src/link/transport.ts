@@ -45,7 +45,8 @@ function printable(s: string): string {
 }
 
 /**
- * Events: 'frame' (Frame), 'dropped' (reason: string, bytes: number), 'close' (error: Error | undefined).
+ * Events: 'frame' (Frame), 'dropped' (reason: string, bytes: number), 'banner' (the HIL-FW line of a
+ * banner that arrived in binary mode), 'close' (error: Error | undefined).
  */
 export class StreamTransport extends EventEmitter {
   private writeChain: Promise<void> = Promise.resolve();
@@ -93,7 +94,8 @@ export class StreamTransport extends EventEmitter {
     let after: Buffer[] | null = null;
     return new Promise<Banner>((resolve, reject) => {
       const wake = setInterval(() => {
-        if (banner || after) return;
+        // Until HIL-READY: on a noisy line the HIL-FW line may arrive and its HIL-READY not.
+        if (after) return;
         this.log('debug', `${this.where}: no banner yet, sending the wake line`);
         this.write(WAKE_LINE).catch(() => {});
       }, timing.bannerMs);
@@ -156,12 +158,21 @@ export class StreamTransport extends EventEmitter {
     const d = new FrameDecoder();
     this.decoder = d;
     d.on('data', (f: Frame) => this.emit('frame', f));
+    d.on('banner', (line: string) => {
+      this.log('info', `${this.where}: ${line} (in binary mode)`);
+      this.emit('banner', line);
+    });
     d.on('dropped', (reason: string, bytes: number) => {
       this.log('warn', `${this.where}: dropped ${bytes} received bytes (${reason})`);
       this.emit('dropped', reason, bytes);
     });
     if (pending.length) d.write(pending);
     this.stream.pipe(d);
+  }
+
+  /** Bytes received since binary mode began, delivered as frames or not. */
+  get rxBytes(): number {
+    return this.decoder?.bytesIn ?? 0;
   }
 
   /** Queues bytes for the line; resolves when they were handed to the OS. */

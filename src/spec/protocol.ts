@@ -2,7 +2,7 @@
 
 /** 2: RUN_FRAME replies carry network_latency (the graph alone). */
 export const PROTOCOL_VERSION = 2;
-/** requests whose responses the device remembers; the host never has more than this many unanswered. */
+/** requests whose responses the device remembers; the host never sends a request this many or more ahead (in seq) of its oldest unanswered one. */
 export const DUP_WINDOW = 4;
 export const FRAME_HEADER_BYTES = 6;
 export const FRAME_OVERHEAD_BYTES = 10;

@@ -205,9 +205,36 @@ test('sim: killing the process mid-stream fails the pending frames with one line
     return true;
   });
   assert.ok(done >= 51 && done < 60, `frames done before the kill showed: ${done}`);
-  assert.ok(Date.now() - t0 < board.file.link.request_ms, 'detected before a request timeout');
+  assert.ok(Date.now() - t0 < board.file.link.rto_max_ms, 'detected before a request timeout could give up');
   // The host's end notices the line is gone (serialport alone would spin on zero-byte reads).
   for (let i = 0; i < 50 && !s.transport.isClosed; i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(s.transport.isClosed, 'the line closed itself');
   await board.close();
+});
+
+test('sim: a device that restarts mid-session is reported as a reset, and the session goes on after loading the model again', async () => {
+  const { blob, input } = vector('tiny-hop128');
+  const want = engineFrames(blob, input);
+  const board = await simBoard();
+  await board.flash(blob);
+  const s = await board.open();
+  await s.hello();
+  await s.configure(COST);
+  await s.loadModel(blob);
+  await s.resetStream();
+  for (let f = 0; f < 3; f++) checkFrame(await s.runFrame(f, input.subarray(f * 128, (f + 1) * 128)), want.frames[f]!, f);
+  // Behind the session's back, as a watchdog would: the core restarts and prints its banner.
+  await s.client.request(Msg.RESET, {});
+  for (let i = 0; i < 100 && s.linkStats().deviceResets === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(s.linkStats().deviceResets, 1, 'the banner in binary mode was seen');
+  await assert.rejects(s.runFrame(3, input.subarray(384, 512)), (e: Error & { line?: () => string }) => {
+    assert.equal(e.name, 'DeviceResetError');
+    assert.match(e.message, /^RUN_FRAME frame_index 3: the device reset mid-session \(it printed "HIL-FW name=hil-firmware .* board=sim .*" again\)$/);
+    return true;
+  });
+  await s.loadModel(blob);
+  await s.resetStream();
+  for (let f = 0; f < 3; f++) checkFrame(await s.runFrame(f, input.subarray(f * 128, (f + 1) * 128)), want.frames[f]!, f);
+  assert.equal(s.linkStats().resyncs, 1, 'the restarted device got a HELLO before CONFIG and the upload');
+  await s.close();
 });

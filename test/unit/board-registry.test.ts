@@ -45,10 +45,10 @@ test('boards/sim.json is valid and the registry lists and loads it', async () =>
 test('schema errors are one line naming the file and the field', () => {
   const { link, ...noLink } = sim;
   oneLine(() => readBoardFile(write('a.json', noLink)), /a\.json: \(top level\): missing field "link"/);
-  oneLine(() => readBoardFile(write('b.json', { ...sim, link: { ...link, retries: undefined } })), /b\.json: link: missing field "retries"/);
+  oneLine(() => readBoardFile(write('b.json', { ...sim, link: { ...link, give_up_ms: undefined } })), /b\.json: link: missing field "give_up_ms"/);
   oneLine(() => readBoardFile(write('c.json', { ...sim, colour: 'red' })), /c\.json: \(top level\): unknown field "colour"/);
   oneLine(() => readBoardFile(write('d.json', { ...sim, latency: { kind: 'guessed', unit: 'cycles' } })), /d\.json: latency\.kind must be one of "measured", "emulated", "modelled"/);
-  oneLine(() => readBoardFile(write('e.json', { ...sim, link: { ...link, request_ms: 'fast' } })), /e\.json: link\.request_ms must be integer/);
+  oneLine(() => readBoardFile(write('e.json', { ...sim, link: { ...link, rto_initial_ms: 'fast' } })), /e\.json: link\.rto_initial_ms must be integer/);
   oneLine(() => readBoardFile(write('f.json', { ...sim, link: { ...link, chunk_bytes: 4000 } })), /f\.json: link\.chunk_bytes must be <= 1020/);
   oneLine(() => readBoardFile(write('g.json', '{ "name": ')), /g\.json is not valid JSON/);
   oneLine(() => readBoardFile(join(dir, 'missing.json')), /cannot read board file .*missing\.json: ENOENT/);

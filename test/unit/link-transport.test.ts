@@ -35,6 +35,42 @@ test('a silent device is woken with \\x00HIL? every banner_ms; console lines are
   await t.close();
 });
 
+test('a banner whose HIL-READY line was corrupted on the way is asked for again', async () => {
+  // Before, the host stopped waking once a HIL-FW line had arrived and waited for HIL-READY forever.
+  const { t, toHost, toDevice } = line();
+  let wakes = 0;
+  toDevice.on('data', (b: Buffer) => {
+    if (!b.includes('HIL?\n')) return;
+    wakes++;
+    toHost.write(wakes === 1 ? BANNER.replace('HIL-READY', 'HIL-REAdY') : BANNER);
+  });
+  const banner = await t.readBanner({ bannerMs: 30, startMs: 2000 });
+  assert.equal(wakes, 2);
+  assert.equal(banner.fields.board, 'fake');
+  await t.close();
+});
+
+test('a banner in binary mode is reported as one, its bytes are not a frame', async () => {
+  const { t, toHost } = line();
+  t.startFrames();
+  const banners: string[] = [];
+  const dropped: string[] = [];
+  t.on('banner', (l: string) => banners.push(l));
+  t.on('dropped', (why: string) => dropped.push(why));
+  toHost.write(encodeWireFrame({ type: 0xa0, flags: 0, seq: 1, payload: new Uint8Array(0) }));
+  toHost.write(BANNER.slice(0, 20));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(banners, [], 'not before its HIL-READY line is complete');
+  toHost.write(BANNER.slice(20));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(banners, ['HIL-FW name=hil-firmware version=0.1.0 board=fake protocol=2 build=abc']);
+  toHost.write(encodeWireFrame({ type: 0xa0, flags: 0, seq: 2, payload: new Uint8Array(0) }));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(dropped, [], 'the banner bytes were taken out of the chunk');
+  assert.ok(t.rxBytes > BANNER.length);
+  await t.close();
+});
+
 test('frames right behind HIL-READY, full of 0x0A bytes and split anywhere, all arrive intact', async () => {
   const payload = (k: number) => Uint8Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? 0x0a : i % 3 === 1 ? 0x0d : k + 1));
   const frames = [0, 1, 2, 3].map((k): Frame => ({ type: 0xa1, flags: 0, seq: k + 1, payload: payload(k) }));

@@ -205,7 +205,7 @@ test('the types are the schemas: values the schema allows compile, values it ref
     `export const unit: ClipResult['latencyUnit'] = 'seconds';`,
     `export const version: CompressManifest['version'] = 2;`,
     `export const text: CorpusManifest['speech'][number]['rate'] = null;`,
-    `export const link: BoardFile['link'] = { banner_ms: 1, start_ms: 1, request_ms: 1, activate_ms: 1, retries: 1 };`,
+    `export const link: BoardFile['link'] = { banner_ms: 1, start_ms: 1, rto_initial_ms: 1, rto_min_ms: 1, rto_max_ms: 1, give_up_ms: 1, activate_ms: 1, retries: 1 };`,
   ];
   assert.equal(typeErrors(`${head}\n${bad.join('\n')}`).length, bad.length);
 });

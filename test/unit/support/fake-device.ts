@@ -17,6 +17,8 @@ export interface FakeDeviceOptions {
   replyDelayMs?: number;
   /** Never answer at all. */
   silent?: boolean;
+  /** Say so in a warning LOG when a request is dropped, as the firmware does. */
+  logDrops?: boolean;
 }
 
 export class FakeDevice {
@@ -52,7 +54,11 @@ export class FakeDevice {
     const wireBytes = encodeWireFrame(f).length;
     const copy = (this.arrivals.get(f.seq) ?? 0) + 1;
     this.arrivals.set(f.seq, copy);
-    if (this.opts.dropRequest?.(f, copy)) return;
+    if (this.opts.dropRequest?.(f, copy)) {
+      // The firmware would have seen a bad CRC.
+      this.logDrop('dropped a frame with a bad CRC');
+      return;
+    }
     this.unanswered += wireBytes;
     this.unansweredRequests++;
     this.peakUnansweredBytes = Math.max(this.peakUnansweredBytes, this.unanswered);
@@ -91,6 +97,7 @@ export class FakeDevice {
     const next = this.lastSeq === null ? f.seq : this.lastSeq === 0xffff ? 1 : this.lastSeq + 1;
     if (f.seq !== next) {
       answered(); // dropped: the host will retransmit
+      this.logDrop('dropped a request that arrived out of sequence (its predecessor was lost)');
       return;
     }
     this.lastSeq = f.seq;
@@ -114,12 +121,21 @@ export class FakeDevice {
         }, answered, true);
         return;
       }
+      case Msg.MODEL_ACTIVATE:
+        this.send(f, Reply.MODEL_ACTIVATE, { blobBytes: 100, arenaBytes: 10, nTensors: 1, nOps: 1, nFft: 256, hop: 128, modelId: 1 }, answered, true);
+        return;
       case Msg.GET_STATS:
         this.send(f, Msg.ERROR, { code: 3, message: 'GET_STATS: the fake device keeps no statistics' }, answered, true);
         return;
       default:
         this.send(f, (f.type | REPLY) as MessageType, {} as never, answered, true);
     }
+  }
+
+  private logDrop(text: string): void {
+    if (!this.opts.logDrops || this.opts.silent) return;
+    const wire = encodeWireFrame({ type: Msg.LOG, flags: 0, seq: 0, payload: encodePayload(Msg.LOG, { level: 2, text }) });
+    this.later(() => this.toHost.write(wire));
   }
 
   private later(fn: () => void): void {

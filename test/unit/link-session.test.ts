@@ -1,0 +1,74 @@
+/** What a Session guarantees above the client: a failed frame never lets a clip continue from a stream
+ *  state the host engine does not share, a device reset is reported as one, and the counters. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeviceResetError, LinkError, StreamStateError } from '../../src/link/errors.js';
+import { parseBanner, StreamTransport } from '../../src/link/transport.js';
+import { linkStatsDelta, Session, type LinkTiming } from '../../src/link/session.js';
+import { FakeDevice, type FakeDeviceOptions } from './support/fake-device.js';
+
+const LINK: LinkTiming = { banner_ms: 100, start_ms: 1000, rto_initial_ms: 20, rto_min_ms: 20, rto_max_ms: 100, give_up_ms: 200, activate_ms: 100, chunk_bytes: 480 };
+const BLOB = new Uint8Array(100);
+const BANNER = 'HIL-FW name=hil-firmware version=0.1.0 board=fake protocol=2 build=0000000000000000\nHIL-READY\n';
+
+async function open(opts: FakeDeviceOptions) {
+  const dev = new FakeDevice(opts);
+  const line = new StreamTransport(dev.hostSide, 'fake');
+  line.startFrames();
+  // The fake's partition "holds" BLOB already, so loadModel only activates.
+  const { crc32 } = await import('node:zlib');
+  const s = new Session(line, parseBanner('HIL-FW board=fake'), { link: LINK, placed: { size: BLOB.length, crc32: crc32(BLOB) } });
+  await s.hello();
+  await s.loadModel(BLOB);
+  return { dev, s };
+}
+
+const hop = (k: number) => Int16Array.from({ length: 128 }, (_, i) => i * k);
+
+test('a RUN_FRAME that failed stops the stream until STREAM_RESET; the session itself recovers', async () => {
+  let blackout = false;
+  const { s } = await open({ dropRequest: (f) => blackout && f.type === 0x21 });
+  await s.resetStream();
+  await s.runFrame(0, hop(0));
+  blackout = true;
+  // Frames 1-3 in flight together: 1 fails on the link, 2 and 3 with it.
+  const r = [1, 2, 3].map((f) => s.runFrame(f, hop(f)));
+  await assert.rejects(r[0]!, (e: unknown) => e instanceof LinkError && /^RUN_FRAME frame_index 1 \(seq \d+\): the device sent no byte/.test(e.message));
+  await assert.rejects(r[1]!, /an earlier request failed/);
+  await assert.rejects(r[2]!, /an earlier request failed/);
+  blackout = false;
+  // The device may have run frame 1: going on with frame 4 would diverge from the host engine.
+  await assert.rejects(s.runFrame(4, hop(4)), (e: unknown) => {
+    assert.ok(e instanceof StreamStateError, String(e));
+    assert.match(e.message, /^RUN_FRAME frame_index 4: not run, the model's stream state is unknown since RUN_FRAME frame_index 1 \(seq \d+\)/);
+    return true;
+  });
+  await s.resetStream(); // after a transparent HELLO
+  assert.equal((await s.runFrame(0, hop(0))).output.length, 128);
+  const st = s.linkStats();
+  assert.equal(st.failures, 1);
+  assert.equal(st.resyncs, 1);
+  assert.ok(st.timeouts > 0 && st.retransmissions >= st.timeouts);
+  await s.close();
+});
+
+test('a device reset mid-session: pending and later frames fail as such until the model is loaded again', async () => {
+  let lost = true;
+  const { dev, s } = await open({ dropRequest: (f) => lost && f.type === 0x21 });
+  await s.resetStream();
+  const before = s.linkStats();
+  const pending = s.runFrame(0, hop(0));
+  setTimeout(() => dev.inject(Buffer.from(BANNER, 'latin1')), 5);
+  await assert.rejects(pending, DeviceResetError);
+  lost = false;
+  await assert.rejects(s.runFrame(1, hop(1)), /^DeviceResetError: RUN_FRAME frame_index 1: the device reset mid-session/);
+  await assert.rejects(s.resetStream(), DeviceResetError);
+  assert.equal(s.model, null);
+  await s.loadModel(BLOB);
+  await s.resetStream();
+  await s.runFrame(0, hop(0));
+  const d = linkStatsDelta(before, s.linkStats());
+  assert.equal(d.deviceResets, 1);
+  assert.equal(d.resyncs, 1, 'the device restarted its sequence, so the next request went after a HELLO');
+  await s.close();
+});
