@@ -121,6 +121,13 @@ export class FrameDecoder extends Transform {
       return;
     }
     if (held === 0) return;
+    // A banner followed by a frame in the same read ends at that frame's leading delimiter: it is a
+    // whole chunk here, not a tail for findBanner, and must not pass for a corrupt frame.
+    const banner = BANNER.exec(chunk.toString('latin1'));
+    if (banner) {
+      this.emit('banner', banner[0].slice(0, banner[0].indexOf('\n')).replace(/\r$/, ''));
+      return;
+    }
     const f = decodeChunk(chunk);
     if ('dropped' in f) this.emit('dropped', f.dropped, held);
     else this.push(f);

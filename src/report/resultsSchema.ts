@@ -44,12 +44,28 @@ export const ClipInputSchema = Type.Object({
 });
 export type ClipInput = Static<typeof ClipInputSchema>;
 
+/** What the serial line cost during the clip (docs/protocol.md §4), counted by the host's link client. */
+export const ClipLinkSchema = Type.Object({
+  retransmissions: Type.Integer({ minimum: 0 }),
+  /** Of those, sent because a timeout expired rather than on evidence of a loss. */
+  timeouts: Type.Integer({ minimum: 0 }),
+  /** Frames dropped for a bad CRC, COBS or length: by the host, plus those the device reported. */
+  corruptFrames: Type.Integer({ minimum: 0 }),
+  /** Sessions restarted with HELLO after a request gave up or the device reset. */
+  resyncs: Type.Integer({ minimum: 0 }),
+  /** Times the clip was run again from STREAM_RESET after a device reset or a noisy line failed it. */
+  clipRetries: Type.Integer({ minimum: 0 }),
+});
+export type ClipLink = Static<typeof ClipLinkSchema>;
+
 export const ClipResultSchema = Type.Object({
   clip: Type.String(),
   samples: Type.Integer(),
   frames: Type.Integer(),
   /** The noisy input's file and conversion; null in rows stored before hil recorded it. */
   input: Type.Union([ClipInputSchema, Type.Null()]),
+  /** The link's cost for this clip; null in rows stored before hil recorded it. */
+  link: Type.Union([ClipLinkSchema, Type.Null()]),
   /** Device output equals the host engine's, sample for sample. */
   bitExact: Type.Boolean(),
   sdrNoisy: NullableNumber,

@@ -13,7 +13,8 @@ import { ensureCorpus } from '../data/corpus.js';
 import { readPcm16, fromInt16, writePcm16, type Pcm16 } from '../data/wav.js';
 import { clipToFrames, framesToClip, parseBlob, runClipOnHost, type CostParams, type ModelBlob } from '../engine/index.js';
 import { LATENCY_KINDS, LatencyKindCode, type GetStatsReply } from '../link/messages.js';
-import type { FrameResult, Session } from '../link/session.js';
+import { DeviceResetError, LinkNoisyError, StreamStateError } from '../link/errors.js';
+import { linkStatsDelta, type FrameResult, type Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
 import { resolveModel, type ResolvedModel } from './resolveModel.js';
@@ -40,6 +41,8 @@ export interface BenchmarkOptions {
 export type BenchmarkEvent =
   | { type: 'start'; clips: number; skipped: number; frames: number; board: string; model: string; outDir: string; rowsPath: string }
   | { type: 'open'; board: Board }
+  /** The session is up (HELLO answered): a display can follow its link counters from here. */
+  | { type: 'session'; session: Session }
   | { type: 'frame'; clip: string; frame: number; frames: number }
   | { type: 'clip'; row: ClipResult }
   | { type: 'note'; text: string };
@@ -133,6 +136,9 @@ function costParams(board: Board): CostParams {
   };
 }
 
+
+/** How often a clip is run again after a device reset or a noisy line failed it, before the run fails. */
+const MAX_CLIP_RETRIES = 2;
 
 /** Streams one clip through the session, keeping a few frames in flight. Errors name the frame. */
 async function streamClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<FrameResult[]> {
@@ -279,6 +285,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
     session = await board.open();
     onEvent({ type: 'open', board });
     const hello = await session.hello();
+    onEvent({ type: 'session', session });
     if (hello.buildId !== firmware.build_id) {
       throw new HilError(`board ${board.name} runs firmware build ${hello.buildId}, not the image just built (${firmware.build_id})`, 'reflash the board or rebuild with `hil firmware build`');
     }
@@ -292,12 +299,33 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
     for (const { clip, pcm, clean: cleanPcm } of inputs) {
       const expected = runClipOnHost(blob, pcm.samples, { cost });
       const frames = clipToFrames(pcm.samples, blob.hop, blob.nFft);
-      const { results, stats } = await measureClip(session, frames, (i) => onEvent({ type: 'frame', clip: clip.name, frame: i, frames: frames.length })).catch(
-        (e: Error & { frame?: number }) => {
+      const linkBefore = session.linkStats();
+      let clipRetries = 0;
+      let measured: { results: FrameResult[]; stats: GetStatsReply };
+      for (;;) {
+        try {
+          measured = await measureClip(session, frames, (i) => onEvent({ type: 'frame', clip: clip.name, frame: i, frames: frames.length }));
+          break;
+        } catch (err) {
+          const e = err as Error & { frame?: number };
           const where = e.frame === undefined ? '' : ` at frame ${e.frame + 1}/${frames.length}`;
+          // A device that restarted lost its model and stream; a noisy line left the stream state unknown.
+          // Either way the clip is run again from STREAM_RESET (the model reloaded after a reset), so a
+          // row is never lost to them; a hung or dead device is not retried.
+          // Frames already on the line when the device restarted may come back as ERRORs of the model-less
+          // device before its banner is read, so a reset seen during the clip counts whatever failed first.
+          const resetSeen = e instanceof DeviceResetError || session.linkStats().deviceResets > linkBefore.deviceResets;
+          if (clipRetries < MAX_CLIP_RETRIES && (resetSeen || e instanceof LinkNoisyError || e instanceof StreamStateError)) {
+            clipRetries++;
+            onEvent({ type: 'note', text: `clip ${clip.name}${where}: ${e.message}; running it again (${clipRetries}/${MAX_CLIP_RETRIES})` });
+            if (resetSeen) await session.loadModel(model.blob);
+            continue;
+          }
           throw new HilError(`board ${board.name} failed during clip ${clip.name}${where}: ${e.message}`, `${store.all().length} finished clips are kept in ${store.rowsPath}; rerun the same command to resume`);
-        },
-      );
+        }
+      }
+      const { results, stats } = measured;
+      const linkCost = linkStatsDelta(linkBefore, session.linkStats());
       const output = framesToClip(
         results.map((r) => r.output),
         blob.hop,
@@ -321,6 +349,13 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
         samples: pcm.samples.length,
         frames: frames.length,
         input: inputOf(pcm),
+        link: {
+          retransmissions: linkCost.retransmissions,
+          timeouts: linkCost.timeouts,
+          corruptFrames: linkCost.rxCorrupt + linkCost.deviceDrops,
+          resyncs: linkCost.resyncs,
+          clipRetries,
+        },
         bitExact,
         sdrNoisy: noisyScore.sdr,
         sisdrNoisy: noisyScore.sisdr,

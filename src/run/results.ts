@@ -55,6 +55,11 @@ const CSV_COLUMNS: [string, (r: ClipResult, p: Provenance) => unknown][] = [
   ['converted', (r) => (r.input ? String(r.input.converted) : '')],
   ['conversion', (r) => r.input?.conversion ?? ''],
   ['clipped_samples', (r) => r.input?.clippedSamples ?? ''],
+  ['link_retransmissions', (r) => r.link?.retransmissions ?? ''],
+  ['link_timeouts', (r) => r.link?.timeouts ?? ''],
+  ['link_corrupt_frames', (r) => r.link?.corruptFrames ?? ''],
+  ['link_resyncs', (r) => r.link?.resyncs ?? ''],
+  ['clip_retries', (r) => r.link?.clipRetries ?? ''],
   ['bit_exact', (r) => String(r.bitExact)],
   ['sdr_noisy_db', (r) => r.sdrNoisy],
   ['sisdr_noisy_db', (r) => r.sisdrNoisy],
@@ -118,7 +123,13 @@ function legacyRows(dir: string): { meta: Provenance; rows: ClipResult[] } | nul
   if ((json as { format?: unknown } | null)?.format !== RESULTS_FORMAT) throw differentRun(dir);
   checkFormatVersion(json, path, RESULTS_FORMAT, RESULTS_VERSION, FIX);
   const rows = (json as { rows?: unknown }).rows;
-  if (Array.isArray(rows)) for (const r of rows) if (r && typeof r === 'object' && !('input' in r)) (r as { input: null }).input = null;
+  if (Array.isArray(rows)) {
+    for (const r of rows) {
+      if (!r || typeof r !== 'object') continue;
+      if (!('input' in r)) (r as { input: null }).input = null;
+      if (!('link' in r)) (r as { link: null }).link = null;
+    }
+  }
   const existing = validate(LegacyResultsSchema, json, path, FIX);
   return { meta: existing.provenance, rows: existing.rows };
 }

@@ -14,6 +14,8 @@ import { readPcm16, fromInt16, writePcm16, toInt16 } from '../../src/data/wav.js
 import { scorePair } from '../../src/metrics/index.js';
 import type { SimBoard } from '../../src/board/sim.js';
 import { runBenchmark } from '../../src/run/benchmark.js';
+import type { Session } from '../../src/link/session.js';
+import { Msg } from '../../src/link/messages.js';
 import type { ResultsFile } from '../../src/report/resultsSchema.js';
 import { speechLike, whiteNoise, rng } from '../support/speechlike.js';
 import type { HilError } from '../../src/util/errors.js';
@@ -119,6 +121,30 @@ describe('hil run --board sim', () => {
     assert.equal(model.status, 2);
     assert.equal(model.stderr.trim().split('\n').length, 1, model.stderr);
     assert.equal(existsSync(out), false);
+  });
+
+  test('a device that resets mid-clip: the model is loaded again and the clip rerun, no row lost, the retry counted', async () => {
+    const out = join(dir, 'reset');
+    let session: Session | null = null;
+    let reset = false;
+    const notes: string[] = [];
+    const file = await runBenchmark({ board: 'sim', model: modelDir, audio: join(dir, 'noisy'), clean: join(dir, 'clean'), out }, (e) => {
+      if (e.type === 'session') session = e.session;
+      if (e.type === 'note') notes.push(e.text);
+      if (e.type === 'frame' && e.clip === 'c1.wav' && e.frame === 10 && !reset) {
+        reset = true;
+        // Behind the run's back, as a watchdog would: the core restarts and prints its banner again.
+        session!.client.request(Msg.RESET, {}).catch(() => {});
+      }
+    });
+    assert.ok(reset);
+    assert.deepEqual(file.rows.map((r) => r.clip), ['c0.wav', 'c1.wav', 'c2.wav']);
+    assert.ok(file.rows.every((r) => r.bitExact));
+    assert.deepEqual(file.rows.map((r) => r.link?.clipRetries), [0, 1, 0]);
+    assert.ok(file.rows[1]!.link!.resyncs >= 1, JSON.stringify(file.rows[1]!.link));
+    assert.ok(notes.some((n) => /^clip c1\.wav at frame \d+\/\d+: .*running it again \(1\/2\)$/.test(n)), notes.join("\n"));
+    const csv = readFileSync(join(out, 'results.csv'), 'utf8').split('\n');
+    assert.match(csv[0]!, /link_retransmissions,link_timeouts,link_corrupt_frames,link_resyncs,clip_retries/);
   });
 
   test('a board killed mid-clip: a one-line error naming the clip and frame; finished rows are kept', async () => {

@@ -118,3 +118,25 @@ test('FrameDecoder: frames split anywhere, garbage and wake lines between them, 
   assert.deepEqual(frames.map((f) => f.seq), V.frames.map((v) => v.seq));
   assert.deepEqual(dropped, ['bad COBS', 'bad COBS', 'longer than the largest frame']);
 });
+
+test('FrameDecoder: a boot banner followed by a frame in one read is a banner, not a corrupt frame', async () => {
+  const banner = 'HIL-FW name=hil-firmware version=0.1.0 board=sim protocol=2 build=abc\nHIL-READY\n';
+  const wires = V.frames.map((v) => hex(v.wire));
+  for (const split of [false, true]) {
+    const d = new FrameDecoder();
+    const frames: Frame[] = [];
+    const banners: string[] = [];
+    const dropped: string[] = [];
+    d.on('data', (f: Frame) => frames.push(f));
+    d.on('banner', (l: string) => banners.push(l));
+    d.on('dropped', (reason: string) => dropped.push(reason));
+    const bytes = Buffer.concat([wires[0]!, Buffer.from(banner), wires[1]!]);
+    // One read, as a device that restarts and answers the next queued request gives; or byte by byte.
+    if (split) for (const b of bytes) d.write(Buffer.of(b));
+    else d.write(bytes);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(banners, [banner.split('\n')[0]], `split ${split}`);
+    assert.deepEqual(frames.map((f) => f.seq), [V.frames[0]!.seq, V.frames[1]!.seq]);
+    assert.deepEqual(dropped, []);
+  }
+});

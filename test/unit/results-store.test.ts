@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../src/util/paths.js';
 import { Type } from '@sinclair/typebox';
 import { parse } from 'csv-parse/sync';
 import type { ClipResult, Provenance } from '../../src/report/resultsSchema.js';
@@ -17,7 +17,7 @@ import { ResultsStore } from '../../src/run/results.js';
 import { KeyedStore } from '../../src/run/store.js';
 import { HilError } from '../../src/util/errors.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = repoRoot();
 const dir = mkdtempSync(join(tmpdir(), 'hil-store-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,7 +27,8 @@ const provenance: Provenance = {
 };
 const rowOf = (clip: string): ClipResult => ({
   clip, samples: 16000, frames: 62,
-  input: { sampleRate: 16000, channels: 1, encoding: '16', converted: false, conversion: '', clippedSamples: 0 }, bitExact: true,
+  input: { sampleRate: 16000, channels: 1, encoding: '16', converted: false, conversion: '', clippedSamples: 0 },
+  link: { retransmissions: 0, timeouts: 0, corruptFrames: 0, resyncs: 0, clipRetries: 0 }, bitExact: true,
   sdrNoisy: 1, sisdrNoisy: 1, sdrOut: 2, sisdrOut: 2, sdrImprovement: 1, sisdrImprovement: 1,
   latencyKind: 'modelled', latencyUnit: 'cycles', latencyMean: 10, latencyP50: 10, latencyP99: 11, latencyUsP50: 1, latencyUsP99: 1,
   networkLatencyMean: 9, networkLatencyP50: 9, networkLatencyP99: 9, networkLatencyUsP50: 1, networkLatencyUsP99: 1,

@@ -55,7 +55,8 @@ const provenance: Provenance = {
 };
 const row: ClipResult = {
   clip: 'c1', samples: 16000, frames: 62,
-  input: { sampleRate: 16000, channels: 1, encoding: '16', converted: false, conversion: '', clippedSamples: 0 }, bitExact: true, sdrNoisy: 1, sisdrNoisy: 1, sdrOut: 2, sisdrOut: 2, sdrImprovement: 1, sisdrImprovement: 1,
+  input: { sampleRate: 16000, channels: 1, encoding: '16', converted: false, conversion: '', clippedSamples: 0 },
+  link: { retransmissions: 0, timeouts: 0, corruptFrames: 0, resyncs: 0, clipRetries: 0 }, bitExact: true, sdrNoisy: 1, sisdrNoisy: 1, sdrOut: 2, sisdrOut: 2, sdrImprovement: 1, sisdrImprovement: 1,
   latencyKind: 'modelled', latencyUnit: 'cycles', latencyMean: 10, latencyP50: 10, latencyP99: 11, latencyUsP50: 1, latencyUsP99: 1,
   networkLatencyMean: 9, networkLatencyP50: 9, networkLatencyP99: 9, networkLatencyUsP50: 1, networkLatencyUsP99: 1,
   modelledCyclesP50: 10, modelledCyclesP99: 11, modelledUsP50: 1, rtfP99: 0.1, macsPerFrame: 1, weightBytesPerFrame: 1,
