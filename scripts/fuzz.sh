@@ -43,14 +43,14 @@ run_one() {
 }
 
 # One line per target from libFuzzer's final statistics and its last status line (coverage, features,
-# corpus), plus the serve harness's own count of frames run.
+# corpus), plus the harness's own counts (frames run, blobs accepted).
 summarize() {
   local t="$1" rc="$2" log="$dir/$1.log"
   local execs secs status extra
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
   status=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' || true)
-  extra=$(grep -E '^fuzz_serve: ' "$log" | tail -n 1 | sed 's/^fuzz_serve: //' || true)
+  extra=$(grep -E "^fuzz_$t: " "$log" | tail -n 1 | sed "s/^fuzz_$t: //" || true)
   if [ "$rc" = 0 ]; then
     echo "fuzz: $t: ${execs:-?} executions in ${secs:-?}s, $status${extra:+; $extra}"
   else

@@ -8,6 +8,7 @@
  * uses, so the engine touching arena memory it did not account for is a report, not a silent overlap. */
 #define _POSIX_C_SOURCE 200112L
 #include <sanitizer/asan_interface.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,12 +19,21 @@
 
 static uint8_t *arena_mem; /* ARENA_CAP + 16, so the arena can start at any alignment */
 
+/* Printed at exit, so that a run where no blob was ever accepted (nothing ran a frame) shows it; the CI
+ * test reads this line. */
+static unsigned long long n_inputs, n_accepted;
+
+static void print_stats(void) {
+  fprintf(stderr, "fuzz_model_load: %llu inputs, %llu accepted and run\n", n_inputs, n_accepted);
+}
+
 static uint64_t fake_clock;
 static uint64_t clock_now(void) { return fake_clock += 1000u; }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   arena_mem = malloc(ARENA_CAP + 16u);
   if (!arena_mem) abort();
+  atexit(print_stats);
   return 0;
 }
 
@@ -52,10 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t *arena = arena_mem + shift;
 
   hil_model_t m;
+  n_inputs++;
   const int rc = hil_model_load(&m, blob, n, arena, ARENA_CAP, why, why_size);
   if (rc != 0) {
     if ((rc != HIL_ERR_MODEL_INVALID && rc != HIL_ERR_ARENA) || memchr(why, 0, why_size) == NULL) abort();
   } else {
+    n_accepted++;
     uint8_t *base = arena + ((16u - ((uintptr_t)arena & 15u)) & 15u);
     ASAN_POISON_MEMORY_REGION(arena_mem, (size_t)(base - arena_mem));
     ASAN_POISON_MEMORY_REGION(base + m.arena_bytes, (size_t)(arena_mem + ARENA_CAP + 16u - (base + m.arena_bytes)));
