@@ -74,3 +74,9 @@ test('an invalid board file in a boards directory is listed with its error, not 
   assert.deepEqual(rows.map((r) => [r.name, r.error === undefined]), [['other', false], ['sim', true]]);
   assert.match(rows[0]!.error!, /name "wrong" differs from the file name/);
 });
+
+test('every committed board file is valid (a schema change must update them all)', () => {
+  const listed = listBoards();
+  assert.ok(listed.length >= 3, listed.map((b) => b.name).join(', '));
+  for (const b of listed) assert.equal(b.error, undefined, `${b.path}: ${b.error}`);
+});
