@@ -17,6 +17,7 @@ import { DeviceResetError, LinkNoisyError, StreamStateError } from '../link/erro
 import { linkStatsDelta, type FrameResult, type Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
+import { checkIdentity } from './identity.js';
 import { resolveModel, type ResolvedModel } from './resolveModel.js';
 import type { ClipInput, ClipResult, Provenance, ResultsFile } from '../report/resultsSchema.js';
 import { ResultsStore, ROWS_FILE } from './results.js';
@@ -286,9 +287,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
     onEvent({ type: 'open', board });
     const hello = await session.hello();
     onEvent({ type: 'session', session });
-    if (hello.buildId !== firmware.build_id) {
-      throw new HilError(`board ${board.name} runs firmware build ${hello.buildId}, not the image just built (${firmware.build_id})`, 'reflash the board or rebuild with `hil firmware build`');
-    }
+    checkIdentity(hello, board.name, firmware.build_id);
     await session.configure(cost);
     const active = await session.loadModel(model.blob);
     if (placed === 'placed') onEvent({ type: 'note', text: `model placed in the board's partition by its flasher (${model.blob.length} bytes)` });
