@@ -25,6 +25,7 @@ const modules = [
   await import('./model.js'),
   await import('./run.js'),
   await import('./score.js'),
+  await import('./sweep.js'),
   await import('./train.js'),
 ];
 for (const m of modules) m.register(program);
