@@ -23,6 +23,7 @@ const modules = [
   await import('./doctor.js'),
   await import('./firmware.js'),
   await import('./model.js'),
+  await import('./report.js'),
   await import('./run.js'),
   await import('./score.js'),
   await import('./sweep.js'),

@@ -13,6 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { writePcm16, toInt16 } from '../../src/data/wav.js';
 import { globToRegExp, matchProfiles, parseInstances, planSweep } from '../../src/sweep/plan.js';
 import { readSweep, runSweep, sweepKey } from '../../src/sweep/sweep.js';
+import { meanInterval, pairedDifference } from '../../src/report/confidence.js';
+import { fmt } from '../../src/report/sweepReport.js';
 import { speechLike, whiteNoise, rng } from '../support/speechlike.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -111,6 +113,22 @@ describe('hil sweep --boards sim', () => {
     assert.equal(second.added, 0);
     assert.equal(second.rows, 6);
     assert.equal(readFileSync(join(out, 'rows.jsonl'), 'utf8'), before);
+
+    // hil report: its HTML table shows the means and paired ΔSDR recomputed here from rows.jsonl.
+    const rep = hil(['report', out]);
+    assert.equal(rep.status, 0, rep.stderr);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    const { rows } = readSweep(out);
+    const dense = new Map(rows.filter((r) => r.profile === 'dense-int8').map((r) => [r.clip, r.sdrOut!]));
+    for (const p of EXPECTED_PROFILES) {
+      const mine = rows.filter((r) => r.profile === p);
+      const tr = new RegExp(`<tr data-board="sim" data-profile="${p}">(.*?)</tr>`).exec(html);
+      assert.ok(tr, p);
+      const cell = (col: string) => new RegExp(`data-col="${col}" data-value="([^"]*)"`).exec(tr[1]!)![1];
+      assert.equal(cell('sdr'), fmt.db(meanInterval(mine.map((r) => r.sdrOut!)).mean), p);
+      assert.equal(cell('delta_sdr'), fmt.db(pairedDifference(dense, new Map(mine.map((r) => [r.clip, r.sdrOut!]))).mean), p);
+    }
+    assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 7);
   });
 
   test('a second sweep into the same --out is refused; a SIGKILLed sweep resumes without duplicates or losses', async () => {
