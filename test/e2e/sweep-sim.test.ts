@@ -142,11 +142,12 @@ describe('hil sweep --boards sim', () => {
       assert.ok(Date.now() < deadline && child.exitCode === null, `the sweep never stored a row: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const second = hil(sweepArgs(out));
-    assert.equal(second.status, 2);
-    assert.match(second.stderr, /is in use by pid \d+ \(hil sweep\)/);
+    // In-process, so that it is refused within milliseconds, while the child is surely still running.
+    const plan = planSweep({ model: join(ROOT, 'models/se-small'), profiles: PROFILES, boards: ['sim'], audio: join(dir, 'noisy'), clean: join(dir, 'clean') });
+    await assert.rejects(runSweep(plan, out), new RegExp(`is in use by pid ${child.pid} \\(hil sweep\\)`));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
+    assert.ok(lines(out).length < 6, 'killed mid-sweep');
     const rerun = hil(sweepArgs(out));
     assert.equal(rerun.status, 0, rerun.stderr);
     assert.match(rerun.stdout, /3\/3 jobs done, 0 failed; 6 rows/);
