@@ -23,8 +23,10 @@ const modules = [
   await import('./doctor.js'),
   await import('./firmware.js'),
   await import('./model.js'),
+  await import('./report.js'),
   await import('./run.js'),
   await import('./score.js'),
+  await import('./sweep.js'),
   await import('./train.js'),
 ];
 for (const m of modules) m.register(program);

@@ -73,8 +73,9 @@ function scatter(points: PlotPoint[], x: { field: keyof PlotPoint; title: string
     layers.push({
       data: { values: [{ v: r.value, label: r.label }] },
       layer: [
-        { mark: { type: 'rule', strokeDash: [4, 3], color: 'gray' }, encoding: { y: { field: 'v', type: 'quantitative' } } },
-        { mark: { type: 'text', align: 'left', dx: 3, dy: -5, color: 'gray' }, encoding: { y: { field: 'v', type: 'quantitative' }, text: { field: 'label' }, x: { value: 0 } } },
+        // color by value: the inherited structure field would add an "undefined" entry to the legend.
+        { mark: { type: 'rule', strokeDash: [4, 3] }, encoding: { y: { field: 'v', type: 'quantitative' }, color: { value: 'gray' } } },
+        { mark: { type: 'text', align: 'left', dx: 3, dy: -5 }, encoding: { y: { field: 'v', type: 'quantitative' }, text: { field: 'label' }, x: { value: 0 }, color: { value: 'gray' } } },
       ],
     });
   }

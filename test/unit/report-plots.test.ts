@@ -27,6 +27,7 @@ test('a plot renders as SVG with its axis titles, one mark per point and the ref
   assert.match(svg, />dense-int8</);
   assert.match(svg, />float</);
   for (const s of ['weight', 'block', 'offline']) assert.match(svg, new RegExp(`>${s}<`), `legend has ${s}`);
+  assert.doesNotMatch(svg, />undefined</, 'the reference lines add no legend entry');
   const latency = await renderSvg(sdrVsLatencySpec(POINTS, { denseInt8Sdr: 12 }));
   assert.match(latency, /network latency per frame: modelled cycles/);
 });

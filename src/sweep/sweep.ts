@@ -1,0 +1,189 @@
+/**
+ * A sweep: every job of a plan (src/sweep/plan.ts) run through `runBenchmark`, each into its own run
+ * directory `<out>/runs/<board>/<profile>/` (so each job resumes on its own, exactly as `hil run` does),
+ * and each job's clip rows, with what the sweep knows of the model (profile, structure, sparsity, flash
+ * and nonzero weight bytes), appended to ONE sweep store `<out>/rows.jsonl` (src/run/store.ts), keyed by
+ * (model hash, profile, board, backend, clip). A rerun skips stored keys and never appends one twice;
+ * rows a killed sweep had stored in a job's run but not yet in the sweep store are copied over when that
+ * job is resumed. `<out>` is locked for the whole sweep.
+ *
+ * Jobs run in a pool: each board instance takes one job at a time; `instances` allows more than one
+ * instance of a board at once (sim=2: two simulator processes).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { buildFirmwareImage } from '../board/firmware.js';
+import { readBoardFile, resolveBoardPath } from '../board/registry.js';
+import { ClipResultSchema, type ResultsFile } from '../report/resultsSchema.js';
+import { runBenchmark, type BenchmarkEvent } from '../run/benchmark.js';
+import { KeyedStore, type StoreSpec } from '../run/store.js';
+import { HilError } from '../util/errors.js';
+import { checkFormatVersion, validate } from '../util/schema.js';
+import type { SweepJob, SweepPlan } from './plan.js';
+
+export const SWEEP_ROWS_FILE = 'rows.jsonl';
+export const SWEEP_FORMAT = 'hil-sweep-rows';
+export const SWEEP_VERSION = 1;
+
+export const SweepRowSchema = Type.Object({
+  ...ClipResultSchema.properties,
+  profile: Type.String(),
+  structure: Type.String(),
+  sparsity: Type.Number(),
+  board: Type.String(),
+  backend: Type.String(),
+  modelSha256: Type.String(),
+  /** The compressed blob's flash bytes, from its manifest. */
+  modelFlashBytes: Type.Integer(),
+  /** Nonzero int8 weight bytes of the weight matrices, and all of them (dense), from the manifest. */
+  nonzeroWeightBytes: Type.Integer(),
+  denseWeightBytes: Type.Integer(),
+  firmwareSha256: Type.String(),
+});
+export type SweepRow = Static<typeof SweepRowSchema>;
+
+export const SweepMetaSchema = Type.Object({
+  baselineDir: Type.String(),
+  baselineSha256: Type.String(),
+  /** null: the built-in corpus. */
+  audioDir: Type.Union([Type.String(), Type.Null()]),
+  cleanDir: Type.Union([Type.String(), Type.Null()]),
+});
+export type SweepMeta = Static<typeof SweepMetaSchema>;
+
+export function sweepKey(r: Pick<SweepRow, 'modelSha256' | 'profile' | 'board' | 'backend' | 'clip'>): string {
+  return [r.modelSha256, r.profile, r.board, r.backend, r.clip].join('|');
+}
+
+const FIX = 'use another --out for a different sweep';
+
+const SPEC: StoreSpec<typeof SweepRowSchema, typeof SweepMetaSchema> = {
+  file: SWEEP_ROWS_FILE,
+  format: SWEEP_FORMAT,
+  version: SWEEP_VERSION,
+  rowSchema: SweepRowSchema,
+  metaSchema: SweepMetaSchema,
+  key: sweepKey,
+  sameRun: (a, b) => a.baselineSha256 === b.baselineSha256 && a.audioDir === b.audioDir && a.cleanDir === b.cleanDir,
+  differentRun: (dir) => new HilError(`${dir} holds a sweep of another baseline or clip set`, FIX),
+  fix: FIX,
+  derive: () => ({}),
+  lockedBy: 'hil sweep',
+};
+
+export type SweepEvent =
+  | { type: 'start'; jobs: number; storedRows: number; out: string }
+  | { type: 'job-start'; job: SweepJob; instance: number }
+  | { type: 'job-done'; job: SweepJob; instance: number; clips: number; added: number; seconds: number; bitExact: boolean }
+  | { type: 'job-failed'; job: SweepJob; instance: number; error: Error }
+  | { type: 'note'; job?: SweepJob; text: string };
+
+export interface SweepSummary {
+  jobs: number;
+  done: number;
+  failed: { job: SweepJob; error: Error }[];
+  rows: number;
+  added: number;
+  rowsPath: string;
+}
+
+export function jobDir(out: string, job: Pick<SweepJob, 'board' | 'profile'>): string {
+  return join(out, 'runs', job.board, job.profile);
+}
+
+function rowsOf(file: ResultsFile, job: SweepJob): SweepRow[] {
+  const p = file.provenance;
+  return file.rows.map((r) => ({
+    ...r,
+    profile: job.profile,
+    structure: job.facts.structure,
+    sparsity: job.facts.sparsity,
+    board: p.board,
+    backend: p.boardBackend,
+    modelSha256: p.modelSha256,
+    modelFlashBytes: job.facts.modelFlashBytes,
+    nonzeroWeightBytes: job.facts.nonzeroWeightBytes,
+    denseWeightBytes: job.facts.denseWeightBytes,
+    firmwareSha256: p.firmwareSha256,
+  }));
+}
+
+/** Runs a planned sweep into `out`; a job that fails is reported and the others go on. */
+export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepEvent) => void = () => {}): Promise<SweepSummary> {
+  const meta: SweepMeta = { baselineDir: plan.baselineDir, baselineSha256: plan.baselineSha256, audioDir: plan.audio, cleanDir: plan.clean };
+  const store = KeyedStore.open(out, SPEC, meta, { overwrite: false, note: (text) => onEvent({ type: 'note', text }) });
+  const summary: SweepSummary = { jobs: plan.jobs.length, done: 0, failed: [], rows: 0, added: 0, rowsPath: store.path };
+  try {
+    onEvent({ type: 'start', jobs: plan.jobs.length, storedRows: store.all().length, out });
+    // Each board's image is built once up front: jobs running at once would otherwise run make together.
+    for (const b of plan.boards) await buildFirmwareImage(readBoardFile(resolveBoardPath(b)));
+    const workers: Promise<void>[] = [];
+    for (const board of plan.boards) {
+      const queue = plan.jobs.filter((j) => j.board === board);
+      for (let instance = 0; instance < (plan.instances[board] ?? 1); instance++) {
+        workers.push(
+          (async () => {
+            for (let job = queue.shift(); job; job = queue.shift()) {
+              onEvent({ type: 'job-start', job, instance });
+              const t0 = Date.now();
+              try {
+                const file = await runBenchmark({ board: job.board, model: job.modelDir, audio: plan.audio ?? undefined, clean: plan.clean ?? undefined, out: jobDir(out, job), limit: plan.limit }, (e: BenchmarkEvent) => {
+                  if (e.type === 'note') onEvent({ type: 'note', job, text: e.text });
+                });
+                let added = 0;
+                for (const row of rowsOf(file, job)) {
+                  if (store.has(sweepKey(row))) continue;
+                  store.add(row);
+                  added++;
+                }
+                summary.done++;
+                summary.added += added;
+                onEvent({ type: 'job-done', job, instance, clips: file.rows.length, added, seconds: (Date.now() - t0) / 1000, bitExact: file.rows.every((r) => r.bitExact) });
+              } catch (e) {
+                summary.failed.push({ job, error: e as Error });
+                onEvent({ type: 'job-failed', job, instance, error: e as Error });
+              }
+            }
+          })(),
+        );
+      }
+    }
+    await Promise.all(workers);
+    summary.rows = store.all().length;
+    return summary;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The rows and meta of a finished (or interrupted) sweep, read without its lock: every complete line of
+ * `<out>/rows.jsonl`, checked against the row schema; a torn last line is left out.
+ */
+export function readSweep(out: string): { meta: SweepMeta; rows: SweepRow[]; path: string } {
+  const path = join(out, SWEEP_ROWS_FILE);
+  if (!existsSync(path)) throw new HilError(`${out} holds no sweep (no ${SWEEP_ROWS_FILE})`, 'pass the --out of a `hil sweep`');
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.pop();
+  const parse = (line: string, n: number): unknown => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new HilError(`${path}: line ${n} is not JSON`, FIX);
+    }
+  };
+  const header = parse(lines[0] ?? '', 1);
+  checkFormatVersion(header, path, SWEEP_FORMAT, SWEEP_VERSION, FIX);
+  const { meta } = validate(Type.Object({ meta: SweepMetaSchema }), header, `${path}: line 1`, FIX);
+  const lineSchema = Type.Object({ key: Type.String(), row: SweepRowSchema });
+  const seen = new Set<string>();
+  const rows: SweepRow[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const { key, row } = validate(lineSchema, parse(lines[i]!, i + 1), `${path}: line ${i + 1}`, FIX);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push(row);
+  }
+  return { meta, rows, path };
+}

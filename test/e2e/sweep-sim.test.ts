@@ -1,0 +1,156 @@
+/**
+ * `hil sweep` on the sim board: three committed se-small profiles over two short generated clips. A
+ * completed sweep rerun adds no rows; a sweep killed with SIGKILL mid-way and rerun ends with every
+ * (profile, clip) row exactly once; a second sweep into the same --out while one runs is refused; bad
+ * input is one line and exit code 2.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { writePcm16, toInt16 } from '../../src/data/wav.js';
+import { globToRegExp, matchProfiles, parseInstances, planSweep } from '../../src/sweep/plan.js';
+import { readSweep, runSweep, sweepKey } from '../../src/sweep/sweep.js';
+import { meanInterval, pairedDifference } from '../../src/report/confidence.js';
+import { fmt } from '../../src/report/sweepReport.js';
+import { speechLike, whiteNoise, rng } from '../support/speechlike.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CLI = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+const PROFILES = 'dense-int8,weight-9*';
+const EXPECTED_PROFILES = ['dense-int8', 'weight-90', 'weight-95'];
+let dir: string;
+
+function sweepArgs(out: string, extra: string[] = []): string[] {
+  return ['sweep', '--model', join(ROOT, 'models/se-small'), '--profiles', PROFILES, '--boards', 'sim', '--audio', join(dir, 'noisy'), '--clean', join(dir, 'clean'), '--out', out, ...extra];
+}
+
+function hil(args: string[]) {
+  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+}
+
+function lines(out: string): { key: string }[] {
+  return readFileSync(join(out, 'rows.jsonl'), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
+}
+
+function assertComplete(out: string): void {
+  const keys = lines(out).map((l) => l.key);
+  assert.equal(new Set(keys).size, keys.length, 'no key stored twice');
+  const { rows } = readSweep(out);
+  assert.equal(rows.length, EXPECTED_PROFILES.length * 2);
+  for (const p of EXPECTED_PROFILES) assert.deepEqual(rows.filter((r) => r.profile === p).map((r) => r.clip).sort(), ['c0.wav', 'c1.wav'], p);
+  for (const r of rows) {
+    assert.equal(r.bitExact, true);
+    assert.equal(r.board, 'sim');
+    assert.equal(sweepKey(r), keys[rows.indexOf(r)]);
+  }
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hil-sweep-'));
+  for (const [k, seconds] of [0.5, 0.6].entries()) {
+    const clean = speechLike(seconds, `clip${k}`);
+    const noise = whiteNoise(clean.length, rng(`noise${k}`));
+    writePcm16(join(dir, 'clean', `c${k}.wav`), toInt16(clean.map((v) => 0.6 * v)), 16000);
+    writePcm16(join(dir, 'noisy', `c${k}.wav`), toInt16(clean.map((v, i) => 0.6 * v + 0.05 * noise[i]!)), 16000);
+  }
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sweep plan', () => {
+  test('globs, instances and the compressed models of the baseline', () => {
+    assert.ok(globToRegExp('weight-*').test('weight-90'));
+    assert.ok(!globToRegExp('weight-*').test('block-90'));
+    assert.deepEqual(matchProfiles(PROFILES), EXPECTED_PROFILES);
+    assert.deepEqual(parseInstances('sim=2'), { sim: 2 });
+    assert.throws(() => parseInstances('sim'), /--instances/);
+    const plan = planSweep({ model: join(ROOT, 'models/se-small'), profiles: PROFILES, boards: ['sim'], instances: { sim: 2 } });
+    assert.deepEqual(
+      plan.jobs.map((j) => j.profile),
+      EXPECTED_PROFILES,
+    );
+    const w90 = plan.jobs[1]!.facts;
+    assert.equal(w90.structure, 'weight');
+    assert.ok(w90.nonzeroWeightBytes < w90.denseWeightBytes / 5);
+    assert.throws(() => planSweep({ model: join(ROOT, 'models/se-small'), profiles: 'nothing-*', boards: ['sim'] }), /matches no profile/);
+    assert.throws(() => planSweep({ model: join(ROOT, 'models/se-small'), profiles: 'dense-int8', boards: ['sim'], instances: { qemu: 2 } }), /not in --boards/);
+  });
+
+  test('a missing or foreign compressed model is one line naming the command that makes it (exit 2)', () => {
+    const base = join(dir, 'baseline');
+    mkdirSync(join(base, 'compressed'), { recursive: true });
+    copyFileSync(join(ROOT, 'models/se-small/model.json'), join(base, 'model.json'));
+    const missing = hil(['sweep', '--model', base, '--profiles', 'dense-int8', '--boards', 'sim', '--out', join(dir, 'x')]);
+    assert.equal(missing.status, 2);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+    assert.match(missing.stderr, /profile dense-int8: no compressed model in .*npm run bench:compress.*hil compress.*a sweep does not compress/);
+    assert.ok(!existsSync(join(dir, 'x')), 'nothing written on bad input');
+    // A baseline that changed since its models were compressed.
+    cpSync(join(ROOT, 'models/se-small/compressed/dense-int8'), join(base, 'compressed/dense-int8'), { recursive: true });
+    writeFileSync(join(base, 'model.json'), readFileSync(join(base, 'model.json'), 'utf8') + '\n');
+    assert.throws(() => planSweep({ model: base, profiles: 'dense-int8', boards: ['sim'] }), /compressed from another baseline/);
+  });
+});
+
+describe('hil sweep --boards sim', () => {
+  test('runs every job once; a rerun after completion adds no rows', async () => {
+    const out = join(dir, 'full');
+    const plan = planSweep({ model: join(ROOT, 'models/se-small'), profiles: PROFILES, boards: ['sim'], audio: join(dir, 'noisy'), clean: join(dir, 'clean'), instances: { sim: 2 } });
+    const first = await runSweep(plan, out);
+    assert.equal(first.failed.length, 0, first.failed.map((f) => f.error.message).join('; '));
+    assert.equal(first.added, 6);
+    assertComplete(out);
+    for (const p of EXPECTED_PROFILES) assert.ok(existsSync(join(out, 'runs', 'sim', p, 'rows.jsonl')), p);
+    const before = readFileSync(join(out, 'rows.jsonl'), 'utf8');
+    const second = await runSweep(plan, out);
+    assert.equal(second.added, 0);
+    assert.equal(second.rows, 6);
+    assert.equal(readFileSync(join(out, 'rows.jsonl'), 'utf8'), before);
+
+    // hil report: its HTML table shows the means and paired ΔSDR recomputed here from rows.jsonl.
+    const rep = hil(['report', out]);
+    assert.equal(rep.status, 0, rep.stderr);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    const { rows } = readSweep(out);
+    const dense = new Map(rows.filter((r) => r.profile === 'dense-int8').map((r) => [r.clip, r.sdrOut!]));
+    for (const p of EXPECTED_PROFILES) {
+      const mine = rows.filter((r) => r.profile === p);
+      const tr = new RegExp(`<tr data-board="sim" data-profile="${p}">(.*?)</tr>`).exec(html);
+      assert.ok(tr, p);
+      const cell = (col: string) => new RegExp(`data-col="${col}" data-value="([^"]*)"`).exec(tr[1]!)![1];
+      assert.equal(cell('sdr'), fmt.db(meanInterval(mine.map((r) => r.sdrOut!)).mean), p);
+      assert.equal(cell('delta_sdr'), fmt.db(pairedDifference(dense, new Map(mine.map((r) => [r.clip, r.sdrOut!]))).mean), p);
+    }
+    assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 7);
+  });
+
+  test('a second sweep into the same --out is refused; a SIGKILLed sweep resumes without duplicates or losses', async () => {
+    const out = join(dir, 'killed');
+    const child = spawn(process.execPath, [...CLI, ...sweepArgs(out)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Wait until the first job has finished (its rows are in the sweep store), then refuse a second sweep.
+    const deadline = Date.now() + 120_000;
+    while (!(existsSync(join(out, 'rows.jsonl')) && lines(out).length >= 1)) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, `the sweep never stored a row: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // In-process, so that it is refused within milliseconds, while the child is surely still running.
+    const plan = planSweep({ model: join(ROOT, 'models/se-small'), profiles: PROFILES, boards: ['sim'], audio: join(dir, 'noisy'), clean: join(dir, 'clean') });
+    await assert.rejects(runSweep(plan, out), new RegExp(`is in use by pid ${child.pid} \\(hil sweep\\)`));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    assert.ok(lines(out).length < 6, 'killed mid-sweep');
+    const rerun = hil(sweepArgs(out));
+    assert.equal(rerun.status, 0, rerun.stderr);
+    assert.match(rerun.stdout, /3\/3 jobs done, 0 failed; 6 rows/);
+    assertComplete(out);
+  });
+});

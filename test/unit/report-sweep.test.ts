@@ -1,0 +1,96 @@
+/**
+ * The sweep report: per (board, profile) means with bootstrap intervals, paired ΔSDR against dense-int8,
+ * and the two answer tables. The numbers in report.html's tables are read back and must equal those
+ * recomputed here from the rows with the confidence functions directly.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { meanInterval, pairedDifference } from '../../src/report/confidence.js';
+import { fmt, renderReportHtml, rowsCsv, summarizeSweep, type SweepReportRow } from '../../src/report/sweepReport.js';
+
+const CLIPS = ['a.wav', 'b.wav', 'c.wav', 'd.wav', 'e.wav'];
+const BASE = [10, 12.5, 9, 14, 11.2];
+/** profile → structure, sparsity, SDR offset per clip from dense-int8, flash, nonzero, latency. */
+const PROFILES: Record<string, [string, number, number[], number, number, number]> = {
+  'dense-int8': ['none', 0, [0, 0, 0, 0, 0], 280_000, 262_400, 40_000],
+  'weight-70': ['weight', 0.7, [0.02, -0.03, 0.01, 0, -0.02], 140_000, 78_720, 30_000],
+  'weight-90': ['weight', 0.9, [-0.05, -0.1, -0.02, -0.08, -0.1], 79_000, 26_240, 20_000],
+  'weight-95': ['weight', 0.95, [-0.3, -0.5, -0.2, -0.4, -0.6], 53_000, 13_120, 15_000],
+  'block-70': ['block', 0.7, [-0.2, -0.3, -0.1, -0.25, -0.15], 100_000, 78_720, 14_000],
+  'block-90': ['block', 0.9, [-0.5, -0.7, -0.4, -0.6, -0.55], 50_000, 26_240, 6_000],
+  'block-95': ['block', 0.95, [-1.5, -2, -1, -1.8, -1.2], 30_000, 13_120, 4_000],
+};
+
+function rows(): SweepReportRow[] {
+  const out: SweepReportRow[] = [];
+  for (const [profile, [structure, sparsity, offs, flash, nonzero, latency]] of Object.entries(PROFILES)) {
+    CLIPS.forEach((clip, i) => {
+      const sdrOut = BASE[i]! + offs[i]!;
+      out.push({
+        clip, profile, structure, sparsity, board: 'sim', backend: 'sim', modelSha256: `${profile}-hash`, bitExact: true,
+        sdrNoisy: 3 + i, sisdrNoisy: 2 + i, sdrOut, sisdrOut: sdrOut - 1, sdrImprovement: sdrOut - (3 + i), sisdrImprovement: sdrOut - 1 - (2 + i),
+        latencyKind: 'modelled', latencyUnit: 'cycles', networkLatencyP50: latency + i, flashBytes: flash + 60_000,
+        modelFlashBytes: flash, nonzeroWeightBytes: nonzero, denseWeightBytes: 262_400,
+      });
+    });
+  }
+  return out;
+}
+
+/** The data-value of every cell of table `id`, by row key and column. */
+function cells(html: string, id: string, rowAttr: string): Map<string, Record<string, string>> {
+  const table = new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(html);
+  assert.ok(table, `table ${id}`);
+  const out = new Map<string, Record<string, string>>();
+  for (const tr of table[1]!.matchAll(new RegExp(`<tr data-board="([^"]+)" ${rowAttr}="([^"]+)">(.*?)</tr>`, 'g'))) {
+    const rec: Record<string, string> = {};
+    for (const td of tr[3]!.matchAll(/<td data-col="([^"]+)" data-value="([^"]*)">/g)) rec[td[1]!] = td[2]!.replace(/&amp;/g, '&');
+    out.set(`${tr[1]}/${tr[2]}`, rec);
+  }
+  return out;
+}
+
+test('report.html shows the numbers recomputed from the rows, and the answer tables pick within the loss', async () => {
+  const data = rows();
+  const report = summarizeSweep(data);
+  const html = await renderReportHtml(report, { 'sweep rows': 'test' });
+  const summary = cells(html, 'summary', 'data-profile');
+  assert.equal(summary.size, Object.keys(PROFILES).length);
+  const dense = new Map(data.filter((r) => r.profile === 'dense-int8').map((r) => [r.clip, r.sdrOut!]));
+  for (const profile of Object.keys(PROFILES)) {
+    const mine = data.filter((r) => r.profile === profile);
+    const c = summary.get(`sim/${profile}`)!;
+    assert.ok(c, profile);
+    assert.equal(c.sdr, fmt.db(meanInterval(mine.map((r) => r.sdrOut!)).mean), `${profile} SDR`);
+    assert.equal(c.sisdr, fmt.db(meanInterval(mine.map((r) => r.sisdrOut!)).mean), `${profile} SI-SDR`);
+    assert.equal(c.sdr_improvement, fmt.db(meanInterval(mine.map((r) => r.sdrImprovement!)).mean));
+    assert.equal(c.sisdr_improvement, fmt.db(meanInterval(mine.map((r) => r.sisdrImprovement!)).mean));
+    const d = pairedDifference(dense, new Map(mine.map((r) => [r.clip, r.sdrOut!])));
+    assert.equal(c.delta_sdr, fmt.db(d.mean), `${profile} ΔSDR`);
+    assert.equal(c.resolved, String(d.resolved), `${profile} resolved`);
+    // The interval shown is the one computed from the rows.
+    const s = report.summaries.find((x) => x.profile === profile)!;
+    assert.deepEqual([s.deltaSdr!.lo, s.deltaSdr!.hi], [d.lo, d.hi]);
+    const [, , , flash, nonzero, latency] = PROFILES[profile]!;
+    assert.equal(c.compression_flash, fmt.ratio(280_000 / flash));
+    assert.equal(c.compression_nonzero, fmt.ratio(262_400 / nonzero));
+    assert.equal(c.speedup, fmt.ratio((40_000 + 2) / (latency + 2)));
+  }
+  // weight-90 loses 0.07 dB (≤ 0.1): the largest compression of weight pruning; block-70 loses 0.2 dB, so none.
+  const flash = cells(html, 'compression-flash', 'data-structure');
+  assert.deepEqual(flash.get('sim/weight'), { board: 'sim', structure: 'weight', profile: 'weight-90', value: fmt.ratio(280_000 / 79_000), delta_sdr: fmt.db(-0.07), reference: '42× at −0.1 dB (weight pruning)' });
+  assert.equal(flash.get('sim/block')!.profile, '–');
+  assert.equal(cells(html, 'compression-nonzero', 'data-structure').get('sim/weight')!.value, fmt.ratio(262_400 / 26_240));
+  // block-90 loses 0.55 dB (≤ 0.6), block-95 1.5: the speedup is block-90's; weight-95 (0.4 dB) is weight's.
+  const speed = cells(html, 'speedup', 'data-structure');
+  assert.equal(speed.get('sim/block')!.profile, 'block-90');
+  assert.equal(speed.get('sim/block')!.value, fmt.ratio(40_002 / 6_002));
+  assert.equal(speed.get('sim/block')!.reference, '6.7× at −0.59 dB (block pruning)');
+  assert.equal(speed.get('sim/weight')!.profile, 'weight-95');
+  assert.match(html, /modelled cycles/);
+  // Self-contained: inline SVG plots, no script, nothing fetched.
+  assert.equal((html.match(/<svg/g) ?? []).length, 3);
+  assert.doesNotMatch(html, /<script|<link |src="http/);
+  // results.csv: one line per row plus the header.
+  assert.equal(rowsCsv(data).trim().split('\n').length, data.length + 1);
+});
