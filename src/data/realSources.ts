@@ -70,7 +70,11 @@ function asteriskSources(): RealSpeechSource[] {
     package: sp.package,
     root: join(ASTERISK_ROOT, folder),
     licence: sp.licence,
-    files: () => walk(join(ASTERISK_ROOT, folder), /\.g722$/).map((path) => ({ speaker: sp, path })),
+    // silence/*.g722 are pauses; beeps and tones are signals, not speech.
+    files: () =>
+      walk(join(ASTERISK_ROOT, folder), /\.g722$/)
+        .filter((p) => !/\/silence\/|\/(ascending|descending)-2tone\.g722$|\/beep(err)?\.g722$/.test(p))
+        .map((path) => ({ speaker: sp, path })),
   }));
 }
 
