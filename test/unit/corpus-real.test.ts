@@ -45,6 +45,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 describe('corpus build (real-small)', () => {
   it('is deterministic: the same seed gives the same files and manifest', () => {
     assert.deepEqual([...hashes(join(root, 'b'))].sort(), [...hashes(join(root, 'a'))].sort());
+    assert.deepEqual(b.manifest, a.manifest);
   });
 
   it('holds recorded speech in train, val and real-test, with TTS a minority of the clean speech', () => {
