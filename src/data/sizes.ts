@@ -55,7 +55,7 @@ export const SIZES: Record<SizeName, SizeSpec> = {
     synthetic: { perCategory: { train: 1, val: 1, test: 0 }, seconds: 6 },
     babble: { files: { train: 0, val: 0, test: 0 }, seconds: 6 },
     recorded: false,
-    real: { perSpeaker: { train: 4, val: 4, 'real-test': 6 }, babble: { files: { train: 2, val: 2, 'real-test': 2 }, seconds: 6 }, testNoise: { files: 10, maxSeconds: 20 } },
+    real: { perSpeaker: { train: 3, val: 4, 'real-test': 5 }, babble: { files: { train: 1, val: 1, 'real-test': 2 }, seconds: 5 }, testNoise: { files: 8, maxSeconds: 15 } },
   },
   real: {
     speech: { train: 600, val: 60, test: 0 },

@@ -2,7 +2,7 @@
  * Builds the CI-sized real corpus (`real-small`: recorded speech of the speech-data packages, real babble,
  * augmented mixtures, the held-out real-test split) twice with one seed and checks what training and
  * evaluation rely on: determinism, split disjointness by speaker, package and recording, the measured
- * gates, the SNRs and the augmentation records. About 75 s on two cores.
+ * gates, the SNRs and the augmentation records. About 2 min on two cores (two builds of about 60 s).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -53,6 +53,7 @@ describe('corpus build (real-small)', () => {
     for (const split of ['train', 'val', 'real-test']) {
       const rec = m.speech.filter((e) => e.split === split && e.engine === 'recorded');
       assert.ok(rec.length >= 4, `${split}: ${rec.length} recorded files`);
+      assert.ok(new Set(rec.map((e) => e.speaker)).size >= 2, `${split}: fewer than 2 recorded speakers`);
       for (const e of rec) {
         assert.ok(e.package && e.language && e.licence && e.sourceRate && e.sourceRate >= 16000 && e.quality && e.source, e.id);
       }
