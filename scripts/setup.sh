@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks and builds hil. Idempotent and quick when nothing is missing.
-#   bash scripts/setup.sh [--quiet] [--with-noise-data]
+#   bash scripts/setup.sh [--quiet] [--with-noise-data] [--with-speech-data]
 # Debian packages come from scripts/deps.json (also read by `hil doctor`); npm packages from package-lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +9,9 @@ quiet=0; groups="core"
 for a in "$@"; do
   case "$a" in
     --quiet) quiet=1 ;;
-    --with-noise-data) groups="core noise-data" ;;
-    *) echo "setup.sh: unknown option $a (use --quiet, --with-noise-data)" >&2; exit 2 ;;
+    --with-noise-data) groups="$groups noise-data" ;;
+    --with-speech-data) groups="$groups speech-data" ;;
+    *) echo "setup.sh: unknown option $a (use --quiet, --with-noise-data, --with-speech-data)" >&2; exit 2 ;;
   esac
 done
 say() { [ "$quiet" = 1 ] || echo "setup: $*"; }

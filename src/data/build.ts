@@ -41,6 +41,10 @@ import { audioToolVersions, requireTools } from './tools.js';
 import { TtsWorker } from './tts.js';
 import { categoryOf, declaredSplit, listAudio, speakerOf, splitGroups, type UserFile } from './userCorpus.js';
 import { assignVoices, SPLITS, type Split } from './voices.js';
+import { applyChannel, applyReverb, augmentRecipe, mixAugmented, REAL_SNR_RANGE_DB } from './augment.js';
+import { listRealSpeech, realBabbleJobs, realSpeechJobs, realTestNoiseJobs, realToolVersions, sourcesSummary, type RealInputs } from './realBuild.js';
+import { requireSpeechData } from './realSources.js';
+import { CORPUS_SPLITS } from './manifest.js';
 
 /** Bump when any recipe or algorithm changes what a file contains: every cache key changes with it. */
 export const GENERATOR_VERSION = 1;
@@ -112,6 +116,8 @@ interface Context {
   clean: (UserDir & { pattern?: RegExp }) | null;
   noise: UserDir | null;
   recorded: RecordedFile[] | null;
+  /** The real sizes' recorded speech (installed files, byte-identical repeats removed). */
+  real: RealInputs | null;
   buildKey: string;
 }
 
@@ -128,7 +134,7 @@ function fingerprint(files: { rel: string; bytes: number; mtimeMs: number }[]): 
 function prepare(options: BuildOptions): Context {
   const { size, seed } = options;
   const spec = SIZES[size];
-  if (!spec) throw new HilError(`unknown corpus size "${size}"`, 'use small or paper');
+  if (!spec) throw new HilError(`unknown corpus size "${size}"`, 'use small, paper, real-small or real');
   if (!Number.isSafeInteger(seed) || seed < 0) throw new HilError(`--seed must be a non-negative integer, got ${seed}`);
   const lanes = options.jobs ?? 2;
   if (!Number.isInteger(lanes) || lanes < 1) throw new HilError(`--jobs must be a positive integer, got ${lanes}`);
@@ -162,8 +168,15 @@ function prepare(options: BuildOptions): Context {
     requireRecorded(size);
     recorded = listRecorded();
   }
+  let real: RealInputs | null = null;
+  if (spec.real) {
+    if (clean || noise) throw new HilError(`--size ${size} builds from the speech-data packages`, 'use --size small or paper with --clean-dir/--noise-dir');
+    requireSpeechData(size);
+    real = listRealSpeech();
+  }
   const sentences = !clean || !noise ? loadSentences() : null;
-  const tools = audioToolVersions();
+  const tools = real ? { ...audioToolVersions(), ...realToolVersions() } : audioToolVersions();
+  if (real && tools.ffmpeg === 'absent') throw new HilError(`the ${size} corpus needs ffmpeg to decode G.722 and Opus, not found`, 'install it with `bash scripts/setup.sh --with-speech-data` (Debian: ffmpeg)');
   const buildKey = sha256(
     JSON.stringify({
       generator: GENERATOR_VERSION,
@@ -175,9 +188,11 @@ function prepare(options: BuildOptions): Context {
       clean: clean ? { root: clean.root, files: fingerprint(clean.files), pattern: options.speakerPattern ?? null } : null,
       noise: noise ? { root: noise.root, files: fingerprint(noise.files) } : null,
       recorded: recorded ? fingerprint(recorded.map((f) => ({ rel: f.path, bytes: f.bytes, mtimeMs: f.mtimeMs }))) : null,
+      // Only the real sizes have this field: the keys of tiny, small and paper are unchanged.
+      ...(real ? { real: sha256(real.speech.map((f) => `${f.path}\t${f.hash}`).join('\n')) } : {}),
     }),
   );
-  return { dir, size, spec, seed, lanes, tools, sentences, clean, noise, recorded, buildKey };
+  return { dir, size, spec, seed, lanes, tools, sentences, clean, noise, recorded, real, buildKey };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -458,7 +473,8 @@ async function recordedJobs(ctx: Context, progress: Progress): Promise<Job<Noise
     const deck = rngFor(ctx.seed, 'recorded-split', category).shuffle(files);
     const held = deck.length >= 3 ? Math.max(1, Math.round(RECORDED_HELD_OUT * deck.length)) : 0;
     deck.forEach((f, i) => {
-      const split: Split = i < held ? 'test' : i < 2 * held ? 'val' : 'train';
+      // The real sizes have no TTS test split: their held-out noise is real-test's own; 10 % validates.
+      const split: Split = ctx.spec.real ? (i < held ? 'val' : 'train') : i < held ? 'test' : i < 2 * held ? 'val' : 'train';
       const id = `${f.source.short}-${safeName(f.rel.replace(/\.[^.]+$/, '').replace(/\/sounds\//g, '/').replace(/\//g, '-'))}`;
       const path = `noise/${split}/${category}/${id}.wav`;
       jobs.push({
@@ -610,6 +626,65 @@ function mixtureJobs(ctx: Context, speech: SpeechEntry[], noise: NoiseEntry[]): 
   return jobs.sort((a, b) => (order(a) < order(b) ? -1 : 1));
 }
 
+/**
+ * The real sizes' mixtures, in every split including real-test: reverberation on the speech, the device
+ * channel on speech and noise, speech level, SNR (after the channel, as the network hears it) and DC offset,
+ * all drawn per mixture (augment.ts) and recorded in its entry.
+ */
+function augmentedMixtureJobs(ctx: Context, speech: SpeechEntry[], noise: NoiseEntry[]): Job<MixMeta>[] {
+  const jobs: (Job<MixMeta> & { noiseId: string })[] = [];
+  const cache = new NoiseCache(8);
+  for (const split of CORPUS_SPLITS) {
+    const mine = speech.filter((s) => s.split === split);
+    const categories = new Map<string, NoiseEntry[]>();
+    for (const n of noise.filter((x) => x.split === split)) {
+      if (!categories.has(n.category)) categories.set(n.category, []);
+      categories.get(n.category)!.push(n);
+    }
+    if (mine.length && categories.size === 0) throw new HilError(`no noise file ended up in the ${split} split`, 'check the speech-data and noise-data packages');
+    const names = [...categories.keys()].sort();
+    mine.forEach((s, i) => {
+      const id = `mx-${split}-${pad(i, 5)}`;
+      const rng = rngFor(ctx.seed, 'mix', id);
+      const n = rng.pick(categories.get(rng.pick(names))!);
+      const snrDb = round(rng.uniform(REAL_SNR_RANGE_DB[0], REAL_SNR_RANGE_DB[1]), 2);
+      const a = augmentRecipe(ctx.seed, id);
+      const paths = [`${split}/noisy/${id}.wav`, `${split}/clean/${id}.wav`];
+      jobs.push({
+        id,
+        noiseId: n.id,
+        key: jobKey(ctx, { kind: 'mix-augmented', seed: ctx.seed, id, speech: [s.id, s.sha256], noise: [n.id, n.sha256], snrDb, augment: a }),
+        paths,
+        run: async () => {
+          const dry = readWavMono(join(ctx.dir, s.path)).samples;
+          const noiseAudio = cache.get(join(ctx.dir, n.path));
+          const noiseOffset = pickOffset(noiseAudio, dry.length, ctx.seed, id);
+          const target = await applyChannel(await applyReverb(dry, a.reverb), a.channel);
+          const noiseCh = await applyChannel(segment(noiseAudio, noiseOffset, dry.length), a.channel);
+          const m = mixAugmented(target, noiseCh, snrDb, a);
+          const meta: MixMeta = {
+            id,
+            split,
+            path: paths[0],
+            duration: seconds(m.noisy),
+            cleanPath: paths[1],
+            speech: s.id,
+            noise: n.id,
+            snrDb,
+            noiseOffset,
+            speechGain: m.speechGain,
+            noiseGain: m.noiseGain,
+            augment: { reverb: a.reverb, channel: a.channel, speechLevelDb: a.speechLevelDb, writtenLevelDb: m.speechLevelDb, dc: a.dc, dcOffset: m.dcOffset },
+          };
+          return { pcm: [m.noisy, m.clean], meta };
+        },
+      });
+    });
+  }
+  const order = (j: { noiseId: string; id: string }) => `${j.noiseId}\u0000${j.id}`;
+  return jobs.sort((x, y) => (order(x) < order(y) ? -1 : 1));
+}
+
 /** Normalised correlation at zero lag over the common length. */
 function correlation(a: Float64Array, b: Float64Array): number {
   const n = Math.min(a.length, b.length);
@@ -724,17 +799,22 @@ async function build(ctx: Context, progress: Progress): Promise<BuildResult> {
   const journal = new Journal(ctx.dir, join(ctx.dir, '.hil-cache', 'journal.jsonl'));
   const runner = new Runner(ctx, journal, progress);
   try {
-    const speechDone = await runner.phase('speech', ctx.clean ? userSpeechJobs(ctx) : ttsSpeechJobs(ctx));
+    const key = (what: unknown) => jobKey(ctx, what);
+    const realSpec = ctx.spec.real;
+    const speechJobs = ctx.clean ? userSpeechJobs(ctx) : ttsSpeechJobs(ctx);
+    if (realSpec && ctx.real) speechJobs.push(...realSpeechJobs(ctx.seed, realSpec, ctx.real, key));
+    const speechDone = await runner.phase('speech', speechJobs);
     const speech: SpeechEntry[] = speechDone.map((d) => ({ ...d.meta, sha256: d.files[0].sha256 }));
     if (speech.length === 0) throw new HilError(`no clean speech could be read from ${ctx.clean?.root}`, 'see the messages above for each file');
 
     let noiseJobs: Job<NoiseMeta>[];
     if (ctx.noise) noiseJobs = userNoiseJobs(ctx);
     else noiseJobs = [...syntheticJobs(ctx), ...babbleJobs(ctx), ...(ctx.recorded ? await recordedJobs(ctx, progress) : [])];
+    if (realSpec && ctx.real) noiseJobs.push(...realBabbleJobs(ctx.seed, realSpec, ctx.real, key), ...realTestNoiseJobs(ctx.seed, realSpec, key));
     const noiseDone = dropDuplicateNoise(ctx.dir, await runner.phase('noise', noiseJobs), progress);
     const noise: NoiseEntry[] = noiseDone.map((d) => ({ ...d.meta.entry, sha256: d.files[0].sha256 }) as NoiseEntry);
 
-    const mixDone = await runner.phase('mixtures', mixtureJobs(ctx, speech, noise));
+    const mixDone = await runner.phase('mixtures', realSpec ? augmentedMixtureJobs(ctx, speech, noise) : mixtureJobs(ctx, speech, noise));
     const mixtures: MixtureEntry[] = mixDone
       .map((d) => ({ ...d.meta, sha256: d.files[0].sha256, cleanSha256: d.files[1].sha256 }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -748,11 +828,14 @@ async function build(ctx: Context, progress: Progress): Promise<BuildResult> {
       buildKey: ctx.buildKey,
       toolVersions: { hil: HIL_VERSION, ...ctx.tools },
       text: textInfo(ctx),
-      inputs: { clean: ctx.clean ? ctx.clean.root : 'tts', noise: ctx.noise ? ctx.noise.root : ctx.recorded ? 'synthetic+babble+recorded' : 'synthetic+babble' },
+      inputs: ctx.real
+        ? { clean: 'tts+recorded', noise: ctx.recorded ? 'synthetic+recorded+real-babble+real-test-noise' : 'synthetic+real-babble+real-test-noise' }
+        : { clean: ctx.clean ? ctx.clean.root : 'tts', noise: ctx.noise ? ctx.noise.root : ctx.recorded ? 'synthetic+babble+recorded' : 'synthetic+babble' },
       speech,
       noise,
       mixtures,
       rejected: runner.rejected.sort((a, b) => (a.file < b.file ? -1 : 1)),
+      ...(ctx.real ? { sources: sourcesSummary(speech, noise, ctx.real) } : {}),
     };
     const problem = manifestProblem(manifest);
     if (problem) throw new Error(`corpus build produced an invalid manifest: ${problem}`);

@@ -12,12 +12,16 @@ import { SPLITS } from './voices.js';
 export const CORPUS_FORMAT = 'hil-corpus';
 export const CORPUS_VERSION = 1;
 
-export const SIZE_NAMES = ['tiny', 'small', 'paper'] as const;
+export const SIZE_NAMES = ['tiny', 'small', 'paper', 'real-small', 'real'] as const;
+
+/** The TTS splits, and real-test: real speakers and noise of packages used for nothing else (the real sizes). */
+export const CORPUS_SPLITS = [...SPLITS, 'real-test'] as const;
+export type CorpusSplit = (typeof CORPUS_SPLITS)[number];
 export type SizeName = (typeof SIZE_NAMES)[number];
 
 const fileFields = {
   id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
-  split: StringEnum(SPLITS),
+  split: StringEnum(CORPUS_SPLITS),
   /** Relative to the corpus directory, `/`-separated. */
   path: Type.String({ pattern: '^[^/].*\\.wav$' }),
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
@@ -41,8 +45,17 @@ export const SpeechEntrySchema = Type.Object({
   warp: Type.Number(),
   /** eSpeak NG accent. */
   accent: Type.Optional(Type.String()),
-  /** The user file it was converted from, relative to --clean-dir. */
+  /** The user file it was converted from, relative to --clean-dir; the installed file for recorded speech. */
   source: Type.Optional(Type.String()),
+  /** Recorded speech (engine `recorded`): its Debian package, language, licence, rate and measured quality. */
+  package: Type.Optional(Type.String()),
+  language: Type.Optional(Type.String()),
+  licence: Type.Optional(Type.String()),
+  sourceRate: Type.Optional(Type.Number()),
+  /** f, m, mixed or unknown; `sexFrom` says whether the credits name it or it was guessed from F0. */
+  sex: Type.Optional(Type.String()),
+  sexFrom: Type.Optional(Type.String()),
+  quality: Type.Optional(Type.Object({ hf4kDb: Type.Number(), hf6kDb: Type.Number(), clipped: Type.Number(), dynamicRangeDb: Type.Number() })),
 });
 export type SpeechEntry = Static<typeof SpeechEntrySchema>;
 
@@ -81,6 +94,22 @@ export const MixtureEntrySchema = Type.Object({
   /** Gains applied to the speech and noise files' samples (as floats in [-1, 1)). */
   speechGain: Type.Number({ exclusiveMinimum: 0 }),
   noiseGain: Type.Number({ exclusiveMinimum: 0 }),
+  /** The real sizes' augmentation (src/data/augment.ts): absent in tiny, small and paper. */
+  augment: Type.Optional(
+    Type.Object({
+      reverb: Type.Union([
+        Type.Object({ rt60: Type.Number(), roomScale: Type.Number(), reverberance: Type.Number(), hfDamping: Type.Number(), preDelayMs: Type.Number(), wetGainDb: Type.Number() }),
+        Type.Null(),
+      ]),
+      channel: Type.Object({ bassDb: Type.Number(), trebleDb: Type.Number(), lowpassHz: Type.Union([Type.Number(), Type.Null()]), roundTripHz: Type.Union([Type.Number(), Type.Null()]) }),
+      /** Level asked for and level written (after headroom), RMS of the clean file over the clip, dBFS. */
+      speechLevelDb: Type.Number(),
+      writtenLevelDb: Type.Number(),
+      dc: Type.Union([Type.Object({ relDb: Type.Number(), sign: Type.Number() }), Type.Null()]),
+      /** DC added to the noisy file (float full scale). */
+      dcOffset: Type.Number(),
+    }),
+  ),
 });
 export type MixtureEntry = Static<typeof MixtureEntrySchema>;
 
@@ -104,6 +133,20 @@ export const MANIFEST_SCHEMA = Type.Object({
   mixtures: Type.Array(MixtureEntrySchema),
   /** User files that could not be read, with sox's reason. */
   rejected: Type.Array(RejectedFileSchema),
+  /** The real sizes: each recorded source (package) with its licence, speakers, languages, rates and minutes kept per split. */
+  sources: Type.Optional(
+    Type.Array(
+      Type.Object({
+        package: Type.String(),
+        licence: Type.String(),
+        kind: StringEnum(['speech', 'babble', 'noise']),
+        speakers: Type.Array(Type.Object({ id: Type.String(), language: Type.String(), sex: Type.String(), sexFrom: Type.String(), credit: Type.Optional(Type.String()), split: Type.String() })),
+        sampleRates: Type.Array(Type.Number()),
+        minutes: Type.Record(Type.String(), Type.Number()),
+        files: Type.Record(Type.String(), Type.Integer()),
+      }),
+    ),
+  ),
 });
 export type CorpusManifest = Static<typeof MANIFEST_SCHEMA>;
 

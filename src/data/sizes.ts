@@ -1,7 +1,9 @@
 /**
  * What each corpus size holds. `small` builds from the core Debian packages in well under two minutes on two
  * cores (CI builds it on every run); `paper` is for real training runs and needs the recorded ambiences of
- * the noise-data group; `tiny` is for unit tests.
+ * the noise-data group; `tiny` is for unit tests. `real-small` (CI) and `real` (training) add recorded human speech
+ * of the speech-data group, real-voice babble, augmented mixtures and the held-out `real-test` split; `real`
+ * also needs the noise-data group.
  */
 import type { SizeName } from './manifest.js';
 import type { Split } from './voices.js';
@@ -15,6 +17,17 @@ export interface SizeSpec {
   babble: { files: Record<Split, number>; seconds: number };
   /** Whether recorded ambiences from the noise-data packages are included. */
   recorded: boolean;
+  /** The real sizes: recorded speech of the speech-data group, real babble, held-out real-test, augmented mixtures. */
+  real?: RealSpec;
+}
+
+export interface RealSpec {
+  /** Recorded files tried per speaker (seeded pick), per role; null: every file. Files failing the gates drop out. */
+  perSpeaker: { train: number | null; val: number | null; 'real-test': number | null };
+  /** Real-voice babble files per split, and their length (s). */
+  babble: { files: { train: number; val: number; 'real-test': number }; seconds: number };
+  /** real-test noise recordings (music on hold, Tux Paint effects): how many, and at most how long each (s). */
+  testNoise: { files: number | null; maxSeconds: number };
 }
 
 export const SIZES: Record<SizeName, SizeSpec> = {
@@ -36,8 +49,23 @@ export const SIZES: Record<SizeName, SizeSpec> = {
     babble: { files: { train: 40, val: 8, test: 8 }, seconds: 10 },
     recorded: true,
   },
+  // The real sizes: no TTS test split (real-test replaces it), eSpeak babble replaced by real voices.
+  'real-small': {
+    speech: { train: 16, val: 4, test: 0 },
+    synthetic: { perCategory: { train: 1, val: 1, test: 0 }, seconds: 6 },
+    babble: { files: { train: 0, val: 0, test: 0 }, seconds: 6 },
+    recorded: false,
+    real: { perSpeaker: { train: 3, val: 4, 'real-test': 5 }, babble: { files: { train: 1, val: 1, 'real-test': 2 }, seconds: 5 }, testNoise: { files: 8, maxSeconds: 15 } },
+  },
+  real: {
+    speech: { train: 600, val: 60, test: 0 },
+    synthetic: { perCategory: { train: 8, val: 2, test: 0 }, seconds: 20 },
+    babble: { files: { train: 0, val: 0, test: 0 }, seconds: 10 },
+    recorded: true,
+    real: { perSpeaker: { train: null, val: 250, 'real-test': 150 }, babble: { files: { train: 40, val: 8, 'real-test': 16 }, seconds: 10 }, testNoise: { files: null, maxSeconds: 600 } },
+  },
 };
 
 export function isSizeName(s: string): s is SizeName {
-  return s === 'tiny' || s === 'small' || s === 'paper';
+  return s === 'tiny' || s === 'small' || s === 'paper' || s === 'real-small' || s === 'real';
 }
