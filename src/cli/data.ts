@@ -1,8 +1,9 @@
 /** `hil data build` and `hil data info`: the built-in or a user's corpus (docs/corpus.md). */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { buildCorpus, defaultCorpusDir, loadCorpus, SPLITS, type CorpusManifest, type ProgressEvent } from '../data/corpus.js';
-import { isSizeName } from '../data/sizes.js';
+import { buildCorpus, defaultCorpusDir, loadCorpus, type CorpusManifest, type ProgressEvent } from '../data/corpus.js';
+import { isSizeName, SIZES } from '../data/sizes.js';
+import { CORPUS_SPLITS } from '../data/manifest.js';
 import { HilError } from '../util/errors.js';
 import { action, intOption } from './common.js';
 
@@ -18,7 +19,7 @@ interface BuildFlags {
 }
 
 function sizeOption(s: string) {
-  if (!isSizeName(s)) throw new HilError(`--size must be small or paper, got "${s}"`);
+  if (!isSizeName(s)) throw new HilError(`--size must be one of ${Object.keys(SIZES).join(', ')}, got "${s}"`);
   return s;
 }
 
@@ -62,13 +63,14 @@ function progressReporter(): { onEvent: (e: ProgressEvent) => void; stop: () => 
 function summary(dir: string, m: CorpusManifest): string {
   const lines = [`corpus ${dir} (${m.size}, seed ${m.seed}; clean: ${m.inputs.clean}; noise: ${m.inputs.noise})`];
   const minutes = (xs: { duration: number }[]) => (xs.reduce((s, x) => s + x.duration, 0) / 60).toFixed(1);
-  for (const split of SPLITS) {
+  // The real sizes have a real-test split and no test split: list the splits this corpus has.
+  for (const split of CORPUS_SPLITS.filter((sp) => m.speech.some((e) => e.split === sp) || m.mixtures.some((e) => e.split === sp))) {
     const sp = m.speech.filter((e) => e.split === split);
     const no = m.noise.filter((e) => e.split === split);
     const mx = m.mixtures.filter((e) => e.split === split);
     const voices = new Set(sp.map((e) => e.voice)).size;
     const cats = [...new Set(no.map((e) => e.category))].sort().join(' ');
-    lines.push(`  ${split.padEnd(5)}  speech ${String(sp.length).padStart(5)} (${minutes(sp)} min, ${voices} voices)  noise ${String(no.length).padStart(4)} (${minutes(no)} min: ${cats})  mixtures ${String(mx.length).padStart(5)} (${minutes(mx)} min)`);
+    lines.push(`  ${split.padEnd(9)}  speech ${String(sp.length).padStart(5)} (${minutes(sp)} min, ${voices} voices)  noise ${String(no.length).padStart(4)} (${minutes(no)} min: ${cats})  mixtures ${String(mx.length).padStart(5)} (${minutes(mx)} min)`);
   }
   if (m.rejected.length) lines.push(`  ${m.rejected.length} file(s) could not be read and were left out (listed under "rejected" in manifest.json)`);
   return lines.join('\n');
