@@ -222,7 +222,12 @@ export function realTestNoiseJobs(seed: number, spec: RealSpec, key: Key): RealJ
     seen.add(hash);
     return [{ ...f, hash }];
   });
-  const chosen = rngFor(seed, 'real-test-noise').shuffle(files).slice(0, spec.testNoise.files ?? files.length);
+  // Dealt round the categories (music, appliance, animals, …), each shuffled, so a small pick hears them all.
+  const rng = rngFor(seed, 'real-test-noise');
+  const decks = [...new Set(files.map((f) => f.category))].sort().map((c) => rng.shuffle(files.filter((f) => f.category === c)));
+  const dealt: typeof files = [];
+  for (let i = 0; dealt.length < files.length; i++) for (const d of decks) if (i < d.length) dealt.push(d[i]);
+  const chosen = dealt.slice(0, spec.testNoise.files ?? files.length);
   chosen.sort((a, b) => (a.path < b.path ? -1 : 1));
   return chosen.map((f, k) => {
     const id = `rnoise-${f.category}-${pad(k, 3)}`;
