@@ -575,18 +575,23 @@ function pickOffset(noise: Float64Array, length: number, seed: number, id: strin
   return best;
 }
 
+/** A split's noise files by category (categories sorted, so a seeded pick is stable); none for a split that has speech is an error. */
+function noiseBySplitCategory(noise: NoiseEntry[], split: string, needed: boolean, hint: string): { categories: Map<string, NoiseEntry[]>; names: string[] } {
+  const categories = new Map<string, NoiseEntry[]>();
+  for (const n of noise.filter((x) => x.split === split)) {
+    if (!categories.has(n.category)) categories.set(n.category, []);
+    categories.get(n.category)!.push(n);
+  }
+  if (needed && categories.size === 0) throw new HilError(`no noise file ended up in the ${split} split`, hint);
+  return { categories, names: [...categories.keys()].sort() };
+}
+
 function mixtureJobs(ctx: Context, speech: SpeechEntry[], noise: NoiseEntry[]): Job<MixMeta>[] {
   const jobs: (Job<MixMeta> & { noiseId: string })[] = [];
   const cache = new NoiseCache(8);
   for (const split of SPLITS) {
     const mine = speech.filter((s) => s.split === split);
-    const categories = new Map<string, NoiseEntry[]>();
-    for (const n of noise.filter((x) => x.split === split)) {
-      if (!categories.has(n.category)) categories.set(n.category, []);
-      categories.get(n.category)!.push(n);
-    }
-    if (mine.length && categories.size === 0) throw new HilError(`no noise file ended up in the ${split} split`, 'give --noise-dir more readable files, or train/val/test folders');
-    const names = [...categories.keys()].sort();
+    const { categories, names } = noiseBySplitCategory(noise, split, mine.length > 0, 'give --noise-dir more readable files, or train/val/test folders');
     mine.forEach((s, i) => {
       const id = `mx-${split}-${pad(i, 5)}`;
       const rng = rngFor(ctx.seed, 'mix', id);
@@ -636,13 +641,7 @@ function augmentedMixtureJobs(ctx: Context, speech: SpeechEntry[], noise: NoiseE
   const cache = new NoiseCache(8);
   for (const split of CORPUS_SPLITS) {
     const mine = speech.filter((s) => s.split === split);
-    const categories = new Map<string, NoiseEntry[]>();
-    for (const n of noise.filter((x) => x.split === split)) {
-      if (!categories.has(n.category)) categories.set(n.category, []);
-      categories.get(n.category)!.push(n);
-    }
-    if (mine.length && categories.size === 0) throw new HilError(`no noise file ended up in the ${split} split`, 'check the speech-data and noise-data packages');
-    const names = [...categories.keys()].sort();
+    const { categories, names } = noiseBySplitCategory(noise, split, mine.length > 0, 'check the speech-data and noise-data packages');
     mine.forEach((s, i) => {
       const id = `mx-${split}-${pad(i, 5)}`;
       const rng = rngFor(ctx.seed, 'mix', id);
