@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir|model.json>', 'trained float baseline (a directory with model.json, e.g. models/se-small)')
     .requiredOption('--profile <name|file>', 'compression profile: a name in profiles/ (e.g. block-90) or a JSON file')
     .requiredOption('--out <dir>', 'output directory: model.json, model.hilm, manifest.json (training state in <out>/train)')
-    .option('--corpus <dir|small|paper>', "corpus for fine-tuning and validation (default: the baseline's training corpus)")
+    .option('--corpus <dir|size>', "corpus for fine-tuning and validation (default: the baseline's training corpus)")
     .option('--board <name|file>', 'board whose preferred_block a profile with "block": "board" uses')
     .option('--epochs <n>', "fine-tuning epochs (default: the profile's)")
     .option('--seed <n>', 'seed for remixing and batch order', '1')

@@ -3,6 +3,13 @@
  * train noise every epoch at random SNRs and levels, seeded by (seed, epoch) so that an epoch's batches
  * are the same whether or not training was interrupted before it; validation uses the corpus's fixed
  * `val` mixtures. Features and targets are computed here in plain JS (stft.ts), once per batch.
+ *
+ * The real sizes' train mixtures carry augmentation (reverberation, a device channel, DC: src/data/augment.ts)
+ * that a remix of the dry files would throw away. So for each augmented train mixture its clean target
+ * (reverberant speech through the channel) joins the speech and its noise residual (noisy − clean: the noise
+ * through the same channel, plus the DC) joins the noise. Half the time an augmented target is remixed with
+ * its own residual, so that speech and noise share one channel as they do in a real recording; otherwise
+ * with any noise. Corpora without augmented mixtures (tiny, small, paper) batch exactly as before.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +27,7 @@ export interface CorpusEntry {
 
 interface MixtureRef extends CorpusEntry {
   cleanPath: string;
+  augment?: unknown;
 }
 
 /** The val mixtures the manifest lists, or (older corpora, test fixtures) those found in val/noisy. */
@@ -45,6 +53,11 @@ export interface TrainCorpus {
   manifestSha256: string;
   speech: Float32Array[];
   noise: Float32Array[];
+  /**
+   * For each speech item, the index in `noise` of its own noise residual (an augmented mixture's), or -1.
+   * Absent when the corpus has no augmented train mixtures.
+   */
+  pairedNoise?: number[];
   val: ValItem[];
 }
 
@@ -55,12 +68,26 @@ export interface TrainCorpus {
  * evaluated on.
  */
 export const TRAIN_REMIX_SNR_RANGE_DB: [number, number] = [-5, 20];
+/** The same for corpora with augmented mixtures: the real sizes' mixing range (REAL_SNR_RANGE_DB). */
+export const TRAIN_REMIX_SNR_RANGE_REAL_DB: [number, number] = [-6, 20];
+/** How often an augmented target is remixed with its own residual (same channel) rather than any noise. */
+export const P_OWN_RESIDUAL = 0.5;
 /**
  * Mixture RMS level range (dBFS): the features are absolute log power, so the level must vary. It spans the
  * corpus's own mixtures (about −29 to −12 dBFS in the built-in ones) and quieter input; it was −38..−18
  * at first, which left the val and test mixtures at or above its top.
  */
 export const LEVEL_RANGE_DB: [number, number] = [-40, -10];
+/**
+ * The default for corpora with augmented mixtures: quieter (the real sizes' speech goes down to −45 dBFS) and
+ * louder (a close-talking microphone near full scale; the robustness tests go to −6 dBFS).
+ */
+export const LEVEL_RANGE_REAL_DB: [number, number] = [-45, -6];
+
+/** The mixture level range training uses on `corpus` when none is asked for. */
+export function defaultLevelRange(corpus: Pick<TrainCorpus, 'pairedNoise'>): [number, number] {
+  return corpus.pairedNoise ? LEVEL_RANGE_REAL_DB : LEVEL_RANGE_DB;
+}
 
 function readSamples(path: string): Float32Array {
   return Float32Array.from(readWavMono(path, 16000).samples);
@@ -85,11 +112,26 @@ export function loadTrainCorpus(dir: string, opts: { valLimit?: number } = {}): 
   }
   const speech = speechEntries.map((e) => readSamples(join(dir, e.path)));
   const noise = noiseEntries.map((e) => readSamples(join(dir, e.path)));
+  const augmented = (manifest.mixtures ?? []).filter((m) => m.split === 'train' && m.augment).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let pairedNoise: number[] | undefined;
+  if (augmented.length > 0) {
+    pairedNoise = speech.map(() => -1);
+    for (const m of augmented) {
+      const noisy = readSamples(join(dir, m.path));
+      const clean = readSamples(join(dir, m.cleanPath));
+      if (noisy.length !== clean.length) throw new HilError(`${dir}: mixture ${m.id} has noisy and clean files of different lengths`, 'rebuild the corpus with `hil data build`');
+      const residual = new Float32Array(noisy.length);
+      for (let i = 0; i < noisy.length; i++) residual[i] = noisy[i] - clean[i];
+      pairedNoise.push(noise.length);
+      speech.push(clean);
+      noise.push(residual);
+    }
+  }
   const val = valMixtures(dir, manifest.mixtures)
     .slice(0, opts.valLimit)
     .map((m) => ({ id: m.id, noisy: readSamples(join(dir, m.path)), clean: readSamples(join(dir, m.cleanPath)) }));
   if (val.length === 0) throw new HilError(`${dir} has no validation mixtures`, 'rebuild the corpus with `hil data build`');
-  return { dir, manifestSha256: sha256(text), speech, noise, val };
+  return { dir, manifestSha256: sha256(text), speech, noise, ...(pairedNoise ? { pairedNoise } : {}), val };
 }
 
 export interface Batch {
@@ -204,10 +246,14 @@ export function* epochBatches(corpus: TrainCorpus, plan: EpochPlan): Generator<B
       clean: new Float32Array(plan.batchSize * length),
     };
     for (let k = 0; k < plan.batchSize; k++) {
-      const speech = crop(corpus.speech[order[(s * plan.batchSize + k) % order.length]], length, rng, false);
-      const noise = crop(corpus.noise[Math.floor(rng() * corpus.noise.length)], length, rng, true);
-      const snr = TRAIN_REMIX_SNR_RANGE_DB[0] + rng() * (TRAIN_REMIX_SNR_RANGE_DB[1] - TRAIN_REMIX_SNR_RANGE_DB[0]);
-      const [lo, hi] = plan.levelDb ?? LEVEL_RANGE_DB;
+      const item = order[(s * plan.batchSize + k) % order.length];
+      const speech = crop(corpus.speech[item], length, rng, false);
+      // Only corpora with augmented mixtures draw the extra number: the others keep their batches.
+      const own = corpus.pairedNoise && corpus.pairedNoise[item] >= 0 && rng() < P_OWN_RESIDUAL ? corpus.pairedNoise[item] : -1;
+      const noise = crop(corpus.noise[own >= 0 ? own : Math.floor(rng() * corpus.noise.length)], length, rng, true);
+      const [snrLo, snrHi] = corpus.pairedNoise ? TRAIN_REMIX_SNR_RANGE_REAL_DB : TRAIN_REMIX_SNR_RANGE_DB;
+      const snr = snrLo + rng() * (snrHi - snrLo);
+      const [lo, hi] = plan.levelDb ?? defaultLevelRange(corpus);
       const level = lo + rng() * (hi - lo);
       const { noisy, clean } = mix(speech, noise, snr, level);
       const n = analyse(noisy, plan.hop);

@@ -13,7 +13,7 @@ import { lockOutput } from '../util/lock.js';
 import { appendLine, sha256, writeJsonAtomic } from '../util/fsx.js';
 import { toolVersions } from '../util/version.js';
 import { sisdr } from '../metrics/index.js';
-import { analyse, epochBatches, featureStats, LEVEL_RANGE_DB, stepsPerEpoch, type Batch, type TrainCorpus } from './dataset.js';
+import { analyse, defaultLevelRange, epochBatches, featureStats, stepsPerEpoch, type Batch, type TrainCorpus } from './dataset.js';
 import { istft } from './stft.js';
 import { batchLoss, DEFAULT_LOSS, type LossKind } from './losses.js';
 import { fixedQuant, observedActivationNames, RangeObserver } from './qat.js';
@@ -296,7 +296,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const lrFloor = opts.lrFloor ?? 0.05;
   const loss = opts.loss ?? DEFAULT_LOSS;
   const useNorm = opts.featureNorm ?? true;
-  const levelDb = opts.levelDb ?? LEVEL_RANGE_DB;
+  const levelDb = opts.levelDb ?? defaultLevelRange(opts.corpus);
   const log = opts.log ?? (() => {});
   const info = await initTf({ backend: opts.backend, kernelFixes: opts.kernelFixes });
   const corpus = opts.corpus;
@@ -329,9 +329,17 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   let ckpt: Checkpoint | undefined;
   if (existsSync(ckptPath)) {
     ckpt = loadCheckpoint(ckptPath);
-    if (JSON.stringify(ckpt.fingerprint) !== JSON.stringify(fingerprint)) {
-      const keys = [...new Set([...Object.keys(fingerprint), ...Object.keys(ckpt.fingerprint)])];
-      const diff = keys.filter((k) => JSON.stringify(ckpt!.fingerprint[k]) !== JSON.stringify((fingerprint as Record<string, unknown>)[k]));
+    const keys = [...new Set([...Object.keys(fingerprint), ...Object.keys(ckpt.fingerprint)])];
+    const diff = keys.filter((k) => JSON.stringify(ckpt!.fingerprint[k]) !== JSON.stringify((fingerprint as Record<string, unknown>)[k]));
+    // More epochs than the checkpoint was made for extends the run: the learning-rate and QAT schedules are
+    // stretched over the new total from the step reached (the cosine picks up where the longer run would be).
+    if (diff.length === 1 && diff[0] === 'epochs' && opts.epochs > (ckpt.fingerprint.epochs as number)) {
+      log(`extending ${opts.outDir} from ${String(ckpt.fingerprint.epochs)} to ${opts.epochs} epochs`);
+      // A run that has begun quantization-aware training stays in it: the stretched warm-up may end later.
+      sched.warmupSteps = Math.min(sched.warmupSteps, qatSchedule(opts.qat, perEpoch * (ckpt.fingerprint.epochs as number)).warmupSteps);
+    } else if (diff.length === 1 && diff[0] === 'epochs') {
+      throw new HilError(`${ckptPath} was made for ${String(ckpt.fingerprint.epochs)} epochs; --epochs ${opts.epochs} would shorten it`, `pass --epochs ${String(ckpt.fingerprint.epochs)} or more to resume or extend it, or use another --out`);
+    } else if (diff.length > 0) {
       throw new HilError(`${ckptPath} belongs to a different training run (differs in: ${diff.join(', ')})`, 'rerun with the same options to resume, use another --out, or pass --overwrite to start over');
     }
   }

@@ -38,8 +38,11 @@ function noiseLike(rng: () => number, kind: number, seconds: number): Float64Arr
   return x;
 }
 
-/** Writes the corpus into `dir` and returns it. */
-export function makeSyntheticCorpus(dir: string, opts: { speech?: number; noise?: number; val?: number; seed?: number } = {}): string {
+/**
+ * Writes the corpus into `dir` and returns it. `augmented` adds that many train mixtures marked as the real
+ * sizes' augmented ones (a low-passed "channel" on speech and noise alike), as `hil data build --size real` lists them.
+ */
+export function makeSyntheticCorpus(dir: string, opts: { speech?: number; noise?: number; val?: number; seed?: number; augmented?: number } = {}): string {
   const rng = seedrandom(`fixture:${opts.seed ?? 1}`);
   const speech: object[] = [];
   const noise: object[] = [];
@@ -57,6 +60,7 @@ export function makeSyntheticCorpus(dir: string, opts: { speech?: number; noise?
     writePcm16(join(dir, path), toInt16(noiseLike(rng, i % 3, 2)), 16000);
     noise.push({ id, split: 'train', path });
   }
+  const valMixtures: object[] = [];
   mkdirSync(join(dir, 'val', 'noisy'), { recursive: true });
   mkdirSync(join(dir, 'val', 'clean'), { recursive: true });
   for (let i = 0; i < (opts.val ?? 3); i++) {
@@ -65,7 +69,24 @@ export function makeSyntheticCorpus(dir: string, opts: { speech?: number; noise?
     const noisy = clean.map((v, k) => v + 0.5 * nz[k]);
     writePcm16(join(dir, 'val', 'clean', `m${i}.wav`), toInt16(clean), 16000);
     writePcm16(join(dir, 'val', 'noisy', `m${i}.wav`), toInt16(noisy), 16000);
+    valMixtures.push({ id: `m${i}`, split: 'val', path: join('val', 'noisy', `m${i}.wav`), cleanPath: join('val', 'clean', `m${i}.wav`) });
   }
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ speech, noise }, null, 2));
+  const mixtures: object[] = opts.augmented ? [...valMixtures] : [];
+  mkdirSync(join(dir, 'train', 'noisy'), { recursive: true });
+  mkdirSync(join(dir, 'train', 'clean'), { recursive: true });
+  for (let i = 0; i < (opts.augmented ?? 0); i++) {
+    const lowpass = (x: Float64Array) => {
+      let y = 0;
+      return x.map((v) => (y = 0.7 * y + 0.3 * v));
+    };
+    const clean = lowpass(speechLike(rng, 1.5));
+    const nz = lowpass(noiseLike(rng, i % 3, 1.5));
+    const id = `a${i}`;
+    writePcm16(join(dir, 'train', 'clean', `${id}.wav`), toInt16(clean), 16000);
+    writePcm16(join(dir, 'train', 'noisy', `${id}.wav`), toInt16(clean.map((v, k) => v + 0.5 * nz[k])), 16000);
+    const augment = { reverb: null, channel: { bassDb: 0, trebleDb: 0, lowpassHz: 3400, roundTripHz: null }, speechLevelDb: -20, writtenLevelDb: -20, dc: null, dcOffset: 0 };
+    mixtures.push({ id, split: 'train', path: join('train', 'noisy', `${id}.wav`), cleanPath: join('train', 'clean', `${id}.wav`), augment });
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ speech, noise, ...(mixtures.length ? { mixtures } : {}) }, null, 2));
   return dir;
 }
