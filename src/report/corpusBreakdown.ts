@@ -1,0 +1,95 @@
+/**
+ * Clip scores of a corpus split broken down by what the corpus manifest says of each mixture: the speech's
+ * source (a Debian package for recorded speech, the TTS engine otherwise), the noise category and the SNR
+ * band (issue 14: "per noise type and per SNR band"). Means come with seeded bootstrap intervals.
+ */
+import type { CorpusManifest } from '../data/manifest.js';
+import { meanInterval, type Interval } from './confidence.js';
+
+export interface ClipScore {
+  /** The mixture id (the WAV's name without `.wav`). */
+  clip: string;
+  sdrNoisy: number;
+  sdrImprovement: number;
+  sisdrImprovement: number;
+}
+
+export interface GroupRow {
+  group: string;
+  n: number;
+  sdrNoisy: number;
+  sdrImprovement: Interval;
+  sisdrImprovement: Interval;
+}
+
+export interface Breakdown {
+  all: GroupRow;
+  bySource: GroupRow[];
+  byNoise: GroupRow[];
+  bySnr: GroupRow[];
+  /** Clips with no mixture of that id in the manifest: scored in `all` only. */
+  unmatched: string[];
+}
+
+export const SNR_BANDS: readonly [number, number][] = [
+  [-Infinity, 0],
+  [0, 5],
+  [5, 10],
+  [10, 15],
+  [15, Infinity],
+];
+
+export function snrBand(snr: number): string {
+  const [lo, hi] = SNR_BANDS.find(([a, b]) => snr >= a && snr < b)!;
+  return lo === -Infinity ? `< ${hi} dB` : hi === Infinity ? `≥ ${lo} dB` : `${lo}…${hi} dB`;
+}
+
+function row(group: string, scores: ClipScore[]): GroupRow {
+  const mean = (f: (s: ClipScore) => number) => scores.reduce((a, s) => a + f(s), 0) / scores.length;
+  return {
+    group,
+    n: scores.length,
+    sdrNoisy: mean((s) => s.sdrNoisy),
+    sdrImprovement: meanInterval(scores.map((s) => s.sdrImprovement), { seed: `breakdown:${group}` }),
+    sisdrImprovement: meanInterval(scores.map((s) => s.sisdrImprovement), { seed: `breakdown:${group}:si` }),
+  };
+}
+
+function grouped(scores: ClipScore[], key: (s: ClipScore) => string | undefined, order?: string[]): GroupRow[] {
+  const groups = new Map<string, ClipScore[]>();
+  for (const s of scores) {
+    const k = key(s);
+    if (k === undefined) continue;
+    groups.set(k, [...(groups.get(k) ?? []), s]);
+  }
+  const keys = [...groups.keys()].sort((a, b) => (order ? order.indexOf(a) - order.indexOf(b) : a.localeCompare(b)));
+  return keys.map((k) => row(k, groups.get(k)!));
+}
+
+export function breakdown(scores: ClipScore[], manifest: Pick<CorpusManifest, 'mixtures' | 'speech' | 'noise'>): Breakdown {
+  const mixtures = new Map(manifest.mixtures.map((m) => [m.id, m]));
+  const speech = new Map(manifest.speech.map((s) => [s.id, s]));
+  const noise = new Map(manifest.noise.map((n) => [n.id, n]));
+  const mix = (s: ClipScore) => mixtures.get(s.clip);
+  const bandOrder = SNR_BANDS.map(([lo]) => snrBand(lo === -Infinity ? -100 : lo));
+  return {
+    all: row('all', scores),
+    bySource: grouped(scores, (s) => {
+      const sp = speech.get(mix(s)?.speech ?? '');
+      return sp ? (sp.package ?? sp.engine) : undefined;
+    }),
+    byNoise: grouped(scores, (s) => noise.get(mix(s)?.noise ?? '')?.category),
+    bySnr: grouped(scores, (s) => (mix(s) ? snrBand(mix(s)!.snrDb) : undefined), bandOrder),
+    unmatched: scores.filter((s) => !mixtures.has(s.clip)).map((s) => s.clip),
+  };
+}
+
+const f2 = (v: number) => (Number.isFinite(v) ? (v >= 0 ? '+' : '') + v.toFixed(2) : '–');
+const ci = (i: Interval) => `${f2(i.mean)} [${f2(i.lo)}, ${f2(i.hi)}]`;
+
+/** A markdown table of group rows. */
+export function breakdownTable(title: string, rows: GroupRow[]): string {
+  const lines = [`| ${title} | clips | noisy SDR | ΔSDR [95 % CI] | ΔSI-SDR [95 % CI] |`, '|---|---:|---:|---:|---:|'];
+  for (const r of rows) lines.push(`| ${r.group} | ${r.n} | ${r.sdrNoisy.toFixed(2)} | ${ci(r.sdrImprovement)} | ${ci(r.sisdrImprovement)} |`);
+  return lines.join('\n');
+}

@@ -1,0 +1,27 @@
+/**
+ * A clip set scored through the host engine: the int8 blob run exactly as a board runs it (every board is
+ * checked bit-exact against this engine on every clip), without a board or a serial line. For quick
+ * figures during training and for the robustness tests; results a user reads come from a board run.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromInt16, readPcm16 } from '../data/wav.js';
+import { Engine, runClipOnHost } from '../engine/index.js';
+import { scorePair } from '../metrics/index.js';
+import type { ClipScore } from '../report/corpusBreakdown.js';
+
+export function scoreSetOnHost(blob: Uint8Array, noisyDir: string, cleanDir: string, opts: { limit?: number } = {}): ClipScore[] {
+  const engine = new Engine(blob);
+  const names = readdirSync(noisyDir)
+    .filter((f) => f.toLowerCase().endsWith('.wav'))
+    .sort()
+    .slice(0, opts.limit);
+  return names.map((name) => {
+    const noisy = readPcm16(join(noisyDir, name), 16000).samples;
+    const clean = fromInt16(readPcm16(join(cleanDir, name), 16000).samples);
+    const out = runClipOnHost(engine, noisy).output;
+    const before = scorePair(clean, fromInt16(noisy));
+    const after = scorePair(clean, fromInt16(out));
+    return { clip: name.replace(/\.wav$/i, ''), sdrNoisy: before.sdr, sdrImprovement: after.sdr - before.sdr, sisdrImprovement: after.sisdr - before.sisdr };
+  });
+}
