@@ -2,11 +2,14 @@
  * Training speed on this machine: steps/s at batch 16 × 100 frames (hop 256) for each arch, float and
  * QAT steps, with and without hil's wasm kernel fixes (on tfjs-node there is nothing to fix, so one row),
  * with the training loss (`--loss`, default the one `hil train` uses).
+ * Each row also gives the achieved GFLOP/s of a step (≈ 6 FLOPs per weight MAC per frame: 2 forward, 4
+ * backward; the STFT features, losses and elementwise gate math are left out, so it is a lower bound) against
+ * a plain matmul of the same backend on this machine, the ceiling a training step could approach.
  * Usage: npm run bench:train [-- --arch se-small --steps 5 --backend wasm --loss mag]
  */
 import { parseArgs } from 'node:util';
 import { ARCHS, isArchName, type ArchName } from '../src/model/arch.js';
-import { initTf, setKernelFixes, type BackendChoice } from '../src/model/tfBackend.js';
+import { initTf, setKernelFixes, tf, type BackendChoice } from '../src/model/tfBackend.js';
 import { initWeights, SeNet, FLOAT_MODE, type QuantMode } from '../src/model/tfModel.js';
 import { Adam } from '../src/model/trainAdam.js';
 import { DEFAULT_LOSS, LOSS_KINDS, trainStep, type LossKind } from '../src/model/train.js';
@@ -69,15 +72,49 @@ function measure(arch: ArchName, quant: 'float' | 'qat'): number {
   return sps;
 }
 
+/** Weight MACs per frame of the full architecture. */
+function macsPerFrame(arch: ArchName): number {
+  const a = ARCHS[arch];
+  let macs = a.nBins * a.d0 + a.hidden * a.nBins;
+  for (let l = 0, inF = a.d0; l < a.gruLayers; l++, inF = a.hidden) macs += 3 * a.hidden * (inF + a.hidden);
+  return macs;
+}
+
+/** GFLOP/s of a [B·T × 256] × [256 × 768] matmul (a GRU layer's input projection at this batch). */
+function matmulGflops(): number {
+  const x = tf.randomNormal([B * T, 256]);
+  const w = tf.randomNormal([256, 768]);
+  tf.matMul(x, w).dispose();
+  const reps = 10;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) {
+    const y = tf.matMul(x, w);
+    y.dataSync();
+    y.dispose();
+  }
+  const s = (performance.now() - t0) / 1000;
+  x.dispose();
+  w.dispose();
+  return (reps * 2 * B * T * 256 * 768) / s / 1e9;
+}
+const peak = matmulGflops();
+console.log(`plain matmul [${B * T}×256]·[256×768]: ${peak.toFixed(2)} GFLOP/s`);
+const stepGflop = (arch: ArchName) => (6 * macsPerFrame(arch) * B * T) / 1e9;
+
 const fixesOptions = info.backend === 'wasm' ? [true, false] : [true];
-console.log(['arch', 'step', ...fixesOptions.map((f) => (info.backend !== 'wasm' ? 'steps/s' : f ? 'steps/s (fixes)' : 'steps/s (tfjs kernels)'))].join('\t'));
+console.log(['arch', 'step', ...fixesOptions.map((f) => (info.backend !== 'wasm' ? 'steps/s' : f ? 'steps/s (fixes)' : 'steps/s (tfjs kernels)')), 'GFLOP/s', 'of matmul'].join('\t'));
 for (const arch of archs as ArchName[]) {
   for (const quant of ['float', 'qat'] as const) {
     const row: string[] = [arch, quant];
+    let best = 0;
     for (const fixes of fixesOptions) {
       setKernelFixes(fixes);
-      row.push(measure(arch, quant).toFixed(3));
+      const sps = measure(arch, quant);
+      best = Math.max(best, sps);
+      row.push(sps.toFixed(3));
     }
+    const g = best * stepGflop(arch);
+    row.push(g.toFixed(2), `${((100 * g) / peak).toFixed(0)} %`);
     console.log(row.join('\t'));
   }
 }
