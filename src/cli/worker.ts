@@ -6,7 +6,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { parseQueueUrl } from '../farm/connection.js';
-import { DEFAULT_LOCK_DURATION_MS, startWorker, type WorkerEvent } from '../farm/worker.js';
+import { DEFAULT_LOCK_DURATION_MS, parseRate, startWorker, type WorkerEvent } from '../farm/worker.js';
 import { parseInstances } from '../sweep/plan.js';
 import { HilError } from '../util/errors.js';
 import { exitOnInterrupt } from '../util/interrupt.js';
@@ -19,6 +19,7 @@ interface WorkerCliOptions {
   artifacts?: string;
   work?: string;
   lockDuration?: string;
+  rate?: string;
 }
 
 export function register(program: Command): void {
@@ -30,10 +31,12 @@ export function register(program: Command): void {
     .option('--instances <list>', 'board instances run at once, e.g. sim=2 (default 1 per board)')
     .option('--artifacts <dir>', 'take blobs from this shared directory instead of Redis (the sweep must pass the same)')
     .option('--work <dir>', 'where fetched models, clips and run directories go (default: <tmp>/hil-worker)')
+    .option('--rate <jobs/seconds>', 'start at most this many jobs per period on each board queue, across all its workers (e.g. 4/60)')
     .option('--lock-duration <ms>', `a job whose worker stops renewing its lock this long goes back to the queue (default ${DEFAULT_LOCK_DURATION_MS})`)
     .action(
       action(async (opts: WorkerCliOptions) => {
         const queue = parseQueueUrl(opts.queue);
+        const rate = parseRate(opts.rate);
         const lockDurationMs = intOption('lock-duration', opts.lockDuration, DEFAULT_LOCK_DURATION_MS);
         if (lockDurationMs < 1000) throw new HilError(`--lock-duration must be at least 1000 ms, got ${lockDurationMs}`);
         const boards = opts.boards
@@ -53,7 +56,7 @@ export function register(program: Command): void {
           if (e.type === 'note') w(chalk.dim(`hil worker: ${e.text}`));
         };
         exitOnInterrupt(() => 'hil worker: stopped; its running jobs go back to the queue when their locks expire');
-        await startWorker({ queue, boards, instances: parseInstances(opts.instances), artifacts: opts.artifacts, work: opts.work, lockDurationMs }, onEvent);
+        await startWorker({ queue, boards, instances: parseInstances(opts.instances), artifacts: opts.artifacts, work: opts.work, lockDurationMs, rate }, onEvent);
       }),
     );
 }

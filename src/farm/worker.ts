@@ -41,6 +41,19 @@ export interface WorkerOptions {
   work?: string;
   /** How long a job's lock lasts without renewal: a dead worker's job returns to the queue after this. */
   lockDurationMs?: number;
+  /**
+   * At most `max` jobs started per `seconds` on each of this worker's board queues, across every worker
+   * of the queue (BullMQ's rate limiter): for a shared resource such as an FVP licence server.
+   */
+  rate?: { max: number; seconds: number };
+}
+
+/** Parses `--rate <jobs>/<seconds>`, e.g. 4/60. */
+export function parseRate(spec: string | undefined): WorkerOptions['rate'] {
+  if (spec === undefined) return undefined;
+  const m = /^\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)\s*$/.exec(spec);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) throw new HilError(`--rate: "${spec}" is not <jobs>/<seconds> with jobs ≥ 1`, 'e.g. --rate 4/60: at most 4 jobs started a minute');
+  return { max: Number(m[1]), seconds: Number(m[2]) };
 }
 
 export type WorkerEvent =
@@ -171,6 +184,7 @@ export async function startWorker(opts: WorkerOptions, onEvent: (e: WorkerEvent)
         lockDuration,
         stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
         maxStalledCount: 3,
+        limiter: opts.rate ? { max: opts.rate.max, duration: Math.round(opts.rate.seconds * 1000) } : undefined,
         autorun: false,
         name: id,
       }),

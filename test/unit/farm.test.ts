@@ -13,6 +13,7 @@ import { BlobHashError, dirBlobs, getVerified } from '../../src/farm/blobs.js';
 import { connect, parseQueueUrl, redact } from '../../src/farm/connection.js';
 import { clipSetHash, farmJobId } from '../../src/farm/jobs.js';
 import { formatStatus, type FarmStatus } from '../../src/farm/status.js';
+import { parseRate } from '../../src/farm/worker.js';
 import { HilError } from '../../src/util/errors.js';
 import { sha256 } from '../../src/util/fsx.js';
 
@@ -129,4 +130,11 @@ test('hil farm status fits 100 columns', () => {
   for (const line of text.trimEnd().split('\n')) assert.ok(line.length <= 100, `${line.length}: ${line}`);
   assert.match(text, /corstone-300\s+1\s+2\s+120\s+2\s+1\s+4000\s+3/);
   assert.match(text, /up 60 min, seen 2 s ago/);
+});
+
+test('--rate: <jobs>/<seconds>, BullMQ\'s limiter across a board queue\'s workers', () => {
+  assert.deepEqual(parseRate('4/60'), { max: 4, seconds: 60 });
+  assert.deepEqual(parseRate(' 1 / 0.5 '), { max: 1, seconds: 0.5 });
+  assert.equal(parseRate(undefined), undefined);
+  for (const bad of ['4', '0/60', '4/0', 'x/y']) assert.throws(() => parseRate(bad), /--rate: .* is not <jobs>\/<seconds>/);
 });
