@@ -16,7 +16,10 @@ export const BLOB_KEY_PREFIX = 'hil:blob:';
 export interface BlobStore {
   /** Where blobs live, for messages: "redis" or the directory. */
   readonly where: string;
-  /** Stores `data` (a no-op when it is there already) and returns its SHA-256. */
+  /**
+   * Stores `data` and returns its SHA-256. A blob already stored under that name is kept when its bytes
+   * match and replaced when they do not, so that uploading again repairs an altered blob.
+   */
   put(data: Uint8Array): Promise<string>;
   /** The blob's bytes, or null when the store does not hold it. Not checked: see `getVerified`. */
   get(sha: string): Promise<Uint8Array | null>;
@@ -29,7 +32,7 @@ export class BlobHashError extends HilError {
     readonly announced: string,
     readonly actual: string,
   ) {
-    super(`${what}: blob ${announced.slice(0, 12)}… hashes to ${actual.slice(0, 12)}…, not the hash the job announced`, 'the blob was altered in the store or in transit; enqueue the sweep again');
+    super(`${what}: blob ${announced.slice(0, 12)}… hashes to ${actual.slice(0, 12)}…, not the hash the job announced`, 'the blob was altered in the store or in transit; rerunning the sweep uploads it again');
   }
 }
 
@@ -54,7 +57,8 @@ export function redisBlobs(client: Redis): BlobStore {
     where: 'redis',
     async put(data) {
       const sha = sha256(data);
-      await client.set(BLOB_KEY_PREFIX + sha, Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'NX');
+      const stored = await client.getBuffer(BLOB_KEY_PREFIX + sha);
+      if (stored === null || sha256(stored) !== sha) await client.set(BLOB_KEY_PREFIX + sha, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
       return sha;
     },
     async get(sha) {
@@ -72,7 +76,7 @@ export function dirBlobs(dir: string): BlobStore {
     async put(data) {
       const sha = sha256(data);
       const p = path(sha);
-      if (!existsSync(p)) {
+      if (!existsSync(p) || sha256(readFileSync(p)) !== sha) {
         mkdirSync(join(dir, sha.slice(0, 2)), { recursive: true });
         writeFileAtomic(p, data);
       }

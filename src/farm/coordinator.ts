@@ -74,9 +74,13 @@ export function farmExecutor(opts: FarmOptions): JobExecutor {
   let note: (text: string) => void = () => {};
 
   /** Uploads a job's blobs (again, after a Redis restart) and adds it; an existing id is left alone. */
-  async function enqueue(p: Pending, job: SweepJob): Promise<void> {
+  async function putModel(job: SweepJob): Promise<void> {
     await blobs.put(new Uint8Array(readFileSync(join(job.modelDir, 'model.hilm'))));
     await blobs.put(new Uint8Array(readFileSync(join(job.modelDir, 'manifest.json'))));
+  }
+
+  async function enqueue(p: Pending, job: SweepJob): Promise<void> {
+    await putModel(job);
     await p.queue.add(p.data.profile, p.data, {
       jobId: p.id,
       attempts,
@@ -219,6 +223,7 @@ export function farmExecutor(opts: FarmOptions): JobExecutor {
           const existing = await queue.getJob(id);
           if (existing && (await existing.getState()) === 'failed') {
             ctx.note(`${data.board}/${data.profile}: failed in an earlier sweep (${redact(existing.failedReason ?? '', q)}); trying again`);
+            await putModel(job);
             await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
           } else if (!existing) await enqueue(p, job);
           await check(p, job);

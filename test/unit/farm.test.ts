@@ -103,6 +103,9 @@ test('a blob whose bytes do not hash to its name is refused', async () => {
     assert.match(e.line(), /^weight-90 model\.hilm: blob [0-9a-f]{12}… hashes to [0-9a-f]{12}…, not the hash the job announced/);
     return true;
   });
+  // Uploading it again repairs it.
+  assert.equal(await blobs.put(data), sha);
+  assert.deepEqual(await getVerified(blobs, sha, 'model.hilm'), data);
   await assert.rejects(getVerified(blobs, '0'.repeat(64), 'clip a.wav'), /clip a\.wav: blob 000000000000… is not in/);
   await assert.rejects(getVerified(blobs, '../etc/passwd', 'x'), /is not a SHA-256 blob name/);
 });
