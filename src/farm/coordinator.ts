@@ -46,7 +46,7 @@ interface Pending {
   id: string;
   resolve: (r: FarmResult) => void;
   reject: (e: Error) => void;
-  /** The job was lost from Redis (a restart without persistence) and is being put back. */
+  /** The job is being enqueued: at first, or again after Redis lost it (a restart without persistence). */
   restoring: boolean;
 }
 
@@ -73,12 +73,12 @@ export function farmExecutor(opts: FarmOptions): JobExecutor {
   let timer: NodeJS.Timeout | null = null;
   let note: (text: string) => void = () => {};
 
-  /** Uploads a job's blobs (again, after a Redis restart) and adds it; an existing id is left alone. */
   async function putModel(job: SweepJob): Promise<void> {
     await blobs.put(new Uint8Array(readFileSync(join(job.modelDir, 'model.hilm'))));
     await blobs.put(new Uint8Array(readFileSync(join(job.modelDir, 'manifest.json'))));
   }
 
+  /** Uploads a job's model (again, after a Redis restart) and adds the job; an existing id is left alone. */
   async function enqueue(p: Pending, job: SweepJob): Promise<void> {
     await putModel(job);
     await p.queue.add(p.data.profile, p.data, {
@@ -217,7 +217,8 @@ export function farmExecutor(opts: FarmOptions): JobExecutor {
       const queue = queues.get(data.board)!;
       jobsById.set(id, job);
       const result = await new Promise<FarmResult>((resolve, reject) => {
-        const p: Pending = { queue, data, id, resolve, reject, restoring: false };
+        // Marked as being enqueued, so that a poll meanwhile does not take the job for one Redis lost.
+        const p: Pending = { queue, data, id, resolve, reject, restoring: true };
         pending.set(id, p);
         (async () => {
           const existing = await queue.getJob(id);
@@ -226,6 +227,7 @@ export function farmExecutor(opts: FarmOptions): JobExecutor {
             await putModel(job);
             await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
           } else if (!existing) await enqueue(p, job);
+          p.restoring = false;
           await check(p, job);
         })().catch((e) => {
           pending.delete(id);
