@@ -1,6 +1,6 @@
 /**
  * hil's import rules (docs: DEVELOPERS.md "Layout"; `npm run check` runs them). Layers run one way:
- * cli → sweep → run → board → link; engine, metrics and data are pure leaves; spec (generated) and quant
+ * cli → farm → sweep → run → board → link (farm: the board farm, the only user of the job queue); engine, metrics and data are pure leaves; spec (generated) and quant
  * depend on nothing of ours. A rule here names what a module may not import, with why.
  */
 const layer = (name) => `^src/${name}/`;
@@ -11,6 +11,8 @@ module.exports = {
     { name: 'src-not-tests', severity: 'error', comment: 'the product never depends on test harnesses or developer scripts', from: { path: '^src/' }, to: { path: '^(test|scripts)/' } },
     { name: 'nothing-imports-cli', severity: 'error', comment: 'cli is the top layer: domain code lives below it', from: { path: '^src/', pathNot: layer('cli') }, to: { path: layer('cli') } },
     { name: 'tests-not-cli', severity: 'error', comment: 'tests and scripts call the domain modules, not the command-line wrappers', from: { path: '^(test|scripts)/' }, to: { path: layer('cli') } },
+    { name: 'only-cli-imports-farm', severity: 'error', comment: 'cli → farm → sweep: the farm runs sweeps, nothing below it knows there is one', from: { path: '^src/', pathNot: layer('(cli|farm)') }, to: { path: layer('farm') } },
+    { name: 'queue-engine-in-farm', severity: 'error', comment: 'the job queue and its Redis client are the farm\'s business: a local sweep or run never loads them', from: { path: '^src/', pathNot: layer('farm') }, to: { path: 'node_modules/(bullmq|ioredis)/' } },
     { name: 'sweep-below-cli', severity: 'error', comment: 'cli → sweep → run → board → link', from: { path: layer('(run|board|link|report)') }, to: { path: layer('sweep') } },
     { name: 'run-below-sweep', severity: 'error', comment: 'cli → sweep → run → board → link', from: { path: layer('(board|link|report)') }, to: { path: layer('run') } },
     { name: 'board-below-run', severity: 'error', comment: 'the link knows bytes and frames, not boards', from: { path: layer('link') }, to: { path: layer('board') } },

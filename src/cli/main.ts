@@ -21,6 +21,7 @@ const modules = [
   await import('./compress.js'),
   await import('./data.js'),
   await import('./doctor.js'),
+  await import('./farm.js'),
   await import('./firmware.js'),
   await import('./model.js'),
   await import('./report.js'),
@@ -28,6 +29,7 @@ const modules = [
   await import('./score.js'),
   await import('./sweep.js'),
   await import('./train.js'),
+  await import('./worker.js'),
 ];
 for (const m of modules) m.register(program);
 

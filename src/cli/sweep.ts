@@ -7,6 +7,8 @@
 import { relative } from 'node:path';
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import { farmExecutor } from '../farm/coordinator.js';
+import { parseQueueUrl } from '../farm/connection.js';
 import { parseInstances, planSweep } from '../sweep/plan.js';
 import { runSweep, type SweepEvent } from '../sweep/sweep.js';
 import { exitOnInterrupt } from '../util/interrupt.js';
@@ -21,6 +23,9 @@ interface SweepCliOptions {
   limit?: string;
   instances?: string;
   out: string;
+  queue?: string;
+  artifacts?: string;
+  returnAudio?: boolean;
 }
 
 export function register(program: Command): void {
@@ -35,6 +40,9 @@ export function register(program: Command): void {
     .option('--clean <dir>', 'directory of clean references with the same file names')
     .option('--limit <n>', 'only the first n clips')
     .option('--instances <list>', 'board instances run at once, e.g. sim=2 (default 1 per board)')
+    .option('--queue <url>', 'run the jobs on a board farm (docs/farm.md): its Redis, redis:// or rediss://; "env" reads HIL_REDIS_URL')
+    .option('--artifacts <dir>', 'with --queue: pass models and clips through this shared directory instead of Redis')
+    .option('--return-audio', "with --queue: bring each clip's enhanced audio back into <out>/audio/")
     .action(
       action(async (opts: SweepCliOptions) => {
         const plan = planSweep({
@@ -49,6 +57,9 @@ export function register(program: Command): void {
           limit: opts.limit === undefined ? undefined : intOption('limit', opts.limit, 0),
           instances: parseInstances(opts.instances),
         });
+        // With --queue the jobs run on the farm's workers; their rows come into the same store.
+        const queue = opts.queue === undefined ? null : parseQueueUrl(opts.queue);
+        const executor = queue ? farmExecutor({ queue, artifacts: opts.artifacts, returnAudio: opts.returnAudio }) : undefined;
         const rel = (p: string) => relative(process.cwd(), p) || '.';
         let done = 0;
         const forgetInterrupt = exitOnInterrupt(() => `hil: interrupted: ${done}/${plan.jobs.length} jobs done; finished clips are kept in ${rel(opts.out)}; rerun the same command to resume`);
@@ -64,7 +75,7 @@ export function register(program: Command): void {
         };
         let summary: Awaited<ReturnType<typeof runSweep>>;
         try {
-          summary = await runSweep(plan, opts.out, onEvent);
+          summary = await runSweep(plan, opts.out, onEvent, executor);
         } finally {
           forgetInterrupt();
         }

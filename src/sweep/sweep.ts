@@ -8,7 +8,8 @@
  * job is resumed. `<out>` is locked for the whole sweep.
  *
  * Jobs run in a pool: each board instance takes one job at a time; `instances` allows more than one
- * instance of a board at once (sim=2: two simulator processes).
+ * instance of a board at once (sim=2: two simulator processes). A job executor may run them elsewhere
+ * instead (src/farm: workers on other hosts through a job queue); the store stays here.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,37 +110,82 @@ function rowsOf(file: ResultsFile, job: SweepJob): SweepRow[] {
   }));
 }
 
+/** What a job runner may ask of the sweep it runs in. */
+export interface JobContext {
+  plan: SweepPlan;
+  out: string;
+  note: (text: string) => void;
+  /** The rows the sweep store holds so far. */
+  storedRows: () => SweepRow[];
+}
+
+/**
+ * Runs a sweep's jobs: locally (the default, localExecutor) or elsewhere (src/farm). A job's rows come
+ * back keyed as in the store; the store, resuming and events stay with runSweep.
+ */
+export interface JobExecutor {
+  /** Before any job, e.g. each board's firmware built once (jobs running at once would run make together). */
+  prepare(plan: SweepPlan, ctx: Omit<JobContext, 'plan'>): Promise<void>;
+  /** How many of a board's jobs run at once. */
+  concurrency(plan: SweepPlan, board: string): number;
+  run(job: SweepJob, ctx: JobContext): Promise<SweepRow[]>;
+  close?(): Promise<void>;
+}
+
+/** What one job needs besides itself: the clip set and limit. */
+export type JobInputs = Pick<SweepPlan, 'audio' | 'clean' | 'limit'>;
+
+/**
+ * One job as a local sweep runs it: `runBenchmark` into `dir` (which resumes it), and the rows with what
+ * the sweep knows of the model. A farm worker runs its jobs through this too.
+ */
+export async function runJob(job: SweepJob, inputs: JobInputs, dir: string, note: (text: string) => void): Promise<{ file: ResultsFile; rows: SweepRow[] }> {
+  const file = await runBenchmark({ board: job.board, model: job.modelDir, audio: inputs.audio ?? undefined, clean: inputs.clean ?? undefined, out: dir, limit: inputs.limit }, (e: BenchmarkEvent) => {
+    if (e.type === 'note') note(e.text);
+  });
+  return { file, rows: rowsOf(file, job) };
+}
+
+/** The in-process pool: each board instance takes one job at a time, into <out>/runs/<board>/<profile>/. */
+export function localExecutor(): JobExecutor {
+  return {
+    async prepare(plan) {
+      for (const b of plan.boards) await buildFirmwareImage(readBoardFile(resolveBoardPath(b)));
+    },
+    concurrency: (plan, board) => plan.instances[board] ?? 1,
+    run: async (job, ctx) => (await runJob(job, ctx.plan, jobDir(ctx.out, job), ctx.note)).rows,
+  };
+}
+
 /** Runs a planned sweep into `out`; a job that fails is reported and the others go on. */
-export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepEvent) => void = () => {}): Promise<SweepSummary> {
+export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepEvent) => void = () => {}, executor: JobExecutor = localExecutor()): Promise<SweepSummary> {
   const meta: SweepMeta = { baselineDir: plan.baselineDir, baselineSha256: plan.baselineSha256, audioDir: plan.audio, cleanDir: plan.clean };
   const store = KeyedStore.open(out, SPEC, meta, { overwrite: false, note: (text) => onEvent({ type: 'note', text }) });
   const summary: SweepSummary = { jobs: plan.jobs.length, done: 0, failed: [], rows: 0, added: 0, rowsPath: store.path };
   try {
     onEvent({ type: 'start', jobs: plan.jobs.length, storedRows: store.all().length, out });
-    // Each board's image is built once up front: jobs running at once would otherwise run make together.
-    for (const b of plan.boards) await buildFirmwareImage(readBoardFile(resolveBoardPath(b)));
+    const storedRows = () => store.all();
+    await executor.prepare(plan, { out, note: (text) => onEvent({ type: 'note', text }), storedRows });
     const workers: Promise<void>[] = [];
     for (const board of plan.boards) {
       const queue = plan.jobs.filter((j) => j.board === board);
-      for (let instance = 0; instance < (plan.instances[board] ?? 1); instance++) {
+      for (let instance = 0; instance < executor.concurrency(plan, board); instance++) {
         workers.push(
           (async () => {
             for (let job = queue.shift(); job; job = queue.shift()) {
               onEvent({ type: 'job-start', job, instance });
               const t0 = Date.now();
               try {
-                const file = await runBenchmark({ board: job.board, model: job.modelDir, audio: plan.audio ?? undefined, clean: plan.clean ?? undefined, out: jobDir(out, job), limit: plan.limit }, (e: BenchmarkEvent) => {
-                  if (e.type === 'note') onEvent({ type: 'note', job, text: e.text });
-                });
+                const rows = await executor.run(job, { plan, out, note: (text) => onEvent({ type: 'note', job, text }), storedRows });
                 let added = 0;
-                for (const row of rowsOf(file, job)) {
+                for (const row of rows) {
                   if (store.has(sweepKey(row))) continue;
                   store.add(row);
                   added++;
                 }
                 summary.done++;
                 summary.added += added;
-                onEvent({ type: 'job-done', job, instance, clips: file.rows.length, added, seconds: (Date.now() - t0) / 1000, bitExact: file.rows.every((r) => r.bitExact) });
+                onEvent({ type: 'job-done', job, instance, clips: rows.length, added, seconds: (Date.now() - t0) / 1000, bitExact: rows.every((r) => r.bitExact) });
               } catch (e) {
                 summary.failed.push({ job, error: e as Error });
                 onEvent({ type: 'job-failed', job, instance, error: e as Error });
@@ -153,7 +199,11 @@ export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepE
     summary.rows = store.all().length;
     return summary;
   } finally {
-    store.close();
+    try {
+      await executor.close?.();
+    } finally {
+      store.close();
+    }
   }
 }
 
