@@ -11,7 +11,7 @@
  * instance of a board at once (sim=2: two simulator processes).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { buildFirmwareImage } from '../board/firmware.js';
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
@@ -24,10 +24,14 @@ import type { SweepJob, SweepPlan } from './plan.js';
 
 export const SWEEP_ROWS_FILE = 'rows.jsonl';
 export const SWEEP_FORMAT = 'hil-sweep-rows';
-export const SWEEP_VERSION = 1;
+/** 2: rows name their model (baseline) and the meta lists every baseline of the sweep (sweeps of several
+ *  models); runs are under runs/<board>/<model>/<profile>/. A version-1 store is refused with a clear error. */
+export const SWEEP_VERSION = 2;
 
 export const SweepRowSchema = Type.Object({
   ...ClipResultSchema.properties,
+  /** The baseline's name (its directory's), e.g. se-small. */
+  model: Type.String(),
   profile: Type.String(),
   structure: Type.String(),
   sparsity: Type.Number(),
@@ -43,9 +47,13 @@ export const SweepRowSchema = Type.Object({
 });
 export type SweepRow = Static<typeof SweepRowSchema>;
 
+export const SweepBaselineSchema = Type.Object({ name: Type.String(), dir: Type.String(), sha256: Type.String() });
+
 export const SweepMetaSchema = Type.Object({
+  /** The first baseline (single-model sweeps); `baselines` lists every one. */
   baselineDir: Type.String(),
   baselineSha256: Type.String(),
+  baselines: Type.Array(SweepBaselineSchema),
   /** null: the built-in corpus. */
   audioDir: Type.Union([Type.String(), Type.Null()]),
   cleanDir: Type.Union([Type.String(), Type.Null()]),
@@ -56,7 +64,9 @@ export function sweepKey(r: Pick<SweepRow, 'modelSha256' | 'profile' | 'board' |
   return [r.modelSha256, r.profile, r.board, r.backend, r.clip].join('|');
 }
 
-const FIX = 'use another --out for a different sweep';
+const FIX = 'use another --out for a different sweep (a sweep stored by an older hil is rerun into a new --out)';
+
+const baselineSet = (m: SweepMeta) => m.baselines.map((b) => b.sha256).sort().join(',');
 
 const SPEC: StoreSpec<typeof SweepRowSchema, typeof SweepMetaSchema> = {
   file: SWEEP_ROWS_FILE,
@@ -65,8 +75,8 @@ const SPEC: StoreSpec<typeof SweepRowSchema, typeof SweepMetaSchema> = {
   rowSchema: SweepRowSchema,
   metaSchema: SweepMetaSchema,
   key: sweepKey,
-  sameRun: (a, b) => a.baselineSha256 === b.baselineSha256 && a.audioDir === b.audioDir && a.cleanDir === b.cleanDir,
-  differentRun: (dir) => new HilError(`${dir} holds a sweep of another baseline or clip set`, FIX),
+  sameRun: (a, b) => baselineSet(a) === baselineSet(b) && a.audioDir === b.audioDir && a.cleanDir === b.cleanDir,
+  differentRun: (dir) => new HilError(`${dir} holds a sweep of other baselines or another clip set`, FIX),
   fix: FIX,
   derive: () => ({}),
   lockedBy: 'hil sweep',
@@ -75,7 +85,10 @@ const SPEC: StoreSpec<typeof SweepRowSchema, typeof SweepMetaSchema> = {
 export type SweepEvent =
   | { type: 'start'; jobs: number; storedRows: number; out: string }
   | { type: 'job-start'; job: SweepJob; instance: number }
-  | { type: 'job-done'; job: SweepJob; instance: number; clips: number; added: number; seconds: number; bitExact: boolean }
+  /** Clips of the job done (those stored by an earlier run included) of `total`. */
+  | { type: 'job-progress'; job: SweepJob; instance: number; done: number; total: number }
+  /** `phases`: wall seconds of the job's boot, link and host stretches (BenchmarkEvent 'phase'). */
+  | { type: 'job-done'; job: SweepJob; instance: number; clips: number; added: number; seconds: number; bitExact: boolean; phases: Record<'boot' | 'link' | 'host', number> }
   | { type: 'job-failed'; job: SweepJob; instance: number; error: Error }
   | { type: 'note'; job?: SweepJob; text: string };
 
@@ -88,14 +101,16 @@ export interface SweepSummary {
   rowsPath: string;
 }
 
-export function jobDir(out: string, job: Pick<SweepJob, 'board' | 'profile'>): string {
-  return join(out, 'runs', job.board, job.profile);
+/** runs/<board>/<model>/<profile>/ (runs/<board>/<profile>/ for a job that names no model). */
+export function jobDir(out: string, job: Pick<SweepJob, 'board' | 'profile'> & { model?: string }): string {
+  return job.model === undefined ? join(out, 'runs', job.board, job.profile) : join(out, 'runs', job.board, job.model, job.profile);
 }
 
-function rowsOf(file: ResultsFile, job: SweepJob): SweepRow[] {
+function rowsOf(file: ResultsFile, job: SweepJob, modelName: string): SweepRow[] {
   const p = file.provenance;
   return file.rows.map((r) => ({
     ...r,
+    model: job.model ?? modelName,
     profile: job.profile,
     structure: job.facts.structure,
     sparsity: job.facts.sparsity,
@@ -111,7 +126,13 @@ function rowsOf(file: ResultsFile, job: SweepJob): SweepRow[] {
 
 /** Runs a planned sweep into `out`; a job that fails is reported and the others go on. */
 export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepEvent) => void = () => {}): Promise<SweepSummary> {
-  const meta: SweepMeta = { baselineDir: plan.baselineDir, baselineSha256: plan.baselineSha256, audioDir: plan.audio, cleanDir: plan.clean };
+  const meta: SweepMeta = {
+    baselineDir: plan.baselineDir,
+    baselineSha256: plan.baselineSha256,
+    baselines: plan.baselines ?? [{ name: basename(plan.baselineDir), dir: plan.baselineDir, sha256: plan.baselineSha256 }],
+    audioDir: plan.audio,
+    cleanDir: plan.clean,
+  };
   const store = KeyedStore.open(out, SPEC, meta, { overwrite: false, note: (text) => onEvent({ type: 'note', text }) });
   const summary: SweepSummary = { jobs: plan.jobs.length, done: 0, failed: [], rows: 0, added: 0, rowsPath: store.path };
   try {
@@ -127,19 +148,29 @@ export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepE
             for (let job = queue.shift(); job; job = queue.shift()) {
               onEvent({ type: 'job-start', job, instance });
               const t0 = Date.now();
+              const phases = { boot: 0, link: 0, host: 0 };
+              let clipsDone = 0;
+              let clipsTotal = 0;
               try {
                 const file = await runBenchmark({ board: job.board, model: job.modelDir, audio: plan.audio ?? undefined, clean: plan.clean ?? undefined, out: jobDir(out, job), limit: plan.limit }, (e: BenchmarkEvent) => {
                   if (e.type === 'note') onEvent({ type: 'note', job, text: e.text });
+                  if (e.type === 'phase') phases[e.phase] += e.seconds;
+                  if (e.type === 'start') {
+                    clipsDone = e.skipped;
+                    clipsTotal = e.skipped + e.clips;
+                    onEvent({ type: 'job-progress', job, instance, done: clipsDone, total: clipsTotal });
+                  }
+                  if (e.type === 'clip') onEvent({ type: 'job-progress', job, instance, done: ++clipsDone, total: clipsTotal });
                 });
                 let added = 0;
-                for (const row of rowsOf(file, job)) {
+                for (const row of rowsOf(file, job, meta.baselines[0]!.name)) {
                   if (store.has(sweepKey(row))) continue;
                   store.add(row);
                   added++;
                 }
                 summary.done++;
                 summary.added += added;
-                onEvent({ type: 'job-done', job, instance, clips: file.rows.length, added, seconds: (Date.now() - t0) / 1000, bitExact: file.rows.every((r) => r.bitExact) });
+                onEvent({ type: 'job-done', job, instance, clips: file.rows.length, added, seconds: (Date.now() - t0) / 1000, bitExact: file.rows.every((r) => r.bitExact), phases });
               } catch (e) {
                 summary.failed.push({ job, error: e as Error });
                 onEvent({ type: 'job-failed', job, instance, error: e as Error });

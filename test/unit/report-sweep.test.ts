@@ -42,10 +42,10 @@ function cells(html: string, id: string, rowAttr: string): Map<string, Record<st
   const table = new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(html);
   assert.ok(table, `table ${id}`);
   const out = new Map<string, Record<string, string>>();
-  for (const tr of table[1]!.matchAll(new RegExp(`<tr data-board="([^"]+)" ${rowAttr}="([^"]+)">(.*?)</tr>`, 'g'))) {
+  for (const tr of table[1]!.matchAll(new RegExp(`<tr data-model="([^"]*)" data-board="([^"]+)" ${rowAttr}="([^"]+)">(.*?)</tr>`, 'g'))) {
     const rec: Record<string, string> = {};
-    for (const td of tr[3]!.matchAll(/<td data-col="([^"]+)" data-value="([^"]*)">/g)) rec[td[1]!] = td[2]!.replace(/&amp;/g, '&');
-    out.set(`${tr[1]}/${tr[2]}`, rec);
+    for (const td of tr[4]!.matchAll(/<td data-col="([^"]+)" data-value="([^"]*)">/g)) if (td[1] !== 'model') rec[td[1]!] = td[2]!.replace(/&amp;/g, '&');
+    out.set(`${tr[1] ? `${tr[1]}/` : ''}${tr[2]}/${tr[3]}`, rec);
   }
   return out;
 }
@@ -93,4 +93,18 @@ test('report.html shows the numbers recomputed from the rows, and the answer tab
   assert.doesNotMatch(html, /<script|<link |src="http/);
   // results.csv: one line per row plus the header.
   assert.equal(rowsCsv(data).trim().split('\n').length, data.length + 1);
+});
+
+test('rows of two models are summarized and answered per model: each model is paired with its own dense-int8', () => {
+  const a = rows().map((r) => ({ ...r, model: 'se-a' }));
+  // se-b: the same clips, every profile 1 dB worse than se-a's except dense-int8, which is 1 dB better.
+  const b = rows().map((r) => ({ ...r, model: 'se-b', sdrOut: r.sdrOut! + (r.profile === 'dense-int8' ? 1 : -1) }));
+  const report = summarizeSweep([...a, ...b]);
+  assert.equal(report.summaries.length, 2 * Object.keys(PROFILES).length);
+  const w90 = (m: string) => report.summaries.find((s) => s.model === m && s.profile === 'weight-90')!;
+  assert.ok(Math.abs(w90('se-a').deltaSdr!.mean - -0.07) < 1e-9);
+  assert.ok(Math.abs(w90('se-b').deltaSdr!.mean - -2.07) < 1e-9);
+  const weight = (m: string) => report.compressionFlash.find((x) => x.model === m && x.structure === 'weight')!;
+  assert.equal(weight('se-a').profile, 'weight-90');
+  assert.equal(weight('se-b').profile, null);
 });
