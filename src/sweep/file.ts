@@ -2,7 +2,7 @@
  * Sweep files (`sweeps/*.json`): a study written down so that it can be committed and rerun with
  * `hil sweep <file> --out runs/<name>`. A file names models (float baselines) × profiles (names or globs)
  * × boards, and one clip set (a noisy directory with its clean references, or the built-in corpus's
- * test split), with an optional clip limit, board instances and compression seed:
+ * test split, or its val split), with an optional clip limit, board instances and compression seed:
  *
  *     { "format": "hil-sweep", "version": 1,
  *       "models": ["../models/se-small"], "profiles": ["dense-int8", "weight-*"], "boards": ["sim"],
@@ -15,8 +15,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
-import { checkFormatVersion, validate } from '../util/schema.js';
-import type { SweepOptions } from './plan.js';
+import { checkFormatVersion, StringEnum, validate } from '../util/schema.js';
+import { BUILTIN_SPLITS, type SweepOptions } from './plan.js';
 
 export const SWEEP_FILE_FORMAT = 'hil-sweep';
 export const SWEEP_FILE_VERSION = 1;
@@ -41,6 +41,8 @@ export const SweepFileSchema = Type.Object(
         {
           audio: Type.Optional(Name),
           clean: Type.Optional(Name),
+          /** Without audio: a split of the built-in corpus (default test; its 8 clips are few, val has 32). */
+          split: Type.Optional(StringEnum(BUILTIN_SPLITS)),
           limit: Type.Optional(Type.Integer({ minimum: 1 })),
         },
         { additionalProperties: false },
@@ -64,6 +66,7 @@ export function parseSweepFile(json: unknown, path: string): SweepOptions {
   const here = dirname(resolve(path));
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(here, p));
   const boardRef = (b: string) => (b.includes('/') || b.endsWith('.json') ? rel(b) : b);
+  if (f.clips?.split !== undefined && f.clips.audio !== undefined) throw new HilError(`${path}: clips.split and clips.audio are both given`, 'clips.split picks a split of the built-in corpus; clips.audio names your own clips');
   if (f.clips?.clean !== undefined && f.clips.audio === undefined) throw new HilError(`${path}: clips.clean is given without clips.audio`, 'give the noisy directory as clips.audio, or leave both out for the built-in corpus');
   const boards = f.boards.map(boardRef);
   const instances: Record<string, number> = {};
@@ -74,6 +77,7 @@ export function parseSweepFile(json: unknown, path: string): SweepOptions {
     boards,
     audio: f.clips?.audio === undefined ? undefined : rel(f.clips.audio),
     clean: f.clips?.clean === undefined ? undefined : rel(f.clips.clean),
+    split: f.clips?.split,
     limit: f.clips?.limit,
     instances,
     seed: f.seed,

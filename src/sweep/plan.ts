@@ -20,6 +20,7 @@ import { parseProfile, PROFILES_DIR, type Profile } from '../compress/profile.js
 import { readCompressManifest, type CompressManifest } from '../compress/manifestSchema.js';
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
 import { checkLimit } from '../run/benchmark.js';
+import { defaultCorpusDir, ensureCorpus } from '../data/corpus.js';
 import { HilError } from '../util/errors.js';
 import { sha256 } from '../util/fsx.js';
 
@@ -32,6 +33,9 @@ export interface SweepOptions {
   boards: string[];
   audio?: string;
   clean?: string;
+  /** Without `audio`: this split of the built-in corpus (small, seed 1) instead of its test split, whose 8
+   *  clips are few for a study: `val` has 32 (the compressions score themselves on these too). */
+  split?: BuiltinSplit;
   limit?: number;
   /** Board instances run at once, by board name ('sim' → 2); 1 for a board not named. */
   instances?: Record<string, number>;
@@ -43,6 +47,16 @@ export interface SweepOptions {
   cacheRoot?: string;
   /** Val mixtures a compression scores (default all). */
   valLimit?: number;
+}
+
+export const BUILTIN_SPLITS = ['test', 'val'] as const;
+export type BuiltinSplit = (typeof BUILTIN_SPLITS)[number];
+const BUILTIN = { size: 'small', seed: 1 } as const;
+
+/** The noisy and clean directories of a split of the built-in corpus. */
+export function builtinSplitDirs(split: BuiltinSplit): { audio: string; clean: string } {
+  const dir = defaultCorpusDir(BUILTIN.size, BUILTIN.seed);
+  return { audio: join(dir, split, 'noisy'), clean: join(dir, split, 'clean') };
 }
 
 /** What a sweep row records of the compressed model, read off its manifest. */
@@ -210,6 +224,13 @@ export function resolveSweep(opts: SweepOptions): SweepDraft {
     instances[b] = n;
   }
   for (const b of boards) instances[b] ??= 1;
+  if (opts.split !== undefined) {
+    if (opts.audio !== undefined) throw new HilError(`a split (${opts.split}) of the built-in corpus and --audio ${opts.audio} are both given`, 'give one clip set');
+    if (!BUILTIN_SPLITS.includes(opts.split)) throw new HilError(`split "${String(opts.split)}" is not one of ${BUILTIN_SPLITS.join(', ')}`);
+    const d = builtinSplitDirs(opts.split);
+    if (!existsSync(d.audio)) throw new HilError(`the built-in corpus has no ${d.audio} yet`, 'build it with `hil data build --size small` (hil sweep builds it first)');
+    opts = { ...opts, audio: d.audio, clean: d.clean };
+  }
   for (const [what, dir] of [
     ['--audio', opts.audio],
     ['--clean', opts.clean],
@@ -311,6 +332,8 @@ export type PrepareEvent =
  * cached, and returns the plan. A compression that fails stops the sweep before any board runs.
  */
 export async function prepareSweep(opts: SweepOptions, onEvent: (e: PrepareEvent) => void = () => {}, command?: string): Promise<SweepPlan> {
+  // The built-in corpus is made on first use (about two minutes), as `hil run` does.
+  if (opts.split !== undefined && opts.audio === undefined) await ensureCorpus(BUILTIN);
   const draft = resolveSweep(opts);
   for (const e of draft.entries) onEvent({ type: 'model', model: e.baseline.name, profile: e.profile.name, source: e.source, dir: e.dir, reason: e.reason });
   for (const e of draft.entries) {
