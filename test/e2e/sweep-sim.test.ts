@@ -163,6 +163,21 @@ describe('hil sweep --boards sim', () => {
     }
     assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 7);
 
+    // hil report --compare: a shorter sweep (2 profiles, 1 clip) against this one, matched by key.
+    const short = join(dir, 'short');
+    const r2 = hil(['sweep', '--model', join(ROOT, 'models/se-small'), '--profiles', 'dense-int8,weight-90', '--boards', 'sim', '--audio', join(dir, 'noisy'), '--clean', join(dir, 'clean'), '--limit', '1', '--out', short]);
+    assert.equal(r2.status, 0, r2.stderr);
+    const cmp = hil(['report', '--compare', out, short, '--out', join(dir, 'cmp')]);
+    assert.equal(cmp.status, 0, cmp.stderr);
+    assert.match(cmp.stdout, /se-small\s+sim\s+weight-95\s+only A/);
+    // One common clip is no pair to bootstrap: the change is the difference of the means, and says so.
+    assert.match(cmp.stdout, /se-small\s+sim\s+weight-90\s+both\s+\S+\s+\S+\s+[+-]\d+\.\d\d \(means, clips differ\)/);
+    assert.ok(existsSync(join(dir, 'cmp', 'compare.html')));
+    assert.equal(readFileSync(join(dir, 'cmp', 'compare.csv'), 'utf8').trim().split('\n').length, 1 + 3);
+    const wrong = hil(['report', '--compare', out]);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /--compare takes exactly two sweep directories/);
+
     // A store written by the hil before sweeps of several models (version 1) is refused by name.
     const old = join(dir, 'old');
     mkdirSync(old);
