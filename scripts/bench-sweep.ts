@@ -41,6 +41,7 @@ const err = (s: string) => process.stderr.write(s + '\n');
 const mmss = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
 const results: string[] = [];
+const measured = new Map<string, { linkPerFrame: number; frames: number; jobSeconds: number }>();
 for (const board of boards) {
   const plan = planSweep({ ...base, boards: [board], limit, instances: instances[board] ? { [board]: instances[board] } : {} });
   const notCommitted = plan.jobs.filter((j) => j.source !== 'committed');
@@ -69,6 +70,18 @@ for (const board of boards) {
     `${board}: ${summary.done}/${summary.jobs} jobs (${summary.failed.length} failed), ${rows.length} rows, ${frames} frames, ${bitExact ? 'all bit-exact' : 'NOT all bit-exact'}: wall ${mmss(wall)} (${wall.toFixed(1)} s) with ${plan.instances[board]} instance(s)\n` +
       `  job time ${jobSeconds.toFixed(1)} s: boot ${phases.boot.toFixed(1)} s (${share('boot')}), serial link ${phases.link.toFixed(1)} s (${share('link')}; device compute included), host ${phases.host.toFixed(1)} s (${share('host')}); link ${((1000 * phases.link) / Math.max(1, frames)).toFixed(2)} ms per frame`,
   );
+  measured.set(board, { linkPerFrame: phases.link / Math.max(1, frames), frames, jobSeconds });
   if (!values.keep) rmSync(out, { recursive: true, force: true });
+}
+// The sim board speaks the same protocol over the same kind of line (a pty) and computes a frame natively in
+// well under a millisecond: its link time per frame is close to the line's own cost, which gives an
+// estimate of the share the line alone takes on an emulated board (the rest of its link time is compute).
+const sim = measured.get('sim');
+for (const [board, m] of measured) {
+  if (board === 'sim' || !sim) continue;
+  const line = Math.min(sim.linkPerFrame, m.linkPerFrame) * m.frames;
+  results.push(
+    `  ${board}: the line alone (sim's ${(1000 * sim.linkPerFrame).toFixed(2)} ms per frame × ${m.frames} frames) ≈ ${line.toFixed(1)} s, ${((100 * line) / m.jobSeconds).toFixed(1)} % of its job time; the rest of its link time is the emulated device computing`,
+  );
 }
 console.log(`bench:sweep: ${values.file} (${limit ?? 'all'} clips)\n${results.join('\n')}`);
