@@ -3,7 +3,7 @@
  * offline profile (no training, so a compression takes a second): a model neither committed nor cached is
  * compressed once, in-process, into the content-addressed cache (nothing half-made left behind); a rerun
  * hits the cache; a committed model that matches is used as it is; one that differs in seed, profile or
- * hil version is not.
+ * hil version is not; two models in one sweep run apart and store apart.
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,9 @@ import { loadTrainCorpus } from '../../src/model/dataset.js';
 import { saveFloatModel } from '../../src/model/floatModel.js';
 import { initFloatModel } from '../../src/model/init.js';
 import { planSweep, prepareSweep, resolveSweep, type PrepareEvent, type SweepOptions } from '../../src/sweep/plan.js';
+import { readSweep, runSweep } from '../../src/sweep/sweep.js';
+import { toInt16, writePcm16 } from '../../src/data/wav.js';
+import { rng, speechLike, whiteNoise } from '../support/speechlike.js';
 import { makeSyntheticCorpus } from './trainFixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hil-sweep-compress-'));
@@ -101,4 +104,34 @@ test('half a cache entry (a killed compression) is never taken for a finished on
   cpSync(join(cacheRoot, readdirSync(cacheRoot)[0]!, 'manifest.json'), join(dir, 'manifest.json'));
   assert.equal(mismatch(dir, draft.entries[0]!.id, 'offline-50'), 'missing');
   assert.ok(!existsSync(join(dir, 'model.hilm')));
+});
+
+test('a sweep of two models: one job per (model, profile, board), runs apart, rows apart in one store', async () => {
+  const second = join(tmp, 'se-tiny-b');
+  const b = initFloatModel('se-tiny', 6, 256);
+  b.provenance = { ...b.provenance, corpus: { dir: corpusDir, manifestSha256: corpus.manifestSha256 } };
+  saveFloatModel(join(second, 'model.json'), b);
+  const clips = join(tmp, 'clips');
+  const clean = speechLike(0.4, 'two-models');
+  const noise = whiteNoise(clean.length, rng('two-models-noise'));
+  writePcm16(join(clips, 'clean', 'c0.wav'), toInt16(clean.map((v) => 0.5 * v)), 16000);
+  writePcm16(join(clips, 'noisy', 'c0.wav'), toInt16(clean.map((v, i) => 0.5 * v + 0.05 * noise[i]!)), 16000);
+  const two: SweepOptions = { ...opts, model: [baseDir, second], audio: join(clips, 'noisy'), clean: join(clips, 'clean') };
+  const { plan, sources } = await prepare(two);
+  // se-tiny's committed blob was spoilt above: it comes from the cache; se-tiny-b is compressed.
+  assert.deepEqual(sources, ['cache-hit', 'compress']);
+  assert.deepEqual(plan.baselines!.map((x) => x.name), ['se-tiny', 'se-tiny-b']);
+  assert.deepEqual(plan.jobs.map((j) => `${j.model}/${j.profile}`), ['se-tiny/offline-50', 'se-tiny-b/offline-50']);
+  const out = join(tmp, 'sweep-two');
+  const summary = await runSweep(plan, out);
+  assert.equal(summary.failed.length, 0, summary.failed.map((f) => f.error.message).join('; '));
+  const { rows, meta } = readSweep(out);
+  assert.deepEqual(rows.map((r) => r.model).sort(), ['se-tiny', 'se-tiny-b']);
+  assert.notEqual(rows[0]!.modelSha256, rows[1]!.modelSha256);
+  assert.equal(meta.baselines.length, 2);
+  for (const m of ['se-tiny', 'se-tiny-b']) assert.ok(existsSync(join(out, 'runs', 'sim', m, 'offline-50', 'rows.jsonl')), m);
+  // The same store with one model fewer is another sweep.
+  await assert.rejects(runSweep(planSweep({ ...two, model: [baseDir] }), out), /holds a sweep of other baselines/);
+  // Two baselines named alike cannot be told apart in rows.
+  assert.throws(() => resolveSweep({ ...opts, model: [baseDir, join(tmp, 'x', '..', 'se-tiny')] }), /two baselines are named se-tiny/);
 });
