@@ -114,8 +114,8 @@ export function register(program: Command): void {
 
         const jobs = plan.jobs.length;
         const interactive = process.stderr.isTTY === true;
-        const multi = interactive ? new cliProgress.MultiBar({ format: 'sweep [{bar}] {percentage}% | {jobsDone}/{jobs} jobs | ETA {eta} | {running}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
-        const bar = multi?.create(1000, 0, { jobsDone: 0, jobs, eta: '?', running: '' }) ?? null;
+        const multi = interactive ? new cliProgress.MultiBar({ format: 'sweep [{bar}] {percentage}% | {jobsDone}/{jobs} jobs | ETA {left} | {running}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+        const bar = multi?.create(1000, 0, { jobsDone: 0, jobs, left: '?', running: '' }) ?? null;
         const line = (s: string) => (multi ? multi.log(s + '\n') : err(s));
         // Progress in jobs, a running job counting by its share of clips done.
         let done = 0;
@@ -127,10 +127,15 @@ export function register(program: Command): void {
           return p <= 0 ? '?' : duration(((Date.now() - t0) / 1000) * ((1 - p) / p));
         };
         const jobName = (e: { job: { board: string; profile: string; model?: string }; instance: number }) => `${e.job.board}#${e.instance} ${plan.baselines && plan.baselines.length > 1 ? `${e.job.model} ` : ''}${e.job.profile}`;
-        const redraw = () => bar?.update(Math.round(1000 * progress()), { jobsDone: done, jobs, eta: eta(), running: [...running.keys()].join(', ') });
+        const redraw = () => bar?.update(Math.round(1000 * progress()), { jobsDone: done, jobs, left: eta(), running: [...running.keys()].join(', ') });
 
-        const forgetInterrupt = exitOnInterrupt(() => {
+        // Lines logged since the last redraw are written by update(); stop() alone would drop them.
+        const stopBar = () => {
+          multi?.update();
           multi?.stop();
+        };
+        const forgetInterrupt = exitOnInterrupt(() => {
+          stopBar();
           return `hil: interrupted: ${done}/${jobs} jobs done; finished clips are kept in ${rel(opts.out)}; rerun the same command to resume`;
         });
         const onEvent = (e: SweepEvent) => {
@@ -154,7 +159,7 @@ export function register(program: Command): void {
         try {
           summary = await runSweep(plan, opts.out, onEvent);
         } finally {
-          multi?.stop();
+          stopBar();
           forgetInterrupt();
         }
         process.stdout.write(
