@@ -10,31 +10,39 @@
  * here), or rescored from the blob with --rescore. The float row is the baseline's float forward, computed
  * here on the same val mixtures.
  *
- * With --board <name> (e.g. corstone-300), each blob also runs one clip on that board through `hil run`, and
- * the table gains the board's network latency per frame against dense-int8, labelled with the board's
- * latency kind (on corstone-300 under QEMU: emulated Cortex-M55 instructions, not silicon cycles).
+ * With --board <name> (e.g. corstone-300), each blob also runs one clip on that board (one sweep of every
+ * profile, src/sweep, the code path of `hil run`), and the table gains the board's network latency per
+ * frame against dense-int8, labelled with the board's latency kind (on corstone-300 under QEMU: emulated
+ * Cortex-M55 instructions, not silicon cycles).
+ *
+ * A thin caller of the libraries: whether a stored model is current is src/compress/cache.ts's `mismatch`
+ * (the sweep's own test), a rebuild is `compressInto` in this process (no subprocess per profile), and the
+ * board runs are `planSweep` + `runSweep`.
  *
  * Usage: npm run bench:compress [-- --arch se-small --profile weight-90 --no-build --rescore --val-limit N --board corstone-300]
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHS, type ArchName } from '../src/model/arch.js';
 import { loadFloatModel } from '../src/model/floatModel.js';
 import { loadTrainCorpus } from '../src/model/dataset.js';
 import { weightShape } from '../src/model/tfModel.js';
-import { floatModelDigest } from '../src/export/lower.js';
 import { Engine, ETHOS_U55_128, frameCycles, type FcWeights } from '../src/engine/index.js';
 import { loadProfile, PROFILES_DIR, type Profile } from '../src/compress/profile.js';
 import { repoRoot } from '../src/util/paths.js';
 import { scoreBlob, scoreFloat, scoreNoisy } from '../src/compress/evaluate.js';
-import { readCompressManifest, type CompressManifest } from '../src/compress/manifestSchema.js';
-import { HilError } from '../src/util/errors.js';
+import { readCompressManifest } from '../src/compress/manifestSchema.js';
+import { compressInto, identityOf, mismatch } from '../src/compress/cache.js';
+import { planSweep } from '../src/sweep/plan.js';
+import { readSweep, runSweep } from '../src/sweep/sweep.js';
 import { sha256 } from '../src/util/fsx.js';
 
 const ROOT = repoRoot();
+// Compressions and board runs happen in this process now: it yields to other work as the spawned `nice`
+// commands did.
+setPriority(10);
 const { values } = parseArgs({
   options: {
     arch: { type: 'string', multiple: true },
@@ -59,42 +67,34 @@ if (!profiles.some((p) => p.name === 'dense-int8')) profiles.unshift(loadProfile
 
 const err = (s: string) => process.stderr.write(s + '\n');
 
-/** Why a stored compressed model must be rebuilt, or null when it is current. */
-function staleness(dir: string, profile: Profile, digest: string): string | null {
-  const mPath = join(dir, 'manifest.json');
-  if (!existsSync(mPath) || !existsSync(join(dir, 'model.hilm'))) return 'missing';
-  let m: CompressManifest;
-  try {
-    m = readCompressManifest(mPath);
-  } catch (e) {
-    if (e instanceof HilError) return `its manifest is unusable (${e.message})`;
-    throw e;
-  }
-  if (m.baseline.digest !== digest) return 'made from another baseline';
-  // What shapes the result (not the name or description).
-  const key = (p: Omit<Profile, 'source'>) => JSON.stringify([p.structure, p.sparsity, p.block, p.schedule, p.fineTune, p.prune, p.encoding]);
-  if (key(m.profileSpec) !== key(profile)) return 'made from another version of the profile';
-  if (sha256(readFileSync(join(dir, 'model.hilm'))) !== m.blob.sha256) return 'model.hilm differs from the manifest';
-  return null;
+/** The committed models are made with seed 1. */
+const SEED = 1;
+
+/** Why the stored compressed model must be rebuilt, or null when it is current (src/compress/cache.ts). */
+function staleness(arch: ArchName, profile: Profile): string | null {
+  const baselineJson = join(ROOT, 'models', arch, 'model.json');
+  const id = identityOf(baselineJson, sha256(readFileSync(baselineJson)), profile, SEED);
+  return mismatch(join(ROOT, 'models', arch, 'compressed', profile.name), id, profile.name);
 }
 
-function build(arch: ArchName, profile: Profile, dir: string, valLimit: number | undefined): void {
-  const args = ['-n', '10', process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'compress', '--model', `models/${arch}`, '--profile', profile.name, '--out', relative(ROOT, dir)];
-  if (valLimit !== undefined) args.push('--val-limit', String(valLimit));
-  err(`bench:compress: building ${arch} ${profile.name}: nice ${args.slice(2).join(' ')}`);
-  const r = spawnSync('nice', args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT });
-  if (r.status !== 0) throw new Error(`hil compress failed for ${arch} ${profile.name} (exit ${r.status})`);
+/** Compresses in this process into the committed place (atomically: <dir>.partial, then renamed). */
+async function build(arch: ArchName, profile: Profile, dir: string, valLimit: number | undefined): Promise<void> {
+  const baselineJson = join(ROOT, 'models', arch, 'model.json');
+  const id = identityOf(baselineJson, sha256(readFileSync(baselineJson)), profile, SEED);
+  err(`bench:compress: building ${arch} ${profile.name} in-process into ${dir}`);
+  await compressInto({ baselineJson, profile, id, outDir: dir, valLimit, log: (line) => err(`  ${line}`), command: `npm run bench:compress -- --arch ${arch} --profile ${profile.name}` });
 }
 
-/** One clip of the model on the board (`hil run --json`): its network latency per frame (p50). */
-function onBoard(board: string, dir: string): { latency: number; kind: string; unit: string; bitExact: boolean } {
+/** One clip of each model on the board (one sweep, in this process): network latency per frame (p50) by profile. */
+async function onBoard(board: string, arch: ArchName, names: string[]): Promise<Map<string, { latency: number; kind: string; unit: string; bitExact: boolean }>> {
   const out = mkdtempSync(join(tmpdir(), 'hil-bench-compress-'));
   try {
-    const args = ['-n', '10', process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'run', '--board', board, '--model', relative(ROOT, dir), '--limit', '1', '--json', '--out', out];
-    const r = spawnSync('nice', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-    if (r.status !== 0) throw new Error(`hil run --board ${board} --model ${dir} failed (exit ${r.status})`);
-    const row = (JSON.parse(r.stdout) as { rows: { networkLatencyP50: number; latencyKind: string; latencyUnit: string; bitExact: boolean }[] }).rows[0];
-    return { latency: row.networkLatencyP50, kind: row.latencyKind, unit: row.latencyUnit, bitExact: row.bitExact };
+    const plan = planSweep({ model: join(ROOT, 'models', arch), profiles: names.join(','), boards: [board], limit: 1 });
+    const summary = await runSweep(plan, out, (e) => {
+      if (e.type === 'job-done') err(`bench:compress: ${arch} ${e.job.profile}: one clip on ${board}, ${e.seconds.toFixed(1)} s`);
+    });
+    if (summary.failed.length > 0) throw new Error(`on ${board}: ${summary.failed.map((f) => `${f.job.profile}: ${f.error.message}`).join('; ')}`);
+    return new Map(readSweep(out).rows.map((r) => [r.profile, { latency: r.networkLatencyP50, kind: r.latencyKind, unit: r.latencyUnit, bitExact: r.bitExact }]));
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -130,27 +130,27 @@ for (const arch of archs) {
     continue;
   }
   const baseline = loadFloatModel(basePath);
-  const digest = floatModelDigest(baseline).toString('hex');
   const valLimit = values['val-limit'] !== undefined ? Number(values['val-limit']) : VAL_LIMIT[arch];
   const missing: string[] = [];
   for (const p of profiles) {
     const dir = join(ROOT, 'models', arch, 'compressed', p.name);
-    const why = staleness(dir, p, digest);
+    const why = staleness(arch, p);
     if (!why) continue;
     if (values['no-build']) missing.push(`${p.name} (${why})`);
     else {
       err(`bench:compress: ${arch} ${p.name}: ${why}`);
-      build(arch, p, dir, valLimit);
+      await build(arch, p, dir, valLimit);
     }
   }
 
+  const current = profiles.filter((p) => !staleness(arch, p));
+  const board = values.board ? await onBoard(values.board, arch, current.map((p) => p.name)) : null;
   const rows: Row[] = [];
   let valIds: string | null = null;
   let valItems = 0;
   let corpusDir = '';
-  for (const p of profiles) {
+  for (const p of current) {
     const dir = join(ROOT, 'models', arch, 'compressed', p.name);
-    if (staleness(dir, p, digest)) continue;
     const m = readCompressManifest(join(dir, 'manifest.json'));
     if (valIds !== null && m.validation.ids !== valIds) throw new Error(`${dir}: scored on other val mixtures than the other profiles; rebuild it`);
     valIds = m.validation.ids;
@@ -170,9 +170,8 @@ for (const arch of archs) {
       sdr = s.sdr;
       sisdr = s.sisdr;
     }
-    if (values.board) err(`bench:compress: ${arch} ${p.name}: one clip on ${values.board}`);
     rows.push({
-      board: values.board ? onBoard(values.board, dir) : undefined,
+      board: board?.get(p.name),
       profile: p.name,
       structure: p.structure,
       sparsity: 1 - stored / full,

@@ -13,7 +13,7 @@
  * them back) cannot leave it waiting for ever.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
@@ -141,6 +141,7 @@ export function farmExecutor(opts: FarmOptions): JobExecutor {
       baselineSha256: plan.baselineSha256,
       board: boardNames.get(job.board) ?? job.board,
       profile: job.profile,
+      modelName: job.model ?? plan.baselines?.[0]?.name ?? basename(plan.baselineDir),
       model,
       manifest: sha256(readFileSync(join(job.modelDir, 'manifest.json'))),
       facts: job.facts,

@@ -38,6 +38,8 @@ export const FarmJobSchema = Type.Object({
   baselineSha256: Type.String(),
   board: Type.String(),
   profile: Type.String(),
+  /** The model name the rows carry (the baseline's, in a sweep of several). */
+  modelName: Type.String(),
   /** model.hilm and its manifest.json, by hash; `model` is also the model hash the rows record. */
   model: Type.String(),
   manifest: Type.String(),

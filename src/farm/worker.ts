@@ -149,9 +149,10 @@ export async function startWorker(opts: WorkerOptions, onEvent: (e: WorkerEvent)
       }
       const runDir = join(work, 'runs', String(job.id));
       const { rows } = await runJob(
-        { modelDir, profile: data.profile, board: specOf.get(boardName) ?? boardName, facts: data.facts },
+        { modelDir, model: data.modelName, profile: data.profile, board: specOf.get(boardName) ?? boardName, facts: data.facts },
         { audio: join(clipDir, 'noisy'), clean: hasClean ? join(clipDir, 'clean') : null, limit: undefined },
         runDir,
+        data.modelName,
         (text) => onEvent({ type: 'note', text: `${boardName}/${data.profile}: ${text}` }),
       );
       const enhanced: Record<string, string> = {};

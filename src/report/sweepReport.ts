@@ -21,6 +21,8 @@ import { deltaVsFlashSpec, deltaVsSparsitySpec, renderSvg, sdrVsLatencySpec, typ
 /** What the report reads of a sweep row (src/sweep/sweep.ts SweepRow has these and more). */
 export interface SweepReportRow {
   clip: string;
+  /** The baseline (model) the row's compressed model was made from; rows without one form one model, ''. */
+  model?: string;
   profile: string;
   structure: string;
   sparsity: number;
@@ -54,6 +56,8 @@ export const REFERENCE_FIGURES = {
 };
 
 export interface ProfileSummary {
+  /** The baseline's name ('' for rows that name none). */
+  model: string;
   board: string;
   backend: string;
   profile: string;
@@ -82,6 +86,7 @@ export interface ProfileSummary {
 }
 
 export interface AnswerRow {
+  model: string;
   board: string;
   structure: string;
   /** The profile chosen, or null when none of the structure stays within the loss. */
@@ -115,20 +120,21 @@ function byClip(rows: SweepReportRow[]): Map<string, number> {
 export function summarizeSweep(rows: readonly SweepReportRow[], options: BootstrapOptions = {}): SweepReport {
   const groups = new Map<string, SweepReportRow[]>();
   for (const r of rows) {
-    const k = `${r.board}\u0000${r.profile}`;
+    const k = `${r.model ?? ''}\u0000${r.board}\u0000${r.profile}`;
     const g = groups.get(k);
     if (g) g.push(r);
     else groups.set(k, [r]);
   }
   const first = (g: SweepReportRow[]) => g[0]!;
-  const denseOf = (board: string) => groups.get(`${board}\u0000${REFERENCE_PROFILE}`) ?? null;
+  const denseOf = (model: string, board: string) => groups.get(`${model}\u0000${board}\u0000${REFERENCE_PROFILE}`) ?? null;
   const summaries: ProfileSummary[] = [];
   for (const g of groups.values()) {
     const r0 = first(g);
-    const dense = denseOf(r0.board);
+    const dense = denseOf(r0.model ?? '', r0.board);
     const lat = mean(g.map((r) => r.networkLatencyP50));
     const denseLat = dense ? mean(dense.map((r) => r.networkLatencyP50)) : null;
     summaries.push({
+      model: r0.model ?? '',
       board: r0.board,
       backend: r0.backend,
       profile: r0.profile,
@@ -155,6 +161,7 @@ export function summarizeSweep(rows: readonly SweepReportRow[], options: Bootstr
   }
   summaries.sort(
     (a, b) =>
+      a.model.localeCompare(b.model) ||
       a.board.localeCompare(b.board) ||
       STRUCTURE_ORDER.indexOf(a.structure) - STRUCTURE_ORDER.indexOf(b.structure) ||
       a.sparsity - b.sparsity ||
@@ -163,13 +170,14 @@ export function summarizeSweep(rows: readonly SweepReportRow[], options: Bootstr
 
   const answer = (value: (s: ProfileSummary) => number | null, maxLoss: number, refs: Record<string, string>): AnswerRow[] => {
     const out: AnswerRow[] = [];
-    const boards = [...new Set(summaries.map((s) => s.board))];
-    for (const board of boards) {
-      const structures = [...new Set(summaries.filter((s) => s.board === board && s.structure !== 'none').map((s) => s.structure))];
+    const pairs = [...new Map(summaries.map((s) => [`${s.model}\u0000${s.board}`, { model: s.model, board: s.board }])).values()];
+    for (const { model, board } of pairs) {
+      const mine = summaries.filter((s) => s.model === model && s.board === board);
+      const structures = [...new Set(mine.filter((s) => s.structure !== 'none').map((s) => s.structure))];
       for (const structure of structures) {
-        const ok = summaries.filter((s) => s.board === board && s.structure === structure && s.deltaSdr && s.deltaSdr.n > 0 && s.deltaSdr.mean >= -maxLoss && value(s) !== null);
+        const ok = mine.filter((s) => s.structure === structure && s.deltaSdr && s.deltaSdr.n > 0 && s.deltaSdr.mean >= -maxLoss && value(s) !== null);
         const best = ok.reduce<ProfileSummary | null>((b, s) => (b === null || value(s)! > value(b)! ? s : b), null);
-        out.push({ board, structure, profile: best?.profile ?? null, value: best ? value(best) : null, deltaSdr: best?.deltaSdr?.mean ?? null, reference: refs[structure] ?? '' });
+        out.push({ model, board, structure, profile: best?.profile ?? null, value: best ? value(best) : null, deltaSdr: best?.deltaSdr?.mean ?? null, reference: refs[structure] ?? '' });
       }
     }
     return out;
@@ -193,6 +201,7 @@ export const fmt = {
 };
 
 const ROW_COLUMNS: [string, (r: SweepReportRow) => unknown][] = [
+  ['model', (r) => r.model ?? ''],
   ['board', (r) => r.board],
   ['backend', (r) => r.backend],
   ['profile', (r) => r.profile],
@@ -224,6 +233,7 @@ export function rowsCsv(rows: readonly SweepReportRow[]): string {
 /** summary.csv: one line per (board, profile), full precision. */
 export function summaryCsv(report: SweepReport): string {
   const cols: [string, (s: ProfileSummary) => unknown][] = [
+    ['model', (s) => s.model],
     ['board', (s) => s.board],
     ['profile', (s) => s.profile],
     ['structure', (s) => s.structure],
@@ -254,9 +264,10 @@ const ci = (i: Interval) => `${fmt.db(i.mean)} <span class="ci">[${fmt.db(i.lo)}
 const td = (col: string, value: string, html = value) => `<td data-col="${col}" data-value="${esc(value)}">${html}</td>`;
 
 function summaryTable(report: SweepReport): string {
-  const head = ['board', 'profile', 'structure', 'sparsity', 'clips (bit-exact)', 'SDR dB', 'SI-SDR dB', 'SDR impr. dB', 'SI-SDR impr. dB', 'ΔSDR vs dense-int8 dB', 'resolved', 'flash ×', 'nonzero weights ×', 'network latency', 'speedup'];
+  const head = ['model', 'board', 'profile', 'structure', 'sparsity', 'clips (bit-exact)', 'SDR dB', 'SI-SDR dB', 'SDR impr. dB', 'SI-SDR impr. dB', 'ΔSDR vs dense-int8 dB', 'resolved', 'flash ×', 'nonzero weights ×', 'network latency', 'speedup'];
   const body = report.summaries.map((s) => {
     const cells = [
+      td('model', s.model, esc(s.model)),
       td('board', s.board, esc(s.board)),
       td('profile', s.profile, esc(s.profile)),
       td('structure', s.structure, esc(s.structure)),
@@ -273,7 +284,7 @@ function summaryTable(report: SweepReport): string {
       td('network_latency', fmt.int(s.networkLatency), `${fmt.int(s.networkLatency)} ${esc(s.latencyUnit)} (${esc(s.latencyKind)})`),
       td('speedup', fmt.ratio(s.speedup)),
     ];
-    return `<tr data-board="${esc(s.board)}" data-profile="${esc(s.profile)}">${cells.join('')}</tr>`;
+    return `<tr data-model="${esc(s.model)}" data-board="${esc(s.board)}" data-profile="${esc(s.profile)}">${cells.join('')}</tr>`;
   });
   return `<table id="summary"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>\n${body.join('\n')}\n</tbody></table>`;
 }
@@ -281,15 +292,16 @@ function summaryTable(report: SweepReport): string {
 function answerTable(id: string, rows: AnswerRow[], valueTitle: string): string {
   const body = rows.map(
     (a) =>
-      `<tr data-board="${esc(a.board)}" data-structure="${esc(a.structure)}">${td('board', a.board, esc(a.board))}${td('structure', a.structure, esc(a.structure))}${td('profile', a.profile ?? '–', esc(a.profile ?? 'none within the loss'))}${td('value', fmt.ratio(a.value))}${td('delta_sdr', fmt.db(a.deltaSdr))}${td('reference', a.reference, esc(a.reference || '–'))}</tr>`,
+      `<tr data-model="${esc(a.model)}" data-board="${esc(a.board)}" data-structure="${esc(a.structure)}">${td('model', a.model, esc(a.model))}${td('board', a.board, esc(a.board))}${td('structure', a.structure, esc(a.structure))}${td('profile', a.profile ?? '–', esc(a.profile ?? 'none within the loss'))}${td('value', fmt.ratio(a.value))}${td('delta_sdr', fmt.db(a.deltaSdr))}${td('reference', a.reference, esc(a.reference || '–'))}</tr>`,
   );
-  return `<table id="${id}"><thead><tr><th>board</th><th>structure</th><th>profile</th><th>${valueTitle}</th><th>ΔSDR dB</th><th>reference</th></tr></thead><tbody>\n${body.join('\n')}\n</tbody></table>`;
+  return `<table id="${id}"><thead><tr><th>model</th><th>board</th><th>structure</th><th>profile</th><th>${valueTitle}</th><th>ΔSDR dB</th><th>reference</th></tr></thead><tbody>\n${body.join('\n')}\n</tbody></table>`;
 }
 
-export function plotPoints(report: SweepReport): PlotPoint[] {
+export function plotPoints(report: SweepReport): (PlotPoint & { model: string })[] {
   return report.summaries
     .filter((s) => Number.isFinite(s.sdr.mean))
     .map((s) => ({
+      model: s.model,
       profile: s.profile,
       structure: s.structure === 'none' ? 'dense' : s.structure,
       board: s.board,
@@ -310,12 +322,12 @@ export type ReportProvenance = Record<string, string>;
 export async function renderReportHtml(report: SweepReport, provenance: ReportProvenance): Promise<string> {
   const points = plotPoints(report);
   const plots: string[] = [];
-  const boards = [...new Set(points.map((p) => p.board))];
-  for (const board of boards) {
-    const pts = points.filter((p) => p.board === board);
-    const dense = report.summaries.find((s) => s.board === board && s.profile === REFERENCE_PROFILE);
+  const pairs = [...new Map(points.map((p) => [`${p.model}\u0000${p.board}`, { model: p.model, board: p.board }])).values()];
+  for (const { model, board } of pairs) {
+    const pts = points.filter((p) => p.board === board && p.model === model);
+    const dense = report.summaries.find((s) => s.model === model && s.board === board && s.profile === REFERENCE_PROFILE);
     const refs = dense ? { denseInt8Sdr: dense.sdr.mean } : {};
-    plots.push(`<h3>${esc(board)}</h3>`);
+    plots.push(`<h3>${model ? `${esc(model)} on ` : ''}${esc(board)}</h3>`);
     for (const [title, spec] of [
       ['ΔSDR vs flash', deltaVsFlashSpec(pts, refs)],
       ['SDR vs network latency', sdrVsLatencySpec(pts, refs)],
@@ -334,7 +346,7 @@ body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 th{background:#f3f3f3}
-td[data-col=board],td[data-col=profile],td[data-col=structure],td[data-col=reference]{text-align:left}
+td[data-col=model],td[data-col=board],td[data-col=profile],td[data-col=structure],td[data-col=reference]{text-align:left}
 .ci{color:#777;font-size:11px}
 figure{display:inline-block;margin:0 1em 1em 0}
 dl{font-size:12px}dt{font-weight:bold}dd{margin:0 0 .4em 1em;font-family:monospace}

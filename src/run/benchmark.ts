@@ -46,6 +46,11 @@ export type BenchmarkEvent =
   | { type: 'session'; session: Session }
   | { type: 'frame'; clip: string; frame: number; frames: number }
   | { type: 'clip'; row: ClipResult }
+  /** Wall time of one stretch of the run: `boot` (flashing and starting the board until its line is open),
+   *  `link` (request/reply exchanges over the serial line: HELLO, CONFIG, the model upload, and each clip's
+   *  STREAM_RESET, RUN_FRAMEs and GET_STATS, device compute included), `host` (the host engine's reference
+   *  run, scoring and writing of each clip). */
+  | { type: 'phase'; phase: 'boot' | 'link' | 'host'; seconds: number }
   | { type: 'note'; text: string };
 
 const SAMPLE_RATE = 16000;
@@ -280,10 +285,18 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
   if (inputs.length === 0) return store.file();
 
   let session: Session | null = null;
+  let mark = Date.now();
+  /** Ends the stretch since the last mark as `phase`. */
+  const phase = (p: 'boot' | 'link' | 'host') => {
+    const now = Date.now();
+    onEvent({ type: 'phase', phase: p, seconds: (now - mark) / 1000 });
+    mark = now;
+  };
   try {
     // Inside the try: flashing the sim creates its temporary directory, which close() removes.
     const placed = await board.flash(model.blob);
     session = await board.open();
+    phase('boot');
     onEvent({ type: 'open', board });
     const hello = await session.hello();
     onEvent({ type: 'session', session });
@@ -294,9 +307,11 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
     const latencyKind = LATENCY_KINDS.find((k) => LatencyKindCode[k] === hello.latencyKind);
     if (!latencyKind) throw new HilError(`the board reports an unknown latency kind ${hello.latencyKind}`);
     const framePeriodUs = (blob.hop / SAMPLE_RATE) * 1e6;
+    phase('link');
 
     for (const { clip, pcm, clean: cleanPcm } of inputs) {
       const expected = runClipOnHost(blob, pcm.samples, { cost });
+      phase('host');
       const frames = clipToFrames(pcm.samples, blob.hop, blob.nFft);
       const linkBefore = session.linkStats();
       let clipRetries = 0;
@@ -323,6 +338,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
           throw new HilError(`board ${board.name} failed during clip ${clip.name}${where}: ${e.message}`, `${store.all().length} finished clips are kept in ${store.rowsPath}; rerun the same command to resume`);
         }
       }
+      phase('link');
       const { results, stats } = measured;
       const linkCost = linkStatsDelta(linkBefore, session.linkStats());
       const output = framesToClip(
@@ -394,6 +410,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
         onEvent({ type: 'note', text: `arena: device reports ${active.arenaBytes} bytes, host engine ${expected.arenaBytes}` });
       }
       store.add(row);
+      phase('host');
       onEvent({ type: 'clip', row });
     }
   } finally {

@@ -12,7 +12,7 @@
  * instead (src/farm: workers on other hosts through a job queue); the store stays here.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { buildFirmwareImage } from '../board/firmware.js';
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
@@ -25,10 +25,14 @@ import type { SweepJob, SweepPlan } from './plan.js';
 
 export const SWEEP_ROWS_FILE = 'rows.jsonl';
 export const SWEEP_FORMAT = 'hil-sweep-rows';
-export const SWEEP_VERSION = 1;
+/** 2: rows name their model (baseline) and the meta lists every baseline of the sweep (sweeps of several
+ *  models); runs are under runs/<board>/<model>/<profile>/. A version-1 store is refused with a clear error. */
+export const SWEEP_VERSION = 2;
 
 export const SweepRowSchema = Type.Object({
   ...ClipResultSchema.properties,
+  /** The baseline's name (its directory's), e.g. se-small. */
+  model: Type.String(),
   profile: Type.String(),
   structure: Type.String(),
   sparsity: Type.Number(),
@@ -44,9 +48,13 @@ export const SweepRowSchema = Type.Object({
 });
 export type SweepRow = Static<typeof SweepRowSchema>;
 
+export const SweepBaselineSchema = Type.Object({ name: Type.String(), dir: Type.String(), sha256: Type.String() });
+
 export const SweepMetaSchema = Type.Object({
+  /** The first baseline (single-model sweeps); `baselines` lists every one. */
   baselineDir: Type.String(),
   baselineSha256: Type.String(),
+  baselines: Type.Array(SweepBaselineSchema),
   /** null: the built-in corpus. */
   audioDir: Type.Union([Type.String(), Type.Null()]),
   cleanDir: Type.Union([Type.String(), Type.Null()]),
@@ -57,7 +65,9 @@ export function sweepKey(r: Pick<SweepRow, 'modelSha256' | 'profile' | 'board' |
   return [r.modelSha256, r.profile, r.board, r.backend, r.clip].join('|');
 }
 
-const FIX = 'use another --out for a different sweep';
+const FIX = 'use another --out for a different sweep (a sweep stored by an older hil is rerun into a new --out)';
+
+const baselineSet = (m: SweepMeta) => m.baselines.map((b) => b.sha256).sort().join(',');
 
 const SPEC: StoreSpec<typeof SweepRowSchema, typeof SweepMetaSchema> = {
   file: SWEEP_ROWS_FILE,
@@ -66,8 +76,8 @@ const SPEC: StoreSpec<typeof SweepRowSchema, typeof SweepMetaSchema> = {
   rowSchema: SweepRowSchema,
   metaSchema: SweepMetaSchema,
   key: sweepKey,
-  sameRun: (a, b) => a.baselineSha256 === b.baselineSha256 && a.audioDir === b.audioDir && a.cleanDir === b.cleanDir,
-  differentRun: (dir) => new HilError(`${dir} holds a sweep of another baseline or clip set`, FIX),
+  sameRun: (a, b) => baselineSet(a) === baselineSet(b) && a.audioDir === b.audioDir && a.cleanDir === b.cleanDir,
+  differentRun: (dir) => new HilError(`${dir} holds a sweep of other baselines or another clip set`, FIX),
   fix: FIX,
   derive: () => ({}),
   lockedBy: 'hil sweep',
@@ -76,7 +86,10 @@ const SPEC: StoreSpec<typeof SweepRowSchema, typeof SweepMetaSchema> = {
 export type SweepEvent =
   | { type: 'start'; jobs: number; storedRows: number; out: string }
   | { type: 'job-start'; job: SweepJob; instance: number }
-  | { type: 'job-done'; job: SweepJob; instance: number; clips: number; added: number; seconds: number; bitExact: boolean }
+  /** Clips of the job done (those stored by an earlier run included) of `total`. */
+  | { type: 'job-progress'; job: SweepJob; instance: number; done: number; total: number }
+  /** `phases`: wall seconds of the job's boot, link and host stretches (BenchmarkEvent 'phase'). */
+  | { type: 'job-done'; job: SweepJob; instance: number; clips: number; added: number; seconds: number; bitExact: boolean; phases: Record<'boot' | 'link' | 'host', number> }
   | { type: 'job-failed'; job: SweepJob; instance: number; error: Error }
   | { type: 'note'; job?: SweepJob; text: string };
 
@@ -89,14 +102,16 @@ export interface SweepSummary {
   rowsPath: string;
 }
 
-export function jobDir(out: string, job: Pick<SweepJob, 'board' | 'profile'>): string {
-  return join(out, 'runs', job.board, job.profile);
+/** runs/<board>/<model>/<profile>/ (runs/<board>/<profile>/ for a job that names no model). */
+export function jobDir(out: string, job: Pick<SweepJob, 'board' | 'profile'> & { model?: string }): string {
+  return job.model === undefined ? join(out, 'runs', job.board, job.profile) : join(out, 'runs', job.board, job.model, job.profile);
 }
 
-function rowsOf(file: ResultsFile, job: SweepJob): SweepRow[] {
+function rowsOf(file: ResultsFile, job: SweepJob, modelName: string): SweepRow[] {
   const p = file.provenance;
   return file.rows.map((r) => ({
     ...r,
+    model: job.model ?? modelName,
     profile: job.profile,
     structure: job.facts.structure,
     sparsity: job.facts.sparsity,
@@ -114,7 +129,11 @@ function rowsOf(file: ResultsFile, job: SweepJob): SweepRow[] {
 export interface JobContext {
   plan: SweepPlan;
   out: string;
+  /** The model name rows carry when the job names none (a single-baseline sweep). */
+  modelName: string;
   note: (text: string) => void;
+  /** The run's own events (phases, clips), for progress and the link's share of the time; local jobs only. */
+  onBenchmarkEvent?: (e: BenchmarkEvent) => void;
   /** The rows the sweep store holds so far. */
   storedRows: () => SweepRow[];
 }
@@ -125,7 +144,7 @@ export interface JobContext {
  */
 export interface JobExecutor {
   /** Before any job, e.g. each board's firmware built once (jobs running at once would run make together). */
-  prepare(plan: SweepPlan, ctx: Omit<JobContext, 'plan'>): Promise<void>;
+  prepare(plan: SweepPlan, ctx: Omit<JobContext, 'plan' | 'modelName' | 'onBenchmarkEvent'>): Promise<void>;
   /** How many of a board's jobs run at once. */
   concurrency(plan: SweepPlan, board: string): number;
   run(job: SweepJob, ctx: JobContext): Promise<SweepRow[]>;
@@ -139,11 +158,19 @@ export type JobInputs = Pick<SweepPlan, 'audio' | 'clean' | 'limit'>;
  * One job as a local sweep runs it: `runBenchmark` into `dir` (which resumes it), and the rows with what
  * the sweep knows of the model. A farm worker runs its jobs through this too.
  */
-export async function runJob(job: SweepJob, inputs: JobInputs, dir: string, note: (text: string) => void): Promise<{ file: ResultsFile; rows: SweepRow[] }> {
+export async function runJob(
+  job: SweepJob,
+  inputs: JobInputs,
+  dir: string,
+  modelName: string,
+  note: (text: string) => void,
+  onBenchmarkEvent: (e: BenchmarkEvent) => void = () => {},
+): Promise<{ file: ResultsFile; rows: SweepRow[] }> {
   const file = await runBenchmark({ board: job.board, model: job.modelDir, audio: inputs.audio ?? undefined, clean: inputs.clean ?? undefined, out: dir, limit: inputs.limit }, (e: BenchmarkEvent) => {
     if (e.type === 'note') note(e.text);
+    onBenchmarkEvent(e);
   });
-  return { file, rows: rowsOf(file, job) };
+  return { file, rows: rowsOf(file, job, modelName) };
 }
 
 /** The in-process pool: each board instance takes one job at a time, into <out>/runs/<board>/<profile>/. */
@@ -153,13 +180,19 @@ export function localExecutor(): JobExecutor {
       for (const b of plan.boards) await buildFirmwareImage(readBoardFile(resolveBoardPath(b)));
     },
     concurrency: (plan, board) => plan.instances[board] ?? 1,
-    run: async (job, ctx) => (await runJob(job, ctx.plan, jobDir(ctx.out, job), ctx.note)).rows,
+    run: async (job, ctx) => (await runJob(job, ctx.plan, jobDir(ctx.out, job), ctx.modelName, ctx.note, ctx.onBenchmarkEvent)).rows,
   };
 }
 
 /** Runs a planned sweep into `out`; a job that fails is reported and the others go on. */
 export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepEvent) => void = () => {}, executor: JobExecutor = localExecutor()): Promise<SweepSummary> {
-  const meta: SweepMeta = { baselineDir: plan.baselineDir, baselineSha256: plan.baselineSha256, audioDir: plan.audio, cleanDir: plan.clean };
+  const meta: SweepMeta = {
+    baselineDir: plan.baselineDir,
+    baselineSha256: plan.baselineSha256,
+    baselines: plan.baselines ?? [{ name: basename(plan.baselineDir), dir: plan.baselineDir, sha256: plan.baselineSha256 }],
+    audioDir: plan.audio,
+    cleanDir: plan.clean,
+  };
   const store = KeyedStore.open(out, SPEC, meta, { overwrite: false, note: (text) => onEvent({ type: 'note', text }) });
   const summary: SweepSummary = { jobs: plan.jobs.length, done: 0, failed: [], rows: 0, added: 0, rowsPath: store.path };
   try {
@@ -175,8 +208,26 @@ export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepE
             for (let job = queue.shift(); job; job = queue.shift()) {
               onEvent({ type: 'job-start', job, instance });
               const t0 = Date.now();
+              const phases = { boot: 0, link: 0, host: 0 };
+              let clipsDone = 0;
+              let clipsTotal = 0;
               try {
-                const rows = await executor.run(job, { plan, out, note: (text) => onEvent({ type: 'note', job, text }), storedRows });
+                const rows = await executor.run(job, {
+                  plan,
+                  out,
+                  modelName: meta.baselines[0]!.name,
+                  note: (text) => onEvent({ type: 'note', job, text }),
+                  storedRows,
+                  onBenchmarkEvent: (e) => {
+                    if (e.type === 'phase') phases[e.phase] += e.seconds;
+                    if (e.type === 'start') {
+                      clipsDone = e.skipped;
+                      clipsTotal = e.skipped + e.clips;
+                      onEvent({ type: 'job-progress', job, instance, done: clipsDone, total: clipsTotal });
+                    }
+                    if (e.type === 'clip') onEvent({ type: 'job-progress', job, instance, done: ++clipsDone, total: clipsTotal });
+                  },
+                });
                 let added = 0;
                 for (const row of rows) {
                   if (store.has(sweepKey(row))) continue;
@@ -185,7 +236,7 @@ export async function runSweep(plan: SweepPlan, out: string, onEvent: (e: SweepE
                 }
                 summary.done++;
                 summary.added += added;
-                onEvent({ type: 'job-done', job, instance, clips: rows.length, added, seconds: (Date.now() - t0) / 1000, bitExact: rows.every((r) => r.bitExact) });
+                onEvent({ type: 'job-done', job, instance, clips: rows.length, added, seconds: (Date.now() - t0) / 1000, bitExact: rows.every((r) => r.bitExact), phases });
               } catch (e) {
                 summary.failed.push({ job, error: e as Error });
                 onEvent({ type: 'job-failed', job, instance, error: e as Error });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { meanInterval, pairedDifference } from '../../src/report/confidence.js';
+import { compareSweeps, comparisonCsv, comparisonText } from '../../src/report/compare.js';
 import { fmt, renderReportHtml, rowsCsv, summarizeSweep, type SweepReportRow } from '../../src/report/sweepReport.js';
 
 const CLIPS = ['a.wav', 'b.wav', 'c.wav', 'd.wav', 'e.wav'];
@@ -42,10 +43,10 @@ function cells(html: string, id: string, rowAttr: string): Map<string, Record<st
   const table = new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(html);
   assert.ok(table, `table ${id}`);
   const out = new Map<string, Record<string, string>>();
-  for (const tr of table[1]!.matchAll(new RegExp(`<tr data-board="([^"]+)" ${rowAttr}="([^"]+)">(.*?)</tr>`, 'g'))) {
+  for (const tr of table[1]!.matchAll(new RegExp(`<tr data-model="([^"]*)" data-board="([^"]+)" ${rowAttr}="([^"]+)">(.*?)</tr>`, 'g'))) {
     const rec: Record<string, string> = {};
-    for (const td of tr[3]!.matchAll(/<td data-col="([^"]+)" data-value="([^"]*)">/g)) rec[td[1]!] = td[2]!.replace(/&amp;/g, '&');
-    out.set(`${tr[1]}/${tr[2]}`, rec);
+    for (const td of tr[4]!.matchAll(/<td data-col="([^"]+)" data-value="([^"]*)">/g)) if (td[1] !== 'model') rec[td[1]!] = td[2]!.replace(/&amp;/g, '&');
+    out.set(`${tr[1] ? `${tr[1]}/` : ''}${tr[2]}/${tr[3]}`, rec);
   }
   return out;
 }
@@ -93,4 +94,46 @@ test('report.html shows the numbers recomputed from the rows, and the answer tab
   assert.doesNotMatch(html, /<script|<link |src="http/);
   // results.csv: one line per row plus the header.
   assert.equal(rowsCsv(data).trim().split('\n').length, data.length + 1);
+});
+
+test('rows of two models are summarized and answered per model: each model is paired with its own dense-int8', () => {
+  const a = rows().map((r) => ({ ...r, model: 'se-a' }));
+  // se-b: the same clips, every profile 1 dB worse than se-a's except dense-int8, which is 1 dB better.
+  const b = rows().map((r) => ({ ...r, model: 'se-b', sdrOut: r.sdrOut! + (r.profile === 'dense-int8' ? 1 : -1) }));
+  const report = summarizeSweep([...a, ...b]);
+  assert.equal(report.summaries.length, 2 * Object.keys(PROFILES).length);
+  const w90 = (m: string) => report.summaries.find((s) => s.model === m && s.profile === 'weight-90')!;
+  assert.ok(Math.abs(w90('se-a').deltaSdr!.mean - -0.07) < 1e-9);
+  assert.ok(Math.abs(w90('se-b').deltaSdr!.mean - -2.07) < 1e-9);
+  const weight = (m: string) => report.compressionFlash.find((x) => x.model === m && x.structure === 'weight')!;
+  assert.equal(weight('se-a').profile, 'weight-90');
+  assert.equal(weight('se-b').profile, null);
+});
+
+test('--compare matches rows by key: answer tables and profiles as B − A, paired over common clips, one-sided keys listed', () => {
+  const a = rows();
+  // B: weight-90 loses 0.2 dB more on every clip (so no longer within 0.1 dB), block-95 is not run, and a
+  // profile A lacks (weight-80) is added.
+  const b = rows()
+    .filter((r) => r.profile !== 'block-95')
+    .map((r) => (r.profile === 'weight-90' ? { ...r, sdrOut: r.sdrOut! - 0.2 } : r));
+  b.push(...rows().filter((r) => r.profile === 'weight-70').map((r) => ({ ...r, profile: 'weight-80', sparsity: 0.8, modelSha256: 'weight-80-hash', modelFlashBytes: 100_000 })));
+  const c = compareSweeps(a, b);
+  const p = (profile: string) => c.profiles.find((x) => x.profile === profile)!;
+  assert.equal(p('weight-90').presence, 'both');
+  assert.equal(p('weight-90').sdrChange!.paired, true);
+  assert.ok(Math.abs(p('weight-90').sdrChange!.mean - -0.2) < 1e-9);
+  assert.equal(p('weight-90').sdrChange!.resolved, true);
+  assert.equal(p('dense-int8').sdrChange!.mean, 0);
+  assert.equal(p('dense-int8').sdrChange!.resolved, false);
+  assert.equal(p('block-95').presence, 'only A');
+  assert.equal(p('weight-80').presence, 'only B');
+  const weight = c.answers.find((x) => x.table === 'compression-flash' && x.structure === 'weight')!;
+  assert.equal(weight.a!.profile, 'weight-90');
+  assert.equal(weight.b!.profile, 'weight-80');
+  const text = comparisonText(c, { a: 'runs/a', b: 'runs/b' });
+  assert.match(text, /sim\s+weight\s+weight-90 3\.54× \(-0\.07 dB\)\s+weight-80 [0-9.]+× \([0-9.-]+ dB\)\s+yes/);
+  assert.match(text, /sim\s+block-95\s+only A/);
+  assert.match(text, /weight-90\s+both\s+\S+\s+\S+\s+-0\.20 \[-0\.20, -0\.20\] resolved/);
+  assert.equal(comparisonCsv(c).trim().split('\n').length, 1 + 8);
 });
