@@ -1,11 +1,14 @@
 /**
- * `npm run bench:kernels`: instructions per multiply-accumulate of the FC kernels on the Cortex-M55, from
- * the semihosting benchmark image (firmware/bench/bench.c) under QEMU's instruction counting. Figures are
- * `emulated` M55 instructions, not cycles: a gather counts once though it takes several beats on
- * silicon, and memory is free.
+ * `npm run bench:kernels`: instructions per multiply-accumulate of the FC kernels on each core, from the
+ * semihosting benchmark image (firmware/bench/bench.c) under QEMU's instruction counting: the Cortex-M55
+ * of corstone-300 (MVE kernels) and the Cortex-M4/M7 of boards m4 and m7 (DSP-extension kernels,
+ * firmware/bench/mps2.mk). Figures are `emulated` instructions, not cycles: a gather counts once though it
+ * takes several beats on silicon, an SMLAD once though it is two MACs, and memory is free.
  *
- * Per layer shape (out x in): dense (scalar and MVE), block-sparse MVE at 50/75/90 % sparsity for each
- * block shape (and scalar at 90 %), and CSR (scalar; its deltas are a serial prefix sum).
+ * Per layer shape (out x in): dense (scalar and optimised), block-sparse optimised at 50/75/90 % sparsity
+ * for each block shape (and scalar at 90 %), and CSR (scalar; its deltas are a serial prefix sum).
+ * "Optimised" (MVE below) is MVE on the M55 and DSP on the M4/M7; speedups are against the core's own
+ * dense optimised kernel, so the tables say which structure wins on which core.
  *
  * What "ideal" means: a sparse layer that executes a fraction d (its density: executed MACs / dense MACs,
  * block padding included) of the dense MACs ideally costs d x the dense MVE layer's instructions, a
@@ -19,13 +22,17 @@
  * ideal budget, and the best whole-layer share the layer could reach even with MAC work at the dense
  * kernel's rate.
  *
- *   npm run bench:kernels [-- --json]
+ *   npm run bench:kernels [-- --board corstone-300,m4,m7] [--json]     (default: all three)
  */
 import { buildBenchImages, runBenchImage } from '../test/support/cs300bench.js';
+import { buildMcuBenchImages, mcuBoard, MCU_BOARDS, runMcuBenchImage } from '../test/support/mcubench.js';
 import { HilError } from '../src/util/errors.js';
 
-/** Instructions per 32 MHz system-counter tick under -icount shift=0 (1 ns per instruction). */
-const INSTR_PER_TICK = 31.25;
+/** Instructions per tick of the core's timer under -icount shift=0 (1 ns per instruction): set per core
+ *  (32 MHz system counter on the Corstone-300: 31.25; 25 MHz timer on MPS2: 40). */
+let INSTR_PER_TICK = 31.25;
+/** The optimised kernels' suffix: mve on the M55, dsp on the M4/M7. */
+let OPT = 'mve';
 const GOAL_DENSE = 0.35;
 const GOAL_SPARSE_OF_IDEAL = 0.8;
 
@@ -99,9 +106,9 @@ function analyse(rows: Row[]): ShapeResult[] {
     const here = rows.filter((r) => r.shape === shape);
     const { out, inF } = here[0]!;
     const denseMacs = out * inF;
-    const dense = here.find((r) => r.kernel === 'dense-mve' && r.macs === denseMacs);
-    if (!dense) throw new HilError(`the benchmark printed no dense MVE run for ${shape}`);
-    const half = rows.find((r) => r.kernel === 'dense-mve' && r.out === out && r.inF === Math.floor(inF / 2));
+    const dense = here.find((r) => r.kernel === `dense-${OPT}` && r.macs === denseMacs);
+    if (!dense) throw new HilError(`the benchmark printed no dense ${OPT} run for ${shape}`);
+    const half = rows.find((r) => r.kernel === `dense-${OPT}` && r.out === out && r.inF === Math.floor(inF / 2));
     // Dense's cost per MAC beyond its per-row costs: the slope between the in/2 and in layers.
     const slope = half ? (dense.instructions - half.instructions) / (dense.macs - half.macs) : NaN;
     const lines: Line[] = [];
@@ -120,22 +127,28 @@ function analyse(rows: Row[]): ShapeResult[] {
         idealSpeedup: 1 / density,
         idealInstructions,
         wholeOfIdeal: idealInstructions / r.instructions,
-        macWorkOfIdeal: r.kernel === 'block-mve' ? (slope * r.macs) / (r.instructions - fixed) : NaN,
+        macWorkOfIdeal: r.kernel === `block-${OPT}` ? (slope * r.macs) / (r.instructions - fixed) : NaN,
         fixed,
       });
     };
     add(here.find((r) => r.kernel === 'dense-scalar')!, NaN);
     add(dense, NaN);
     for (const block of [...new Set(here.filter((r) => r.kernel.startsWith('block')).map((r) => r.block))]) {
-      const empty = here.find((r) => r.kernel === 'block-mve' && r.block === block && r.stored === 0);
-      for (const k of ['block-mve', 'block-scalar'])
+      const empty = here.find((r) => r.kernel === `block-${OPT}` && r.block === block && r.stored === 0);
+      for (const k of [`block-${OPT}`, 'block-scalar'])
         for (const r of here.filter((x) => x.kernel === k && x.block === block && x.stored > 0)) add(r, empty?.instructions ?? NaN);
     }
     for (const r of here.filter((x) => x.kernel === 'csr-scalar')) add(r, NaN);
 
-    const d = lines.find((l) => l.kernel === 'dense-mve')!;
-    const goals: string[] = [`dense MVE ${f3(d.perMac)} instructions/MAC (goal ≤ ${GOAL_DENSE}): ${d.perMac <= GOAL_DENSE ? 'met' : 'NOT met'}`];
-    for (const l of lines.filter((x) => x.kernel === 'block-mve' && Math.abs(x.sparsity - 0.9) <= 0.02)) {
+    const d = lines.find((l) => l.kernel === `dense-${OPT}`)!;
+    // The dense goal is the M55's (MVE); on the DSP cores the figure is put against the scalar kernel.
+    const scalar = lines.find((l) => l.kernel === 'dense-scalar')!;
+    const goals: string[] = [
+      OPT === 'mve'
+        ? `dense MVE ${f3(d.perMac)} instructions/MAC (goal ≤ ${GOAL_DENSE}): ${d.perMac <= GOAL_DENSE ? 'met' : 'NOT met'}`
+        : `dense DSP ${f3(d.perMac)} instructions/MAC, ${f2(scalar.instructions / d.instructions)}x the scalar kernel (${f3(scalar.perMac)})`,
+    ];
+    for (const l of lines.filter((x) => x.kernel === `block-${OPT}` && Math.abs(x.sparsity - 0.9) <= 0.02)) {
       const whole = l.wholeOfIdeal >= GOAL_SPARSE_OF_IDEAL ? 'met' : 'not met';
       const work = l.macWorkOfIdeal >= GOAL_SPARSE_OF_IDEAL ? 'met' : 'not met';
       let line =
@@ -173,7 +186,7 @@ function table(lines: Line[]): string {
     `${f2(l.speedup)}x`,
     `${f2(l.idealSpeedup)}x`,
     pct(l.wholeOfIdeal),
-    l.kernel === 'block-mve' ? pct(l.macWorkOfIdeal) : '',
+    l.kernel === `block-${OPT}` ? pct(l.macWorkOfIdeal) : '',
   ]);
   return align(header, body, 3);
 }
@@ -186,42 +199,74 @@ function align(header: string[], body: string[][], leftColumns: number): string 
 
 /** At 90 % sparsity, per shape and block: whole layer / MAC work shares of the ideal. */
 function summary(results: ShapeResult[]): string {
-  const blocks = [...new Set(results.flatMap((r) => r.lines.filter((l) => l.kernel === 'block-mve').map((l) => l.block)))];
-  const header = ['layer (out x in)', 'dense MVE instr/MAC', ...blocks.map((b) => `${b} whole / MAC work`)];
+  const blocks = [...new Set(results.flatMap((r) => r.lines.filter((l) => l.kernel === `block-${OPT}`).map((l) => l.block)))];
+  const header = ['layer (out x in)', `dense ${OPT.toUpperCase()} instr/MAC`, ...blocks.map((b) => `${b} speedup: whole / MAC work`), 'CSR 90 % speedup'];
   const body = results.map((r) => [
     r.shape,
     f3(r.denseMve.perMac),
     ...blocks.map((b) => {
-      const l = r.lines.find((x) => x.kernel === 'block-mve' && x.block === b && Math.abs(x.sparsity - 0.9) <= 0.02);
-      return l ? `${pct(l.wholeOfIdeal)} / ${pct(l.macWorkOfIdeal)}` : '–';
+      const l = r.lines.find((x) => x.kernel === `block-${OPT}` && x.block === b && Math.abs(x.sparsity - 0.9) <= 0.02);
+      return l ? `${f2(l.speedup)}x: ${pct(l.wholeOfIdeal)} / ${pct(l.macWorkOfIdeal)}` : '–';
     }),
+    ((l) => (l ? `${f2(l.speedup)}x` : '–'))(r.lines.find((x) => x.kernel === 'csr-scalar')),
   ]);
   return align(header, body, 1);
 }
 
+const CORES: Record<string, string> = { 'corstone-300': 'Cortex-M55 (QEMU mps3-an547)', m4: 'Cortex-M4 (QEMU mps2-an386)', m7: 'Cortex-M7 (QEMU mps2-an500)' };
+
+async function benchBoard(board: string): Promise<ShapeResult[]> {
+  let run: { code: number | null; output: string };
+  if (board === 'corstone-300') {
+    INSTR_PER_TICK = 31.25;
+    OPT = 'mve';
+    await buildBenchImages();
+    run = await runBenchImage('bench', 600_000);
+  } else if ((MCU_BOARDS as readonly string[]).includes(board)) {
+    INSTR_PER_TICK = 1e9 / mcuBoard(board).clockHz;
+    OPT = 'dsp';
+    await buildMcuBenchImages();
+    run = await runMcuBenchImage(board, 'bench', 600_000);
+  } else {
+    throw new HilError(`bench:kernels knows no board "${board}"`, `pick from ${Object.keys(CORES).join(', ')}`);
+  }
+  if (run.code !== 0) throw new HilError(`the benchmark image exited with status ${run.code} on ${board}`, run.output.trim().split('\n').at(-1) ?? '');
+  return analyse(parse(run.output));
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  await buildBenchImages();
-  const { code, output } = await runBenchImage('bench', 600_000);
-  if (code !== 0) throw new HilError(`the benchmark image exited with status ${code}`, output.trim().split('\n').at(-1) ?? '');
-  const results = analyse(parse(output));
-  if (json) {
-    process.stdout.write(JSON.stringify({ unit: 'emulated M55 instructions (QEMU -icount shift=0)', results }, null, 2) + '\n');
-    return;
-  }
-  process.stdout.write(
-    'FC kernels on the Cortex-M55 (QEMU mps3-an547): emulated instructions, not cycles; speedups against dense MVE.\n' +
-      'ideal = dense MVE instructions x density (executed / dense MACs); whole layer = ideal / instructions;\n' +
-      'MAC work = dense MVE instructions per MAC (slope in/2 -> in) x MACs / (instructions - empty layer of the same shape).\n',
-  );
-  for (const r of results) {
+  const at = process.argv.indexOf('--board');
+  const boards = at > 0 ? (process.argv[at + 1] ?? '').split(',').filter(Boolean) : Object.keys(CORES);
+  const all: Record<string, { core: string; unit: string; results: ShapeResult[] }> = {};
+  for (const board of boards) {
+    const results = await benchBoard(board);
+    const core = CORES[board]!;
+    all[board] = { core, unit: `emulated ${core.split(' ')[0]} instructions (QEMU -icount shift=0)`, results };
+    if (json) continue;
+    const name = OPT.toUpperCase();
     process.stdout.write(
-      `\nlayer ${r.shape} (out x in), int8, per-channel requantisation; dense MVE: ${f3(r.denseMve.macWorkPerMac)} instructions per MAC ` +
-        `+ ${f2(r.denseMve.fixedPerOutput)} per output\n${table(r.lines)}\n`,
+      `FC kernels on the ${core}, board ${board}: emulated instructions, not cycles; speedups against dense ${name}.\n` +
+        `ideal = dense ${name} instructions x density (executed / dense MACs); whole layer = ideal / instructions;\n` +
+        `MAC work = dense ${name} instructions per MAC (slope in/2 -> in) x MACs / (instructions - empty layer of the same shape).\n`,
     );
-    for (const g of r.goals) process.stdout.write(`  ${g}\n`);
+    for (const r of results) {
+      process.stdout.write(
+        `\nlayer ${r.shape} (out x in), int8, per-channel requantisation; dense ${name}: ${f3(r.denseMve.macWorkPerMac)} instructions per MAC ` +
+          `+ ${f2(r.denseMve.fixedPerOutput)} per output\n${table(r.lines)}\n`,
+      );
+      for (const g of r.goals) process.stdout.write(`  ${g}\n`);
+    }
+    process.stdout.write(
+      `\n${board} (${core}): at 90 % sparsity, speedup over dense ${name} and, for block-sparse ${name}, its share of the ideal ` +
+        `speedup (goal ≥ ${pct(GOAL_SPARSE_OF_IDEAL)}); CSR is the scalar kernel\n${summary(results)}\n\n`,
+    );
   }
-  process.stdout.write(`\nblock-sparse MVE at 90 % sparsity, share of the ideal speedup (goal ≥ ${pct(GOAL_SPARSE_OF_IDEAL)})\n${summary(results)}\n`);
+  if (json) {
+    // One board: its record as before ({unit, results}) plus board and core; several: by board.
+    const only = boards.length === 1 ? all[boards[0]!]! : null;
+    process.stdout.write(JSON.stringify(only ? { board: boards[0], ...only } : all, null, 2) + '\n');
+  }
 }
 
 main().catch((e: unknown) => {

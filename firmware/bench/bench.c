@@ -1,7 +1,9 @@
-/* FC kernel benchmark on the Cortex-M55 under QEMU (semihosting): instructions per multiply-accumulate.
+/* FC kernel benchmark under QEMU (semihosting): instructions per multiply-accumulate, on the Cortex-M55
+ * (MVE kernels) and on the MPS2 ports' Cortex-M4/M7 (DSP-extension kernels; mps2.mk).
  *
- * Under `-icount shift=0` each instruction takes 1 ns of virtual time and the system counter ticks at
- * 32 MHz, so a kernel's instruction count is its tick count x 31.25 (to one tick). These are emulated
+ * Under `-icount shift=0` each instruction takes 1 ns of virtual time; the Corstone-300's system counter
+ * ticks at 32 MHz and the MPS2's timer at 25 MHz, so a kernel's instruction count is its tick count x
+ * 31.25 or x 40 (to one tick; scripts/bench-kernels.ts knows which). These are emulated
  * instruction counts, not cycles: an MVE instruction counts once however many beats it takes on silicon
  * (gathers are the slowest), and memory is free. A call shorter than 2000 ticks is repeated (up to 64
  * times) between the two clock reads, so small layers are timed to a fraction of a tick per call. One
@@ -15,17 +17,29 @@
 #include "startup.h"
 #include "testgen.h"
 
+#if HIL_KERNELS_MVE
+#define OPT "mve"
+#define hil_fc_dense_opt hil_fc_dense_mve
+#define hil_fc_block_opt hil_fc_block_mve
+#elif HIL_KERNELS_DSP
+#define OPT "dsp"
+#define hil_fc_dense_opt hil_fc_dense_dsp
+#define hil_fc_block_opt hil_fc_block_dsp
+#else
+#error "the benchmark compares optimised kernels with the scalar ones: build it for an MVE or a DSP core"
+#endif
+
 static int8_t g_y[4096];
 
 typedef enum { K_DENSE_SCALAR, K_DENSE_MVE, K_BLOCK_SCALAR, K_BLOCK_MVE, K_CSR } kernel_t;
-static const char *const NAMES[] = {"dense-scalar", "dense-mve", "block-scalar", "block-mve", "csr-scalar"};
+static const char *const NAMES[] = {"dense-scalar", "dense-" OPT, "block-scalar", "block-" OPT, "csr-scalar"};
 
 static void call(const layer_t *L, const hil_fc_args_t *a, kernel_t k) {
   switch (k) {
     case K_DENSE_SCALAR: hil_fc_dense_scalar(a, L->dense); break;
-    case K_DENSE_MVE: hil_fc_dense_mve(a, L->dense); break;
+    case K_DENSE_MVE: hil_fc_dense_opt(a, L->dense); break;
     case K_BLOCK_SCALAR: hil_fc_block_scalar(a, &L->block); break;
-    case K_BLOCK_MVE: hil_fc_block_mve(a, &L->block); break;
+    case K_BLOCK_MVE: hil_fc_block_opt(a, &L->block); break;
     case K_CSR: hil_fc_csr_scalar(a, &L->csr); break;
   }
 }

@@ -85,7 +85,7 @@ int main(void) {
     sh_exit(2);
   }
   g_index[n] = 0;
-  sh_printf("engine vectors on the Cortex-M55, %s kernels\n", HIL_KERNELS_MVE ? "MVE" : "scalar");
+  sh_printf("engine vectors, %s kernels\n", HIL_KERNELS_MVE ? "MVE" : HIL_KERNELS_DSP ? "DSP" : "scalar");
   unsigned vectors = 0, failures = 0;
   for (char *line = g_index, *end; *line; line = end + (*end != 0)) {
     end = line + strcspn(line, "\n");

@@ -1,6 +1,8 @@
-/* Kernel self-test on the Cortex-M55 (QEMU, semihosting): every MVE kernel against the scalar reference
- * on the same random layers, byte for byte, including the bytes just past the output (which no kernel
- * may write). Exit status 0 when all agree. Run by test/unit/corstone300-kernels.test.ts. */
+/* Kernel self-test under QEMU (semihosting): every optimised kernel against the scalar reference on the
+ * same random layers, byte for byte, including the bytes just past the output (which no kernel may
+ * write). Exit status 0 when all agree. Built for the Cortex-M55 (the MVE kernels, and the MVE front end
+ * and element-wise ops; run by test/unit/corstone300-kernels.test.ts) and for the MPS2 ports (the DSP
+ * extension's FC kernels, kernels_dsp.c; mps2.mk, run by test/unit/qemumcu-kernels.test.ts). */
 #include <string.h>
 #include "dsp.h"
 #include "kernels.h"
@@ -8,8 +10,18 @@
 #include "startup.h"
 #include "testgen.h"
 
-#if !HIL_KERNELS_MVE
-#error "the self-test compares the MVE kernels with the scalar ones: build it for an MVE core"
+#if HIL_KERNELS_MVE
+#define OPT "mve"
+#define hil_fc_dense_opt hil_fc_dense_mve
+#define hil_fc_block_opt hil_fc_block_mve
+#define stack_high_water cs300_stack_high_water
+#elif HIL_KERNELS_DSP
+#define OPT "dsp"
+#define hil_fc_dense_opt hil_fc_dense_dsp
+#define hil_fc_block_opt hil_fc_block_dsp
+#define stack_high_water mps2_stack_high_water
+#else
+#error "the self-test compares optimised kernels with the scalar ones: build it for an MVE or a DSP core"
 #endif
 
 #define GUARD 16u
@@ -25,12 +37,12 @@ static void check(const layer_t *L, int enc, const char *what) {
   a.y = g_y_ref;
   if (enc == ENC_DENSE) hil_fc_dense_scalar(&a, L->dense); else hil_fc_block_scalar(&a, &L->block);
   a.y = g_y_mve;
-  if (enc == ENC_DENSE) hil_fc_dense_mve(&a, L->dense); else hil_fc_block_mve(&a, &L->block);
+  if (enc == ENC_DENSE) hil_fc_dense_opt(&a, L->dense); else hil_fc_block_opt(&a, &L->block);
   g_cases++;
   for (uint32_t o = 0; o < L->out + GUARD; o++) {
     if (g_y_ref[o] != g_y_mve[o]) {
       if (g_failures++ < 20)
-        sh_printf("FAIL %s in=%u out=%u block=%ux%u per_channel=%d: y[%lu] scalar %d, mve %d\n", what, L->in,
+        sh_printf("FAIL %s in=%u out=%u block=%ux%u per_channel=%d: y[%lu] scalar %d, " OPT " %d\n", what, L->in,
                   L->out, L->br, L->bc, L->args.per_channel, (unsigned long)o, g_y_ref[o], g_y_mve[o]);
       return;
     }
@@ -85,6 +97,7 @@ static void requant_edges(pool_t *pool, rng_t *rng) {
       }
 }
 
+#if HIL_KERNELS_MVE
 /* The MVE front end (dsp_mve.c) against the portable one, step by step, on the inputs the pipeline can
  * give it: full-scale noise, square waves, DC and impulses (the largest spectra, |X| near 32767 * 512),
  * every mask value, both hops; and the FFT both ways on its own. */
@@ -215,6 +228,7 @@ static void eltwise_selftest(rng_t *rng) {
     eltwise_expect("lut", n, g_y_ref, g_y_mve);
   }
 }
+#endif
 
 int main(void) {
   rng_t rng = {0x1234567u};
@@ -242,9 +256,9 @@ int main(void) {
           sh_exit(2);
         check(&L, ENC_BLOCK, "block");
       }
-  /* The shapes with their own assembly loops, many times over: every count of blocks per block row
+  /* The shapes with their own fast paths, many times over: every count of blocks per block row
    * (and so every tail of their 4-block groups), partial last block rows, all requantisation modes. */
-  static const uint8_t fast[][2] = {{8, 8}, {4, 4}, {1, 16}, {16, 1}};
+  static const uint8_t fast[][2] = {{8, 8}, {4, 4}, {1, 16}, {16, 1}, {2, 12}, {5, 1}};
   for (uint32_t s = 0; s < sizeof fast / sizeof fast[0]; s++)
     for (uint32_t rep = 0; rep < 48; rep++) {
       pool.used = 0;
@@ -256,9 +270,11 @@ int main(void) {
       check(&L, ENC_BLOCK, "block");
     }
   requant_edges(&pool, &rng);
+#if HIL_KERNELS_MVE
   dsp_selftest(&rng);
   eltwise_selftest(&rng);
-  sh_printf("kernels self-test: %lu cases, %lu failures, stack high water %lu bytes\n", (unsigned long)g_cases,
-            (unsigned long)g_failures, (unsigned long)cs300_stack_high_water());
+#endif
+  sh_printf("kernels self-test (" OPT "): %lu cases, %lu failures, stack high water %lu bytes\n", (unsigned long)g_cases,
+            (unsigned long)g_failures, (unsigned long)stack_high_water());
   sh_exit(g_failures ? 1 : 0);
 }

@@ -2,7 +2,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "an547.h"
 #include "startup.h"
 
 enum { SYS_OPEN = 0x01, SYS_CLOSE = 0x02, SYS_WRITE0 = 0x04, SYS_READ = 0x06, SYS_FLEN = 0x0C,
@@ -30,7 +29,7 @@ void sh_printf(const char *fmt, ...) {
 void sh_exit(int code) {
   uint32_t args[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)code};
   sh_call(SYS_EXIT_EXTENDED, args);
-  for (;;) cpu_wfi();
+  for (;;) __asm volatile("dsb\n\twfi" ::: "memory");
 }
 
 long sh_read_file(const char *path, uint8_t *buf, uint32_t cap) {
@@ -49,6 +48,10 @@ long sh_read_file(const char *path, uint8_t *buf, uint32_t cap) {
   return result;
 }
 
+/* The port's fault hook (startup.h): cs300_fault on the Corstone-300, mps2_fault on the MPS2 ports. */
+#ifdef MPS2_STARTUP_H
+#define cs300_fault mps2_fault
+#endif
 void cs300_fault(const char *what, uint32_t pc, uint32_t cfsr) {
   sh_printf("FAULT %s pc=0x%08lx cfsr=0x%08lx\n", what, (unsigned long)pc, (unsigned long)cfsr);
   sh_exit(3);

@@ -59,10 +59,22 @@ void hil_fc_block_mve(const hil_fc_args_t *a, const hil_fc_block_t *w); /* falls
 #define HIL_KERNELS_MVE 0
 #endif
 
+/* DSP-extension variants (kernels_dsp.c: SXTB16 + SMLAD dual 16-bit MACs), on cores with the DSP
+ * extension and no MVE: Cortex-M4, M7, M33. Same arguments as the scalar kernels, bit-exact with them. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !HIL_KERNELS_MVE
+#define HIL_KERNELS_DSP 1
+void hil_fc_dense_dsp(const hil_fc_args_t *a, const int8_t *w);
+void hil_fc_block_dsp(const hil_fc_args_t *a, const hil_fc_block_t *w); /* falls back for widths not 1, 4, 8, 12, 16 */
+#else
+#define HIL_KERNELS_DSP 0
+#endif
+
 /* What the engine calls: the best variant this build has. */
 static inline void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w) {
 #if HIL_KERNELS_MVE
   hil_fc_dense_mve(a, w);
+#elif HIL_KERNELS_DSP
+  hil_fc_dense_dsp(a, w);
 #else
   hil_fc_dense_scalar(a, w);
 #endif
@@ -70,6 +82,8 @@ static inline void hil_fc_dense(const hil_fc_args_t *a, const int8_t *w) {
 static inline void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w) {
 #if HIL_KERNELS_MVE
   hil_fc_block_mve(a, w);
+#elif HIL_KERNELS_DSP
+  hil_fc_block_dsp(a, w);
 #else
   hil_fc_block_scalar(a, w);
 #endif

@@ -15,6 +15,7 @@ export const BOARDS_DIR = repoPath('boards');
 const LAUNCHERS = new Map<string, () => Promise<Launcher>>([
   ['sim', async () => (await import('./sim.js')).createSimBoard],
   ['corstone-300', async () => (await import('./corstone300.js')).createCorstone300Board],
+  ['qemu-mcu', async () => (await import('./qemumcu.js')).createQemuMcuBoard],
 ]);
 
 export function launcherKinds(): string[] {

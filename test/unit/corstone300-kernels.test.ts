@@ -17,7 +17,7 @@ before(async () => {
 test('MVE FC kernels are bit-exact with the scalar ones (dense, every block shape 1..16 x 1..16, the fast 8x8/4x4/1x16/16x1 paths, requantisation ties and extremes)', { skip }, async (t) => {
   const { code, output } = await runBenchImage('selftest');
   t.diagnostic(output.trim());
-  assert.match(output, /kernels self-test: (\d+) cases, 0 failures/);
+  assert.match(output, /kernels self-test \(mve\): (\d+) cases, 0 failures/);
   assert.ok(Number(/(\d+) cases/.exec(output)![1]) > 2500);
   assert.equal(code, 0);
 });
