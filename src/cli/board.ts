@@ -13,7 +13,7 @@ import { action } from './common.js';
 const WIDTH = 100;
 
 /** Shortens `text` to `n` columns, with an ellipsis. */
-function fit(text: string, n: number): string {
+function clip(text: string, n: number): string {
   return text.length <= n ? text : n <= 1 ? text.slice(0, n) : `${text.slice(0, n - 1)}…`;
 }
 
@@ -41,12 +41,12 @@ export function register(program: Command): void {
         // name 16 | kind 13 | backend 9 | latency 22 | the rest: the backend's detail or why it cannot run
         for (const { listing: b, backend } of rows) {
           if (!b.file || !backend) {
-            process.stdout.write(`${chalk.red(fit(b.name, 16).padEnd(16))} ${chalk.red('unusable')}: ${fit(b.error ?? '', WIDTH - 27)}\n`);
+            process.stdout.write(`${chalk.red(clip(b.name, 16).padEnd(16))} ${chalk.red('unusable')}: ${clip(b.error ?? '', WIDTH - 27)}\n`);
             continue;
           }
           const latency = `${b.file.latency.kind} ${b.file.latency.unit}`;
-          const head = `${fit(b.name, 16).padEnd(16)} ${fit(b.file.launch.kind, 13).padEnd(13)} ${fit(backend.backend, 9).padEnd(9)} ${latency.padEnd(22)} `;
-          const detail = fit(backend.available ? backend.detail : `✗ ${backend.detail}`, WIDTH - head.length);
+          const head = `${clip(b.name, 16).padEnd(16)} ${clip(b.file.launch.kind, 13).padEnd(13)} ${clip(backend.backend, 9).padEnd(9)} ${latency.padEnd(22)} `;
+          const detail = clip(backend.available ? backend.detail : `✗ ${backend.detail}`, WIDTH - head.length);
           process.stdout.write(`${chalk.bold(head.slice(0, 16))}${head.slice(16)}${backend.available ? chalk.dim(detail) : chalk.yellow(detail)}\n`);
         }
         if (!boards.length) process.stdout.write('no board files in boards/\n');
@@ -69,9 +69,9 @@ export function register(program: Command): void {
         }
         for (const p of ports) {
           const usb = p.vendorId && p.productId ? `${p.vendorId}:${p.productId}` : '-';
-          const head = `${fit(p.path, 20).padEnd(20)} ${usb.padEnd(9)} ${fit(p.serialNumber ?? '-', 24).padEnd(24)} `;
+          const head = `${clip(p.path, 20).padEnd(20)} ${usb.padEnd(9)} ${clip(p.serialNumber ?? '-', 24).padEnd(24)} `;
           const byId = p.byId[0] ?? (p.manufacturer ? `(${p.manufacturer})` : '');
-          process.stdout.write(`${head}${chalk.dim(fit(byId, WIDTH - head.length))}\n`);
+          process.stdout.write(`${head}${chalk.dim(clip(byId, WIDTH - head.length))}\n`);
         }
       }),
     );
