@@ -21,7 +21,7 @@ export interface Board {
   /** The parsed board file. */
   readonly file: BoardFile;
   readonly capabilities: BoardCapabilities;
-  /** Which backend runs the firmware, for a board with several (corstone-300: fvp, qemu or mps3). */
+  /** Which backend runs the firmware: 'process' (the sim), 'serial', or one of corstone-300's fvp, qemu, mps3. */
   readonly backend?: string;
   /**
    * Puts a model blob where the firmware will find it at boot: 'placed' when the board's flasher did,
@@ -39,7 +39,12 @@ export function capabilitiesOf(file: BoardFile, placesModel: boolean): BoardCapa
 }
 
 export interface LaunchOptions {
+  /** The link log: the line, its banner and console text, frames dropped, retransmissions. */
   log?: LinkLog;
+  /** The board log: every driver action (processes started and stopped, flasher commands, state changes); defaults to `log`. */
+  boardLog?: LinkLog;
+  /** `--port`: the serial port of a `serial` board, overriding its board file. */
+  port?: string;
 }
 /** Makes a Board from a validated board file (`path` for messages); src/board/registry.ts picks one by `launch.kind`. */
 export type Launcher = (file: BoardFile, path: string, opts: LaunchOptions) => Board;

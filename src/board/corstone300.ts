@@ -8,23 +8,23 @@
  * The session it hands out checks the device against the board file and the ELF: partition, arena and
  * clock in the HELLO reply, and every GET_STATS memory figure against the image's section sizes.
  */
-import { existsSync, fsyncSync, mkdtempSync, openSync, closeSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { SerialPort } from 'serialport';
 import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
-import type { HelloReply, ModelRef, GetStatsReply } from '../link/messages.js';
+import type { HelloReply, GetStatsReply } from '../link/messages.js';
 import { Session, type SessionOptions } from '../link/session.js';
-import { openSerialTransport, StreamTransport, type Banner, type LinkLog } from '../link/transport.js';
+import { openSerialTransport, openTcpTransport, type StreamTransport, type Banner, type LinkLog } from '../link/transport.js';
 import type { Board, BoardCapabilities, LaunchOptions } from './board.js';
 import { imageMemory } from './elf.js';
-import { EmulatorProcess, findOnPath } from './emulator.js';
+import { FileFlasher, Mps3Flasher } from './flasher.js';
 import { makeFirmware } from './firmware.js';
 import { FVP_BACKEND_SCHEMA, FVP_NUM_MACS, FVP_PORT_LINE, fvpCommand, type FvpBackend } from './fvp.js';
-import { mccResetBytes, MPS3_BACKEND_SCHEMA, mps3FlashPlan, mps3Unavailable, requireMps3Paths, type Mps3Backend } from './mps3.js';
+import { BoardMachine, type BoardState } from './machine.js';
+import { MPS3_BACKEND_SCHEMA, mps3Unavailable, requireMps3Paths, type Mps3Backend } from './mps3.js';
+import { findOnPath, ProcessDriver } from './process.js';
 import { QEMU_BACKEND_SCHEMA, QEMU_PTY_LINE, qemuCommand, type QemuBackend } from './qemu.js';
 import { u32, validateSection, type BoardFile, type LatencyKind } from './schema.js';
 import { LatencyKindCode as KIND_CODE } from '../spec/protocol.js';
@@ -134,9 +134,22 @@ export function chooseBackend(launch: Corstone300Launch, path: string, probe: Pr
   throw new HilError(`no backend of board corstone-300 can run here (${reasons.join('; ')})`, 'install qemu-system-arm (`bash scripts/setup.sh`) or see docs/corstone-300.md');
 }
 
-export function createCorstone300Board(file: BoardFile, path: string, opts: LaunchOptions): Board {
+/** The backend `hil board list` reports: what chooseBackend() would pick here, or why none can run. */
+export function describeCorstone300(file: BoardFile, path: string, probe: Probe = REAL_PROBE): { backend: string; available: boolean; detail: string } {
   const launch = parseLaunch(file, path);
-  return new Corstone300Board(file, launch, chooseBackend(launch, path), opts.log);
+  try {
+    const b = chooseBackend(launch, path, probe);
+    const detail = b.kind === 'mps3' ? 'MPS3 volume and UART found' : `${probe.onPath(b.executable)}`;
+    return { backend: b.kind, available: true, detail: probe.env.HIL_BACKEND ? `${detail} (HIL_BACKEND)` : detail };
+  } catch (e) {
+    return { backend: launch.backends.map((b) => b.kind).join('|'), available: false, detail: e instanceof HilError ? e.message : String(e) };
+  }
+}
+
+export function createCorstone300Board(file: BoardFile, path: string, opts: LaunchOptions): Board {
+  if (opts.port) throw new HilError(`--port ${opts.port}: board ${file.name} is launch.kind corstone-300, not serial`, 'leave --port out (the mps3 backend takes HIL_MPS3_SERIAL)');
+  const launch = parseLaunch(file, path);
+  return new Corstone300Board(file, launch, chooseBackend(launch, path), opts.log, opts.boardLog);
 }
 
 /** How long a closed line waits for the emulator's exit, to say how it died. */
@@ -147,14 +160,12 @@ export class Corstone300Board implements Board {
   readonly capabilities: BoardCapabilities;
   /** Which backend runs the firmware: fvp, qemu or mps3. */
   readonly backend: BackendKind;
-  private readonly emulator: EmulatorProcess | null;
+  /** The process driver of an emulator backend (none for the MPS3: hil does not run it). */
+  private readonly emulator: ProcessDriver | null;
+  private readonly machine: BoardMachine;
+  private readonly boardLog: LinkLog;
   private dir: string | null = null;
   private modelPath: string | null = null;
-  private placed: ModelRef | null = null;
-  /** The partition holds what flash() wrote: the board has not run a session on it yet. */
-  private placedFresh = false;
-  /** The MPS3 has been flashed and reset (it keeps running between sessions, like an emulator). */
-  private mps3Started = false;
   private session: Session | null = null;
   private ptyPath: string | null = null;
 
@@ -163,16 +174,25 @@ export class Corstone300Board implements Board {
     readonly launch: Corstone300Launch,
     readonly backendConfig: Corstone300Backend,
     private readonly log: LinkLog = () => {},
+    boardLog: LinkLog = log,
   ) {
     this.name = file.name;
     this.backend = backendConfig.kind;
+    this.boardLog = boardLog;
     this.capabilities = {
       latency: BACKEND_LATENCY[this.backend],
       memoryLabel: file.memory_label,
       accelerator: file.accelerator,
       placesModel: true,
     };
-    this.emulator = this.backend === 'mps3' ? null : new EmulatorProcess(this.backend === 'qemu' ? 'QEMU' : 'the FVP', log);
+    this.machine = new BoardMachine(`${this.name} (${this.backend})`, boardLog);
+    this.emulator = this.backend === 'mps3' ? null : new ProcessDriver(this.backend === 'qemu' ? 'QEMU' : 'the FVP', { log: boardLog });
+    if (this.emulator) {
+      this.emulator.onUnexpectedExit = (why) => {
+        if (this.machine.started) this.machine.to('off', why.message);
+        this.session?.client.fail(why);
+      };
+    }
   }
 
   /** The emulator's process id while it runs (tests use it). */
@@ -180,8 +200,9 @@ export class Corstone300Board implements Board {
     return this.emulator?.pid;
   }
 
-  private get started(): boolean {
-    return this.emulator ? this.emulator.running : this.mps3Started;
+  /** The board's state (tests and logs). */
+  get state(): BoardState {
+    return this.machine.state;
   }
 
   private tempDir(): string {
@@ -195,11 +216,11 @@ export class Corstone300Board implements Board {
       throw new HilError(`the model is ${blob.length} bytes, board ${this.name}'s partition holds ${limit}`, 'compress the model further');
     }
     // A running board has its partition in use; from now on the model travels over the link.
-    if (this.started) return 'upload';
+    if (this.machine.started) return 'upload';
+    // Staged here; the backend's start places it (QEMU's loader, the FVP's --data, the MPS3's volume).
     this.modelPath = join(this.tempDir(), 'model.hilm');
-    writeFileSync(this.modelPath, blob);
-    this.placed = { size: blob.length, crc32: crc32(blob) };
-    this.placedFresh = true;
+    new FileFlasher(`board ${this.name}: flasher`, this.boardLog).flash(this.modelPath, blob);
+    this.machine.flashed({ size: blob.length, crc32: crc32(blob) }, `model staged for the ${this.backend} backend`);
     return 'placed';
   }
 
@@ -210,108 +231,76 @@ export class Corstone300Board implements Board {
     try {
       transport = await this.connect(image);
     } catch (e) {
-      await this.emulator?.stop();
+      await this.stop();
       throw e;
     }
     try {
       const banner = await transport.readBanner({ bannerMs: this.file.link.banner_ms, startMs: this.file.link.start_ms });
       const session = new CheckedSession(transport, banner, {
         link: this.file.link,
-        placed: this.placedFresh ? this.placed : null,
+        placed: this.machine.takePlaced(),
         log: this.log,
         onClose: async () => {
           this.session = null;
+          if (this.machine.state === 'session') this.machine.to('running', 'session closed');
         },
         explainLineClosed: async () => (await this.emulator?.exitReport(DEATH_REPORT_MS)) ?? null,
       }, this, image);
-      this.placedFresh = false;
       this.session = session;
-      if (this.emulator) this.emulator.onUnexpectedExit = (why) => this.session?.client.fail(why);
+      this.machine.to('session', `session on ${transport.where}`);
       return session;
     } catch (e) {
       await transport.close();
       const died = await this.emulator?.exitReport(0);
-      await this.emulator?.stop();
+      await this.stop();
       throw died ?? e;
     }
   }
 
   /** Starts the backend if it is not running and opens its UART. */
   private async connect(image: string): Promise<StreamTransport> {
-    const model = this.placedFresh && this.modelPath ? { path: this.modelPath, address: this.launch.model_partition.base } : null;
+    const placed = this.machine.state === 'flashed' && this.modelPath !== null;
+    const model = placed ? { path: this.modelPath!, address: this.launch.model_partition.base } : null;
     const b = this.backendConfig;
     const startMs = this.file.link.start_ms;
     switch (b.kind) {
       case 'qemu': {
         // A later session on the same QEMU reopens its pty; the device answers the wake line again.
-        if (!this.emulator!.running) this.ptyPath = (await this.emulator!.start(qemuCommand(b, { image, model }), QEMU_PTY_LINE, startMs))[1]!;
+        if (!this.machine.started) {
+          this.ptyPath = (await this.emulator!.start(qemuCommand(b, { image, model }), QEMU_PTY_LINE, startMs))[1]!;
+          this.machine.to('running', `QEMU pid ${this.emulator!.pid} serves ${this.ptyPath}${model ? ', model loaded into the partition' : ''}`);
+        }
         return openSerialTransport(this.ptyPath!, this.log);
       }
       case 'fvp': {
-        if (this.emulator!.running) throw new HilError(`board ${this.name}: the FVP takes one session per start`, 'close the board and open it again');
+        if (this.machine.started) throw new HilError(`board ${this.name}: the FVP takes one session per start`, 'close the board and open it again');
         const m = await this.emulator!.start(fvpCommand(b, { image, model }, this.file.accelerator.macs_per_cycle), FVP_PORT_LINE, startMs);
-        return openTcpTransport('127.0.0.1', Number(m[1]), this.log);
+        this.machine.to('running', `FVP pid ${this.emulator!.pid} serves TCP port ${m[1]}`);
+        return openTcpTransport('127.0.0.1', Number(m[1]), this.log, "FVP's UART");
       }
       case 'mps3': {
         const paths = requireMps3Paths(b);
-        if (!this.mps3Started) {
-          await flashMps3(b, paths, image, model?.path ?? null, this.log);
-          this.mps3Started = true;
+        if (!this.machine.started) {
+          await new Mps3Flasher(b, this.boardLog).flash(paths, image, model?.path ?? null);
+          this.machine.to('running', 'MPS3 flashed and reset');
         }
         return openSerialTransport(paths.serial, this.log);
       }
     }
   }
 
+  private async stop(): Promise<void> {
+    await this.emulator?.stop();
+    if (this.machine.state !== 'off') this.machine.to('off', this.emulator ? `${this.emulator.label} stopped` : 'released');
+  }
+
   async close(): Promise<void> {
     if (this.session) await this.session.close();
-    await this.emulator?.stop();
-    this.mps3Started = false;
+    await this.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = null;
     this.modelPath = null;
-    this.placed = null;
-    this.placedFresh = false;
   }
-}
-
-async function openTcpTransport(host: string, port: number, log: LinkLog): Promise<StreamTransport> {
-  const socket = connect({ host, port });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', (e) => reject(new HilError(`cannot connect to the FVP's UART at ${host}:${port}: ${e.message}`)));
-  });
-  socket.setNoDelay(true);
-  return new StreamTransport(socket, `${host}:${port}`, log);
-}
-
-/** Copies the firmware (and model) to the MPS3's volume, writes images.txt, and resets the board. */
-async function flashMps3(b: Mps3Backend, paths: { volume: string; mcc?: string }, image: string, model: string | null, log: LinkLog): Promise<void> {
-  const plan = mps3FlashPlan(b, paths.volume, image, model);
-  const durable = (path: string) => {
-    const fd = openSync(path, 'r+');
-    fsyncSync(fd);
-    closeSync(fd);
-  };
-  try {
-    for (const c of plan.copies) {
-      copyFileSync(c.from, c.to);
-      durable(c.to);
-    }
-    writeFileSync(plan.imagesTxtPath, plan.imagesTxt, 'latin1');
-    durable(plan.imagesTxtPath);
-  } catch (e) {
-    throw new HilError(`cannot write the MPS3 volume ${paths.volume}: ${(e as Error).message}`, 'is it mounted read-write?');
-  }
-  if (!paths.mcc) {
-    log('warn', 'MPS3: files written; press the board\'s reset button now (or set HIL_MPS3_MCC to reset it through the MCC console)');
-    return;
-  }
-  const port = new SerialPort({ path: paths.mcc, baudRate: 115200, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(new HilError(`cannot open the MCC console ${paths.mcc}: ${e.message}`)) : resolve())));
-  await new Promise<void>((resolve, reject) => port.write(mccResetBytes(b), (e) => (e ? reject(e) : port.drain(() => resolve()))));
-  await new Promise<void>((resolve) => port.close(() => resolve()));
-  log('info', `MPS3: reset through ${paths.mcc}`);
 }
 
 /**

@@ -56,6 +56,7 @@ export function parseQemuMcuLaunch(file: BoardFile, path: string): QemuMcuLaunch
 }
 
 export function createQemuMcuBoard(file: BoardFile, path: string, opts: LaunchOptions): Board {
+  if (opts.port) throw new HilError(`--port ${opts.port}: board ${file.name} is launch.kind qemu-mcu, not serial`, 'leave --port out');
   const launch = parseQemuMcuLaunch(file, path);
   if (!findOnPath(launch.qemu.executable)) {
     throw new HilError(`board ${file.name} needs ${launch.qemu.executable}, which is not on PATH`, 'install qemu-system-arm (`bash scripts/setup.sh`)');
@@ -63,5 +64,12 @@ export function createQemuMcuBoard(file: BoardFile, path: string, opts: LaunchOp
   const { qemu, ...rest } = launch;
   // Corstone300Board only reads the memory map, the partition, arena and clock, and its one backend.
   const asCorstone = { ...rest, kind: 'corstone-300', backends: [qemu] } as unknown as Corstone300Launch;
-  return new Corstone300Board(file, asCorstone, qemu, opts.log);
+  return new Corstone300Board(file, asCorstone, qemu, opts.log, opts.boardLog);
+}
+
+/** `hil board list`: QEMU is the only backend; available when its executable is on PATH. */
+export function describeQemuMcu(file: BoardFile, path: string): { backend: string; available: boolean; detail: string } {
+  const launch = parseQemuMcuLaunch(file, path);
+  const exe = findOnPath(launch.qemu.executable);
+  return exe ? { backend: 'qemu', available: true, detail: `${exe} -M ${launch.qemu.machine}` } : { backend: 'qemu', available: false, detail: `${launch.qemu.executable} is not on PATH` };
 }

@@ -16,7 +16,37 @@ const LAUNCHERS = new Map<string, () => Promise<Launcher>>([
   ['sim', async () => (await import('./sim.js')).createSimBoard],
   ['corstone-300', async () => (await import('./corstone300.js')).createCorstone300Board],
   ['qemu-mcu', async () => (await import('./qemumcu.js')).createQemuMcuBoard],
+  ['serial', async () => (await import('./serial.js')).createSerialBoard],
 ]);
+
+/** What `hil board list` says about a board's backend on this machine. */
+export interface BackendReport {
+  /** What would run the firmware here: 'process' (the sim), 'qemu', 'fvp', 'mps3', 'serial'. */
+  backend: string;
+  available: boolean;
+  /** Why not, or where (a port, an executable). */
+  detail: string;
+}
+type Describer = (file: BoardFile, path: string) => BackendReport | Promise<BackendReport>;
+
+/** Backend reports by `launch.kind`; a kind without one is reported by its name, unchecked. */
+const DESCRIBERS = new Map<string, () => Promise<Describer>>([
+  ['sim', async () => () => ({ backend: 'process', available: true, detail: 'firmware/ports/host on a pty' })],
+  ['corstone-300', async () => (await import('./corstone300.js')).describeCorstone300],
+  ['qemu-mcu', async () => (await import('./qemumcu.js')).describeQemuMcu],
+  ['serial', async () => (await import('./serial.js')).describeSerial],
+]);
+
+/** Which backend a board would use here, and whether it can: never starts, opens or locks anything. */
+export async function describeBackend(file: BoardFile, path: string): Promise<BackendReport> {
+  const load = DESCRIBERS.get(file.launch.kind);
+  if (!load) return { backend: file.launch.kind, available: true, detail: 'not checked' };
+  try {
+    return await (await load())(file, path);
+  } catch (e) {
+    return { backend: file.launch.kind, available: false, detail: e instanceof HilError ? e.message : String(e) };
+  }
+}
 
 export function launcherKinds(): string[] {
   return [...LAUNCHERS.keys()].sort();
@@ -87,6 +117,9 @@ export function resolveBoardPath(nameOrPath: string, dir = BOARDS_DIR): string {
 export async function loadBoard(nameOrPath: string, opts: LaunchOptions = {}): Promise<Board> {
   const path = resolveBoardPath(nameOrPath);
   const file = readBoardFile(path);
+  if (opts.port && file.launch.kind !== 'serial' && file.launch.kind !== 'corstone-300') {
+    throw new HilError(`--port ${opts.port}: board ${file.name} is launch.kind ${file.launch.kind}, not serial`, 'leave --port out, or pick a serial board');
+  }
   const load = LAUNCHERS.get(file.launch.kind);
   if (!load) throw unknownKind(path, file.launch.kind);
   return (await load())(file, path, opts);

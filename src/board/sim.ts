@@ -1,24 +1,25 @@
 /**
  * The `sim` board: the firmware's native host port (firmware/ports/host) as a local process serving a
  * pseudo-terminal. Its "flash" is a file the process maps as the model partition, so flash() before
- * open() places the blob with no upload. Latency is modelled (docs/cost-model.md), and memory figures
+ * open() places the blob with no upload. The process is supervised by the process driver
+ * (src/board/process.ts) and the board's life is the state machine of src/board/machine.ts. Latency is modelled (docs/cost-model.md), and memory figures
  * describe the x86-64 executable ("sim-native"), not a microcontroller.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { crc32 } from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
 import { onInterrupt } from '../util/interrupt.js';
 import { alive } from '../util/lock.js';
-import type { ModelRef } from '../link/messages.js';
 import { Session } from '../link/session.js';
 import { openSerialTransport, type LinkLog } from '../link/transport.js';
 import { capabilitiesOf, type Board, type BoardCapabilities, type LaunchOptions } from './board.js';
+import { FileFlasher } from './flasher.js';
 import { makeFirmware } from './firmware.js';
+import { BoardMachine, type BoardState } from './machine.js';
+import { ProcessDriver } from './process.js';
 import { u32, validateSection, type BoardFile } from './schema.js';
 
 /** The sim launcher's own fields in the board file's `launch` section. */
@@ -33,8 +34,6 @@ const SIM_LAUNCH_SCHEMA = Type.Object(
 );
 export type SimLaunch = Static<typeof SIM_LAUNCH_SCHEMA>;
 
-/** How long close() waits for the process to leave after SIGTERM before SIGKILL. */
-const STOP_GRACE_MS = 2000;
 /** How long a closed line waits for the process's exit status, to say how it died. */
 const DEATH_REPORT_MS = 1000;
 
@@ -68,33 +67,51 @@ export function sweepStaleSimDirs(root = tmpdir()): void {
 }
 
 export function createSimBoard(file: BoardFile, path: string, opts: LaunchOptions): Board {
-  return new SimBoard(file, validateSection(SIM_LAUNCH_SCHEMA, file.launch, path, 'launch'), opts.log);
+  return new SimBoard(file, validateSection(SIM_LAUNCH_SCHEMA, file.launch, path, 'launch'), opts.log, opts.boardLog);
 }
 
 export class SimBoard implements Board {
   readonly name: string;
   readonly capabilities: BoardCapabilities;
+  readonly backend = 'process';
   private dir: string | null = null;
-  private placed: ModelRef | null = null;
-  /** The flash file still holds what flash() wrote: no session has run on it since. */
-  private placedFresh = false;
-  private child: ChildProcess | null = null;
-  private exited: Promise<void> | null = null;
-  private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private readonly machine: BoardMachine;
+  private readonly proc: ProcessDriver;
+  private readonly flasher: FileFlasher;
   private ptyPath: string | null = null;
-  private stderrTail: string[] = [];
   private session: Session | null = null;
 
   constructor(
     readonly file: BoardFile,
     private readonly launch: SimLaunch,
     private readonly log: LinkLog = () => {},
+    boardLog: LinkLog = log,
   ) {
     this.name = file.name;
     this.capabilities = capabilitiesOf(file, true);
+    this.machine = new BoardMachine(this.name, boardLog);
+    this.flasher = new FileFlasher(`board ${this.name}: flasher`, boardLog);
+    this.proc = new ProcessDriver(`board ${this.name}: the sim process`, {
+      log: boardLog,
+      hint: 'rerun the command; if it recurs, rebuild with `hil firmware build --board sim`',
+      readyWhat: 'where its pty is ("PTY <path>")',
+      tailFrom: 'stderr',
+      tailLines: 1,
+      stderrLevel: 'warn',
+    });
+    this.proc.onUnexpectedExit = (why) => {
+      this.ptyPath = null;
+      if (this.machine.started) this.machine.to('off', why.message);
+      this.session?.client.fail(why);
+    };
   }
 
   private forgetCleanup: () => void = () => {};
+
+  /** The board's state (tests and logs). */
+  get state(): BoardState {
+    return this.machine.state;
+  }
 
   private get flashPath(): string {
     if (!this.dir) {
@@ -103,7 +120,7 @@ export class SimBoard implements Board {
       // close() is the normal path; these cover process.exit() and SIGINT/SIGTERM, which skip it.
       const dir = this.dir;
       const cleanup = () => {
-        this.child?.kill('SIGKILL');
+        this.proc.kill();
         rmSync(dir, { recursive: true, force: true });
       };
       process.once('exit', cleanup);
@@ -118,140 +135,71 @@ export class SimBoard implements Board {
 
   /** The process id of the running sim, if any (tests use it to kill the board). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.proc.pid;
   }
 
   async flash(blob: Uint8Array): Promise<'placed' | 'upload'> {
     // A running process has the file mapped already; from now on the model travels over the link.
-    if (this.child) return 'upload';
+    if (this.machine.started) return 'upload';
     const limit = this.launch.partition_bytes ?? 4 << 20;
     if (blob.length > limit) {
       throw new HilError(`the model is ${blob.length} bytes, board ${this.name}'s partition holds ${limit}`, 'raise launch.partition_bytes in the board file');
     }
-    writeFileSync(this.flashPath, blob);
-    this.placed = { size: blob.length, crc32: crc32(blob) };
-    this.placedFresh = true;
+    this.flasher.flash(this.flashPath, blob);
+    this.machine.flashed({ size: blob.length, crc32: crc32(blob) }, `model placed in ${this.flashPath}`);
     return 'placed';
   }
 
   async open(): Promise<Session> {
     if (this.session) throw new HilError(`board ${this.name} already has an open session`, 'close it first');
-    if (!this.child) await this.start();
+    if (!this.machine.started) await this.start();
     const transport = await openSerialTransport(this.ptyPath!, this.log);
     try {
       const banner = await transport.readBanner({ bannerMs: this.file.link.banner_ms, startMs: this.file.link.start_ms });
-      // The placed blob is known to be in the partition only for the first session: that one may upload
-      // over it, and a later session cannot tell.
       const session = new Session(transport, banner, {
         link: this.file.link,
-        placed: this.placedFresh ? this.placed : null,
+        placed: this.machine.takePlaced(),
         log: this.log,
         onClose: async () => {
           this.session = null;
+          if (this.machine.state === 'session') this.machine.to('running', 'session closed');
         },
-        explainLineClosed: () => this.deathReport(DEATH_REPORT_MS),
+        explainLineClosed: () => this.proc.exitReport(DEATH_REPORT_MS),
       });
-      this.placedFresh = false;
       this.session = session;
+      this.machine.to('session', `session on ${this.ptyPath}`);
       return session;
     } catch (e) {
       await transport.close();
-      throw (await this.deathReport(0)) ?? e;
+      throw (await this.proc.exitReport(0)) ?? e;
     }
   }
 
   private async start(): Promise<void> {
     const image = await makeFirmware(this.file);
-    if (!this.placedFresh) writeFileSync(this.flashPath, new Uint8Array(0));
+    if (this.machine.state === 'off') writeFileSync(this.flashPath, new Uint8Array(0));
     const args = ['--flash', this.flashPath, '--board', this.name, '--clock-hz', String(this.file.accelerator.clock_hz)];
     if (this.launch.partition_bytes) args.push('--partition-bytes', String(this.launch.partition_bytes));
     if (this.launch.arena_bytes) args.push('--arena-bytes', String(this.launch.arena_bytes));
     if (this.launch.stack_bytes) args.push('--stack-bytes', String(this.launch.stack_bytes));
-    const child = spawn(image, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    if (child.pid) writeFileSync(join(this.dir!, 'sim.pid'), String(child.pid));
-    this.exit = null;
-    this.stderrTail = [];
-    this.exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        this.child = null;
-        this.ptyPath = null;
-        const why = this.deathError();
-        if (this.session) this.session.client.fail(why);
-        resolve();
-      });
-      child.once('error', (e) => {
-        this.exit = { code: null, signal: null };
-        this.stderrTail.push(e.message);
-        this.child = null;
-        resolve();
-      });
-    });
-    createInterface({ input: child.stderr! }).on('line', (l) => {
-      this.stderrTail = [...this.stderrTail.slice(-4), l];
-      this.log('warn', `${this.name} stderr: ${l}`);
-    });
-    this.ptyPath = await this.readPtyPath(child);
-    this.log('debug', `${this.name}: pid ${child.pid} serves ${this.ptyPath}`);
-  }
-
-  private readPtyPath(child: ChildProcess): Promise<string> {
-    const startMs = this.file.link.start_ms;
-    return new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout! });
-      const timer = setTimeout(() => fail(new HilError(`board ${this.name}: no "PTY <path>" line from the sim within ${startMs} ms`)), startMs);
-      const fail = (e: Error) => {
-        clearTimeout(timer);
-        lines.close();
-        reject(e);
-      };
-      lines.on('line', (l) => {
-        const m = /^PTY (\S+)$/.exec(l);
-        if (!m) return;
-        clearTimeout(timer);
-        lines.close();
-        resolve(m[1]!);
-      });
-      void this.exited!.then(() => fail(this.deathError()));
-    });
-  }
-
-  private deathError(): HilError {
-    const e = this.exit;
-    const how = !e ? 'stopped' : e.signal ? `was killed by ${e.signal}` : e.code === null ? 'could not start' : `exited with code ${e.code}`;
-    const tail = this.stderrTail.at(-1);
-    return new HilError(`board ${this.name}: the sim process ${how}${tail ? ` (${tail})` : ''}`, 'rerun the command; if it recurs, rebuild with `hil firmware build --board sim`');
-  }
-
-  /** Why the line closed, if the process died within `waitMs`. */
-  private async deathReport(waitMs: number): Promise<Error | null> {
-    if (this.exit) return this.deathError();
-    if (!this.exited || waitMs <= 0) return null;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
-    clearTimeout(timer);
-    return this.exit ? this.deathError() : null;
+    try {
+      this.ptyPath = (await this.proc.start({ command: image, args }, /^PTY (\S+)$/, this.file.link.start_ms))[1]!;
+    } catch (e) {
+      await this.proc.stop();
+      throw e;
+    }
+    if (this.proc.pid) writeFileSync(join(this.dir!, 'sim.pid'), String(this.proc.pid));
+    this.machine.to('running', `pid ${this.proc.pid} serves ${this.ptyPath}`);
   }
 
   async close(): Promise<void> {
     if (this.session) await this.session.close();
-    const child = this.child;
-    if (child) {
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([this.exited!.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), STOP_GRACE_MS)))]);
-      clearTimeout(timer);
-      if (!stopped) {
-        child.kill('SIGKILL');
-        await this.exited;
-      }
-    }
+    await this.proc.stop();
+    if (this.machine.state !== 'off') this.machine.to('off', 'closed');
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.forgetCleanup();
     this.forgetCleanup = () => {};
     this.dir = null;
-    this.placed = null;
-    this.placedFresh = false;
+    this.ptyPath = null;
   }
 }

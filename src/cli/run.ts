@@ -18,6 +18,7 @@ interface RunOptions {
   overwrite?: boolean;
   limit?: string;
   json?: boolean;
+  port?: string;
 }
 
 export function register(program: Command): void {
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'only the first n clips')
     .option('--overwrite', 'replace results already in --out instead of resuming')
     .option('--json', 'print the results as JSON on stdout (no table, no progress bar)')
+    .option('--port <port>', 'serial board: its port, a path, /dev/serial/by-id/... or VID:PID[:serial] (overrides the board file)')
     .action(
       action(async (opts: RunOptions) => {
         const interactive = process.stderr.isTTY && !opts.json;
@@ -70,7 +72,7 @@ export function register(program: Command): void {
         let file: ResultsFile;
         try {
           file = await runBenchmark(
-            { board: opts.board, model: opts.model, audio: opts.audio, clean: opts.clean, out: opts.out, overwrite: opts.overwrite, limit },
+            { board: opts.board, model: opts.model, audio: opts.audio, clean: opts.clean, out: opts.out, overwrite: opts.overwrite, limit, port: opts.port },
             onEvent,
           );
         } finally {

@@ -17,7 +17,7 @@ import { farmExecutor } from '../farm/coordinator.js';
 import { parseQueueUrl } from '../farm/connection.js';
 import { readSweepFile } from '../sweep/file.js';
 import { parseInstances, prepareSweep, type PrepareEvent, type SweepOptions } from '../sweep/plan.js';
-import { runSweep, type SweepEvent } from '../sweep/sweep.js';
+import { localExecutor, runSweep, type SweepEvent } from '../sweep/sweep.js';
 import { HilError } from '../util/errors.js';
 import { exitOnInterrupt } from '../util/interrupt.js';
 import { action, intOption } from './common.js';
@@ -32,6 +32,7 @@ interface SweepCliOptions {
   split?: string;
   limit?: string;
   instances?: string;
+  port?: string;
   seed?: string;
   out: string;
   queue?: string;
@@ -80,6 +81,22 @@ function duration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** `--port`: one port for a sweep of one board, or board=port pairs. */
+export function parsePorts(text: string, boards: string[]): Record<string, string> {
+  if (!text.includes('=')) {
+    if (boards.length !== 1) throw new HilError(`--port ${text}: the sweep has ${boards.length} boards`, 'give board=port pairs, e.g. --port nucleo-h743zi=/dev/ttyACM0');
+    return { [boards[0]!]: text };
+  }
+  const ports: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    const eq = pair.indexOf('=');
+    const board = pair.slice(0, eq);
+    if (eq <= 0 || !boards.includes(board)) throw new HilError(`--port ${pair}: not board=port for a board of this sweep (${boards.join(', ')})`, 'e.g. --port nucleo-h743zi=/dev/ttyACM0');
+    ports[board] = pair.slice(eq + 1);
+  }
+  return ports;
+}
+
 export function register(program: Command): void {
   program
     .command('sweep')
@@ -99,12 +116,15 @@ export function register(program: Command): void {
     .option('--queue <url>', 'run the jobs on a board farm (docs/farm.md): its Redis, redis:// or rediss://; "env" reads HIL_REDIS_URL')
     .option('--artifacts <dir>', 'with --queue: pass models and clips through this shared directory instead of Redis')
     .option('--return-audio', "with --queue: bring each clip's enhanced audio back into <out>/audio/")
+    .option('--port <list>', 'serial port of a serial board: a path, /dev/serial/by-id/..., or VID:PID[:serial]; board=port pairs, comma-separated, when the sweep has several boards')
     .action(
       action(async (fileArg: string | undefined, opts: SweepCliOptions) => {
         const options = sweepOptions(fileArg, opts);
         // With --queue the jobs run on the farm's workers; their rows come into the same store.
         const queue = opts.queue === undefined ? null : parseQueueUrl(opts.queue);
-        const executor = queue ? farmExecutor({ queue, artifacts: opts.artifacts, returnAudio: opts.returnAudio }) : undefined;
+        const ports = opts.port === undefined ? {} : parsePorts(opts.port, options.boards);
+        if (queue && opts.port !== undefined) throw new HilError('--port cannot be given with --queue', "a farm worker's board file names its own port");
+        const executor = queue ? farmExecutor({ queue, artifacts: opts.artifacts, returnAudio: opts.returnAudio }) : localExecutor(ports);
         const rel = (p: string) => relative(process.cwd(), p) || '.';
         const err = (s: string) => process.stderr.write(s + '\n');
         const onPrepare = (e: PrepareEvent) => {

@@ -28,6 +28,10 @@ function endOnZeroRead(port: LinuxPortBinding): LinuxPortBinding {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw e;
+        // The port may have closed while the read was on the thread pool: its poller is stopped, and
+        // polling it again crashes the process (a segfault when a port is closed right after binary mode
+        // began, as a serial board does when it refuses a banner).
+        if (!port.isOpen || port.fd === null) throw new BindingsError('Port is not open', { canceled: true });
         // Nothing to read yet: wait for the poller, as the stock binding does.
         await new Promise<void>((resolve, reject) => port.poller.once('readable', (err) => (err ? reject(err) : resolve())));
       }

@@ -1,10 +1,11 @@
 /**
  * The byte line to a board: first its text banner (read with @serialport/parser-readline), then frames
- * (FrameDecoder). Works over any Duplex; openSerialTransport() puts it on a serial device or a pty with
- * serialport. Writes are queued and awaited one at a time, and callers keep them small (the client's
- * credit): serialport 13 stalls a full-duplex pty when its write buffer fills while a read is pending.
+ * (FrameDecoder). Works over any Duplex: openSerialTransport() puts it on a serial device or a pty with
+ * serialport, openTcpTransport() on a TCP socket. Writes are queued and awaited one at a time, and callers
+ * keep them small (the client's credit): serialport 13 stalls a full-duplex pty when its write buffer fills while a read is pending.
  */
 import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPortStream } from '@serialport/stream';
@@ -203,13 +204,34 @@ export class StreamTransport extends EventEmitter {
   }
 }
 
-/** Opens a serial device or pty (no flow control, 115200 8N1: a pty ignores the rate). */
-export async function openSerialTransport(path: string, log?: LinkLog): Promise<StreamTransport> {
-  const port = new SerialPortStream({ binding: lineBinding(), path, baudRate: 115200, autoOpen: false });
+export interface SerialLineOptions {
+  /** Line rate (a pty ignores it); default 115200. */
+  baudRate?: number;
+  /** flock the device (serialport's `lock`): a second opener that also locks is refused. */
+  lock?: boolean;
+}
+
+/** Opens a serial device or pty (no flow control, 8N1, 115200 unless told otherwise). */
+export async function openSerialTransport(path: string, log?: LinkLog, opts: SerialLineOptions = {}): Promise<StreamTransport> {
+  const baudRate = opts.baudRate ?? 115200;
+  const port = new SerialPortStream({ binding: lineBinding(), path, baudRate, lock: opts.lock ?? false, autoOpen: false });
   await new Promise<void>((resolve, reject) =>
     port.open((err) =>
       err ? reject(new HilError(`cannot open ${path}: ${err.message}`, 'is the board connected and the path right?')) : resolve(),
     ),
   );
+  log?.('debug', `${path}: open at ${baudRate} baud${opts.lock ? ', locked' : ''}`);
   return new StreamTransport(port, path, log);
+}
+
+/** Opens a TCP line (an FVP's UART terminal); Nagle off, since requests are small and replies awaited. */
+export async function openTcpTransport(host: string, port: number, log?: LinkLog, what = 'UART'): Promise<StreamTransport> {
+  const socket = connect({ host, port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', (e) => reject(new HilError(`cannot connect to the ${what} at ${host}:${port}: ${e.message}`)));
+  });
+  socket.setNoDelay(true);
+  log?.('debug', `${host}:${port}: connected`);
+  return new StreamTransport(socket, `${host}:${port}`, log);
 }

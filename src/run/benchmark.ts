@@ -18,6 +18,7 @@ import { linkStatsDelta, type FrameResult, type Session } from '../link/session.
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
 import { checkIdentity } from './identity.js';
+import { RunLogs } from './logs.js';
 import { resolveModel, type ResolvedModel } from './resolveModel.js';
 import type { ClipInput, ClipResult, Provenance, ResultsFile } from '../report/resultsSchema.js';
 import { ResultsStore, ROWS_FILE } from './results.js';
@@ -37,6 +38,8 @@ export interface BenchmarkOptions {
   overwrite?: boolean;
   /** Only the first N clips (sorted by name). */
   limit?: number;
+  /** `--port`: the serial port of a `serial` board, overriding its board file. */
+  port?: string;
 }
 
 export type BenchmarkEvent =
@@ -207,7 +210,9 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   cleanDir = cleanDir ? resolve(cleanDir) : null;
   const clips = pairClips(audioDir, cleanDir, opts.limit);
 
-  const board = await loadBoard(opts.board);
+  // The board's driver actions and its line are logged to <out>/logs/ (attached once --out is locked).
+  const logs = new RunLogs();
+  const board = await loadBoard(opts.board, { port: opts.port, log: logs.link, boardLog: logs.board });
   const outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
   const note = (text: string) => onEvent({ type: 'note', text });
   // Every input is checked before --out is created or locked and before the firmware is built, so a
@@ -235,9 +240,12 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   };
   const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false, note);
   try {
+    logs.attach(outDir);
+    logs.board('info', `run: board ${board.name} (${provenance.boardBackend}), firmware build ${firmware.build_id}, model ${model.name} ${model.sha256.slice(0, 12)}`);
     return await measure(store, inputs, { board, blob, model, firmware, outDir, onEvent, total: clips.length });
   } finally {
     store.close();
+    logs.close();
   }
 }
 

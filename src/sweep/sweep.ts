@@ -151,8 +151,8 @@ export interface JobExecutor {
   close?(): Promise<void>;
 }
 
-/** What one job needs besides itself: the clip set and limit. */
-export type JobInputs = Pick<SweepPlan, 'audio' | 'clean' | 'limit'>;
+/** What one job needs besides itself: the clip set and limit, and `--port` overrides of serial boards by board. */
+export type JobInputs = Pick<SweepPlan, 'audio' | 'clean' | 'limit'> & { ports?: Record<string, string> };
 
 /**
  * One job as a local sweep runs it: `runBenchmark` into `dir` (which resumes it), and the rows with what
@@ -166,21 +166,24 @@ export async function runJob(
   note: (text: string) => void,
   onBenchmarkEvent: (e: BenchmarkEvent) => void = () => {},
 ): Promise<{ file: ResultsFile; rows: SweepRow[] }> {
-  const file = await runBenchmark({ board: job.board, model: job.modelDir, audio: inputs.audio ?? undefined, clean: inputs.clean ?? undefined, out: dir, limit: inputs.limit }, (e: BenchmarkEvent) => {
+  const file = await runBenchmark({ board: job.board, model: job.modelDir, audio: inputs.audio ?? undefined, clean: inputs.clean ?? undefined, out: dir, limit: inputs.limit, port: inputs.ports?.[job.board] }, (e: BenchmarkEvent) => {
     if (e.type === 'note') note(e.text);
     onBenchmarkEvent(e);
   });
   return { file, rows: rowsOf(file, job, modelName) };
 }
 
-/** The in-process pool: each board instance takes one job at a time, into <out>/runs/<board>/<profile>/. */
-export function localExecutor(): JobExecutor {
+/**
+ * The in-process pool: each board instance takes one job at a time, into <out>/runs/<board>/<profile>/.
+ * `ports`: `--port` overrides of serial boards, by board as the plan names it.
+ */
+export function localExecutor(ports: Record<string, string> = {}): JobExecutor {
   return {
     async prepare(plan) {
       for (const b of plan.boards) await buildFirmwareImage(readBoardFile(resolveBoardPath(b)));
     },
     concurrency: (plan, board) => plan.instances[board] ?? 1,
-    run: async (job, ctx) => (await runJob(job, ctx.plan, jobDir(ctx.out, job), ctx.modelName, ctx.note, ctx.onBenchmarkEvent)).rows,
+    run: async (job, ctx) => (await runJob(job, { ...ctx.plan, ports }, jobDir(ctx.out, job), ctx.modelName, ctx.note, ctx.onBenchmarkEvent)).rows,
   };
 }
 
