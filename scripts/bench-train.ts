@@ -135,10 +135,66 @@ function matmulGflops(): number {
 }
 const peak = matmulGflops();
 console.log(`plain matmul [${B * T}×256]·[256×768]: ${peak.toFixed(2)} GFLOP/s`);
+
+/**
+ * The same matmul on `n` threads at once (the main thread and n − 1 workers with their own wasm tfjs):
+ * the summed GFLOP/s say how much of n cores this process can actually get on the machine right now.
+ */
+async function parallelMatmulGflops(n: number): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const tfjs = import.meta.resolve('@tensorflow/tfjs');
+  const wasm = import.meta.resolve('@tensorflow/tfjs-backend-wasm');
+  const code = `(async () => {
+    const { parentPort, workerData: { M } } = await import('node:worker_threads');
+    const tf = await import(${JSON.stringify(tfjs)});
+    await import(${JSON.stringify(wasm)});
+    await tf.setBackend('wasm');
+    await tf.ready();
+    const x = tf.randomNormal([M, 256]);
+    const w = tf.randomNormal([256, 768]);
+    tf.matMul(x, w).dispose();
+    parentPort.on('message', (reps) => {
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) { const y = tf.matMul(x, w); y.dataSync(); y.dispose(); }
+      parentPort.postMessage((performance.now() - t0) / 1000);
+    });
+    parentPort.postMessage('ready');
+  })();`;
+  const workers = Array.from({ length: n - 1 }, () => new Worker(code, { eval: true, workerData: { M: B * T }, execArgv: [] }));
+  try {
+    const next = (w: InstanceType<typeof Worker>) => new Promise<unknown>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    await Promise.all(workers.map(next));
+    const reps = 10;
+    const done = workers.map(next);
+    for (const w of workers) w.postMessage(reps);
+    const flops = reps * 2 * B * T * 256 * 768;
+    const own = flops / (await Promise.resolve().then(() => {
+      const x = tf.randomNormal([B * T, 256]);
+      const w = tf.randomNormal([256, 768]);
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) {
+        const y = tf.matMul(x, w);
+        y.dataSync();
+        y.dispose();
+      }
+      x.dispose();
+      w.dispose();
+      return (performance.now() - t0) / 1000;
+    }));
+    const others = (await Promise.all(done)) as number[];
+    return (own + others.reduce((a, s) => a + flops / s, 0)) / 1e9;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
 const stepGflop = (arch: ArchName) => (6 * macsPerFrame(arch) * B * T) / 1e9;
 
 if (workerCounts) {
   setKernelFixes(true);
+  for (const n of workerCounts.filter((c) => c > 1)) {
+    const g = await parallelMatmulGflops(n);
+    console.log(`the same matmul on ${n} threads at once: ${g.toFixed(2)} GFLOP/s in all (${((100 * g) / peak).toFixed(0)} % of one thread's)`);
+  }
   console.log(['arch', 'step', ...workerCounts.map((n) => `steps/s (${n} worker${n > 1 ? 's' : ''})`), ...workerCounts.map((n) => `GFLOP/s (${n})`), ...workerCounts.map((n) => `of matmul (${n})`), 'load'].join('\t'));
   for (const arch of archs as ArchName[]) {
     for (const quant of ['float', 'qat'] as const) {
