@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HilError } from '../../src/util/errors.js';
@@ -109,6 +109,7 @@ test('a batch that does not split into equal parts is refused in one line', asyn
     (e: unknown) => e,
   );
   assert.ok(err instanceof HilError);
-  assert.match(err.line(), /--batch 5 cannot be split into 2 equal parts/);
+  assert.equal(err.line(), '--batch 5 cannot be split into 2 equal parts (pass a --batch divisible by --workers 2)');
   assert.ok(!err.line().includes('\n'));
+  assert.ok(!existsSync(join(tmp, 'odd')), 'refused before --out is created or locked');
 });
