@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'epochs (one remixed segment per train utterance each); more than a checkpoint was made for extends it', '20')
     .option('--seed <n>', 'seed for init, remixing and batching', '1')
     .option('--qat', 'int8 quantization-aware training (fake-quantised weights and activations)')
-    .option('--workers <n>', 'worker threads (only 1 is supported; see docs/training.md)', '1')
+    .option('--workers <n>', 'data-parallel parts per step: the main thread and n−1 worker threads (--batch must divide by n; docs/training.md)', '1')
     .option('--hop <n>', 'STFT hop: 256 or 128', '256')
     .option('--batch <n>', 'sequences per step', '16')
     .option('--frames <n>', 'frames per sequence', '100')
@@ -38,9 +38,10 @@ export function register(program: Command): void {
         const hop = intOption('hop', o.hop as string, 256);
         if (hop !== 256 && hop !== 128) throw new HilError(`--hop must be 256 or 128, got ${hop}`);
         const workers = intOption('workers', o.workers as string, 1);
-        if (workers !== 1) {
-          throw new HilError(`--workers ${workers} is not supported`, 'use --workers 1 (docs/training.md explains why data-parallel workers are not used)');
-        }
+        const batch = intOption('batch', o.batch as string, 16);
+        // Before tfjs and the corpus load: a count the batch does not split into is refused at once.
+        const { checkWorkers } = await import('../model/trainWorkers.js');
+        checkWorkers(workers, batch);
         const epochs = intOption('epochs', o.epochs as string, 20);
         const lr = Number(o.lr);
         if (!(lr > 0)) throw new HilError(`--lr must be a positive number, got "${o.lr}"`);
@@ -71,7 +72,8 @@ export function register(program: Command): void {
           seed: intOption('seed', o.seed as string, 1),
           qat: { enabled: Boolean(o.qat) },
           outDir: out,
-          batchSize: intOption('batch', o.batch as string, 16),
+          batchSize: batch,
+          workers,
           frames: intOption('frames', o.frames as string, 100),
           lr,
           loss,

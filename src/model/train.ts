@@ -15,14 +15,16 @@ import { toolVersions } from '../util/version.js';
 import { sisdr } from '../metrics/index.js';
 import { analyse, defaultLevelRange, epochBatches, featureStats, stepsPerEpoch, type Batch, type TrainCorpus } from './dataset.js';
 import { istft } from './stft.js';
-import { batchLoss, DEFAULT_LOSS, type LossKind } from './losses.js';
+import { DEFAULT_LOSS, type LossKind } from './losses.js';
 import { fixedQuant, observedActivationNames, RangeObserver } from './qat.js';
 import { backendInfo, initTf, tf, type BackendChoice } from './tfBackend.js';
 import {
-  FLOAT_MODE, featureNormFromJson, featureNormToJson, initWeights, matrixNames, readRecorded, SeNet, unfoldFeatureNorm,
-  type FeatureNorm, type QuantMode, type RecordedRanges,
+  FLOAT_MODE, featureNormFromJson, featureNormToJson, initWeights, matrixNames, SeNet, unfoldFeatureNorm,
+  type FeatureNorm, type QuantMode,
 } from './tfModel.js';
 import { Adam, type AdamState } from './trainAdam.js';
+import { stepGradients } from './trainGrad.js';
+import { checkWorkers, GradientWorkers } from './trainWorkers.js';
 
 export interface QatOptions {
   /** Fake-quantise weights and activations (int8) once ranges have warmed up; false trains float only. */
@@ -84,6 +86,12 @@ export interface TrainOptions {
   overwrite?: boolean;
   /** What the `outDir` lock says its holder is doing (default "hil train"). */
   lockedBy?: string;
+  /**
+   * Data-parallel parts per step (default 1): the main thread and `workers − 1` worker threads each take
+   * `batchSize/workers` sequences and the gradients are averaged (trainWorkers.ts). Not part of the
+   * checkpoint fingerprint: a run may resume with another count (then not bit-identical to one that did not).
+   */
+  workers?: number;
 }
 
 
@@ -185,22 +193,12 @@ function shouldObserve(sched: Schedule, step: number, observer: RangeObserver): 
 
 /** One optimizer step on a batch. Returns the loss before the update. */
 export function trainStep(net: SeNet, adam: Adam, batch: Batch, mode: QuantMode, lr: number, observer?: RangeObserver, loss: LossKind = 'mag'): number {
-  const shape: [number, number, number] = [batch.batch, batch.frames, net.arch.nBins];
-  const rec: RecordedRanges | undefined = observer ? new Map() : undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const feats = tf.tensor3d(batch.features, shape);
-    const { mask } = net.forward(feats, { quant: mode, record: rec });
-    return batchLoss(loss, mask, batch, net.hop);
-  }, Object.values(net.vars));
-  const lossValue = value.dataSync()[0];
-  value.dispose();
-  const byName: Record<string, tf.Tensor> = {};
-  for (const [name, v] of Object.entries(net.vars)) byName[name] = grads[v.name];
-  adam.apply(byName, lr);
+  const { value, grads, ranges } = stepGradients(net, batch, mode, observer !== undefined, loss);
+  adam.apply(grads, lr);
   tf.dispose(Object.values(grads));
   net.applyMasks();
-  if (rec && observer) for (const [name, [mn, mx]] of Object.entries(readRecorded(rec))) observer.observe(name, mn, mx);
-  return lossValue;
+  if (ranges && observer) for (const [name, [mn, mx]] of Object.entries(ranges)) observer.observe(name, mn, mx);
+  return value;
 }
 
 /**
@@ -273,6 +271,7 @@ function modelSha(m: FloatModel | undefined): string | null {
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new HilError(`epochs must be a positive integer, got ${opts.epochs}`);
+  checkWorkers(opts.workers ?? 1, opts.batchSize ?? 16);
   const hop = opts.hop ?? 256;
   if (opts.init && (opts.init.arch !== opts.arch || opts.init.hop !== hop)) {
     throw new HilError(`initial model is ${opts.init.arch} hop ${opts.init.hop}, training asks for ${opts.arch} hop ${hop}`, 'pass a matching --arch/--hop');
@@ -298,6 +297,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const useNorm = opts.featureNorm ?? true;
   const levelDb = opts.levelDb ?? defaultLevelRange(opts.corpus);
   const log = opts.log ?? (() => {});
+  const workers = opts.workers ?? 1;
   const info = await initTf({ backend: opts.backend, kernelFixes: opts.kernelFixes });
   const corpus = opts.corpus;
   const perEpoch = stepsPerEpoch(corpus, batchSize);
@@ -394,7 +394,12 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
 
   const t0 = Date.now() - (history.at(-1)?.wallSeconds ?? 0) * 1000;
   const stopAt = opts.stopAfterEpochs === undefined ? opts.epochs : Math.min(opts.epochs, epochsDone + opts.stopAfterEpochs);
+  let pool: GradientWorkers | undefined;
   try {
+    if (workers > 1 && epochsDone < stopAt) {
+      pool = await GradientWorkers.start(workers, net, { backend: info.backend as BackendChoice, kernelFixes: info.kernelFixes });
+      log(`${workers} data-parallel parts per step: the main thread and ${workers - 1} worker thread${workers > 2 ? 's' : ''}, ${batchSize / workers} sequences each`);
+    }
     for (let epoch = epochsDone; epoch < stopAt; epoch++) {
       let lossSum = 0;
       let n = 0;
@@ -405,7 +410,10 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         if (step === sched.freezeStep) observer.frozen = true;
         const mode = quantModeAt(opts.qat, sched, step, observer);
         const observe = shouldObserve(sched, step, observer);
-        const value = trainStep(net, adam, batch, mode, lrAt(lr, lrFloor, step, totalSteps), observe ? observer : undefined, loss);
+        const stepLr = lrAt(lr, lrFloor, step, totalSteps);
+        const value = pool
+          ? await pool.step(net, adam, batch, mode, observer, stepLr, observe ? observer : undefined, loss)
+          : trainStep(net, adam, batch, mode, stepLr, observe ? observer : undefined, loss);
         if (!Number.isFinite(value)) throw new Error(`loss became ${value} at step ${step}`);
         lossSum += value;
         n++;
@@ -437,7 +445,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         `epoch ${epoch + 1}/${opts.epochs} step ${step} loss ${summary.loss.toFixed(5)} ${stepsPerSec.toFixed(2)} steps/s` +
           (Number.isNaN(val.sisdr) ? '' : ` val SI-SDR ${val.sisdr.toFixed(2)} dB (noisy ${val.noisySisdr.toFixed(2)} dB, ${(gain >= 0 ? '+' : '') + gain.toFixed(2)} dB)`),
       );
-      appendLine(logPath, JSON.stringify({ type: 'epoch', ...summary, quant: mode === FLOAT_MODE ? 'float' : 'int8-fake' }));
+      appendLine(logPath, JSON.stringify({ type: 'epoch', ...summary, quant: mode === FLOAT_MODE ? 'float' : 'int8-fake', workers }));
       writeCheckpoint(ckptPath, { fingerprint, epochsDone: epoch + 1, step, net, adam, observer, history, norm });
     }
     const model = net.toFloatModel(opts.seed, exportRanges(observer, arch), {
@@ -457,6 +465,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       init: fingerprint.init,
       masks: Object.fromEntries(Object.keys(net.masks).map((k) => [k, sparsity(net.masks[k])])),
       backend: { name: info.backend, simd: info.simd, kernelFixes: info.kernelFixes },
+      // Of this call; earlier chunks of a resumed run may have used other counts (train-log.jsonl says).
+      workers,
       versions: { ...toolVersions(), tfjs: info.tfjsVersion },
       validation: history.at(-1) ? { sisdr: history.at(-1)!.valSisdr, noisySisdr: history.at(-1)!.valSisdrNoisy, items: corpus.val.length } : null,
       wallSeconds: history.at(-1)?.wallSeconds ?? 0,
@@ -465,6 +475,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     if (history.length === opts.epochs) saveFloatModel(join(opts.outDir, 'model.json'), model, { weights: opts.saveWeights });
     return { model, history, resumedFromEpoch };
   } finally {
+    await pool?.close();
     adam.dispose();
     net.dispose();
   }
