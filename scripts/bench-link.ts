@@ -17,11 +17,17 @@
  *   emulator CPU       the emulator process's CPU time per frame (/proc), and the instructions per frame
  *                      over the wall and over that CPU time: QEMU's emulation speed (MIPS).
  *
- * Usage: npm run bench:link [-- --boards sim,corstone-300 --modes stream,crc,preload --limit 2 --model models/se-small]
+ * With --instances 2,4 it then runs `--link preload` on that many boards at once (each its own QEMU and
+ * host process, the same clips) and prints their aggregate: all the audio over the wall time from the first clip's start to
+ * the last clip's end (conservative: an instance still booting counts as idle time).
+ *
+ * Usage: npm run bench:link [-- --boards sim,corstone-300 --modes stream,crc,preload --limit 2 --model models/se-small --instances 2,4]
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadBoard } from '../src/board/registry.js';
 import { Msg } from '../src/link/messages.js';
@@ -36,6 +42,10 @@ const { values } = parseArgs({
     limit: { type: 'string', default: '2' },
     model: { type: 'string', default: repoPath('models/se-small') },
     'probe-bytes': { type: 'string', default: String(64 << 10) },
+    /** Also run the fastest mode on N boards at once (option c), e.g. 1,2,4; only for boards that preload. */
+    instances: { type: 'string', default: '' },
+    /** Internal: one preloading run for --instances, its stretch printed as JSON. */
+    child: { type: 'string' },
   },
 });
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -95,6 +105,12 @@ function cpuOf(pid: number): number {
 const rows: Row[] = [];
 const capacities = new Map<string, number>();
 const limit = Number(values.limit);
+
+if (values.child) {
+  process.stdout.write(JSON.stringify(await preloadStretch(values.child)));
+  process.exit(0);
+}
+
 for (const board of values.boards!.split(',').filter(Boolean)) {
   // The best of three probes: the machine is shared, and a slow probe would inflate every efficiency.
   let capacity = 0;
@@ -156,6 +172,58 @@ for (const board of values.boards!.split(',').filter(Boolean)) {
   }
 }
 
+/** One preloading run's clip stretches, as wall-clock times (comparable across processes). */
+async function preloadStretch(board: string): Promise<{ first: number; last: number; audio: number; mine: number; bitExact: boolean }> {
+  let first = Infinity;
+  let last = 0;
+  let linkPhases = 0;
+  let mine = 0;
+  const out = mkdtempSync(join(tmpdir(), `hil-bench-link-${basename(board)}-par-`));
+  try {
+    const file = await runBenchmark({ board, model: values.model, limit, out, link: 'preload' }, (e) => {
+      if (e.type !== 'phase') return;
+      // A clip's stretch starts when its reference run ends ('host') and ends with its 'link' phase.
+      if (e.phase === 'host' && linkPhases > 0) first = Math.min(first, Date.now());
+      if (e.phase === 'link' && linkPhases++ > 0) {
+        last = Math.max(last, Date.now());
+        mine += e.seconds;
+      }
+    });
+    return { first, last, audio: file.rows.reduce((a, r) => a + r.samples, 0) / 16000, mine, bitExact: file.rows.every((r) => r.bitExact) };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/**
+ * N preloading boards at once, each driven by its own process (as `hil sweep --instances` would run
+ * them: one host engine each): all their audio over the span from the first clip's start to the last
+ * clip's end.
+ */
+async function parallel(board: string, n: number): Promise<{ audioPerWall: number; perInstance: number[]; bitExact: boolean; load: string }> {
+  const script = fileURLToPath(import.meta.url);
+  const child = () =>
+    new Promise<Awaited<ReturnType<typeof preloadStretch>>>((done, fail) => {
+      const args = [...process.execArgv, script, '--child', board, '--limit', String(limit), '--model', values.model!];
+      execFile(process.execPath, args, { maxBuffer: 1 << 20 }, (e, stdout) => (e ? fail(e) : done(JSON.parse(stdout))));
+    });
+  const runs = await Promise.all(Array.from({ length: n }, child));
+  const first = Math.min(...runs.map((r) => r.first));
+  const last = Math.max(...runs.map((r) => r.last));
+  const audio = runs.reduce((a, r) => a + r.audio, 0);
+  return { audioPerWall: audio / ((last - first) / 1000), perInstance: runs.map((r) => r.audio / r.mine), bitExact: runs.every((r) => r.bitExact), load: load() };
+}
+
+const par: string[] = [];
+for (const board of values.boards!.split(',').filter(Boolean)) {
+  if (!rows.some((r) => r.board === board && r.mode === 'preload')) continue;
+  for (const n of values.instances!.split(',').filter(Boolean).map(Number)) {
+    const p = await parallel(board, n);
+    err(`bench:link: ${board} preload ×${n}: ${p.audioPerWall.toFixed(2)} audio s per wall s together (load ${p.load})`);
+    par.push(`| ${board} | ${n} | ${p.audioPerWall.toFixed(2)} | ${p.perInstance.map((v) => v.toFixed(2)).join(', ')} | ${p.bitExact ? 'yes' : 'NO'} | ${p.load} |`);
+  }
+}
+
 const f = (v: number, d = 2) => v.toFixed(d);
 process.stdout.write(
   [
@@ -169,5 +237,8 @@ process.stdout.write(
         `| ${r.board} | ${r.mode} | ${f(r.audioPerWall)} | ${f(r.msPerFrame)} | ${f(r.payloadRate / 1024, 1)} | ${f(100 * r.efficiency, 1)} % | ${Math.round(r.wirePerFrame)} | ${Math.round(r.computePerFrame)} | ${r.cpuMsPerFrame === null ? '–' : f(r.cpuMsPerFrame)} | ${r.cpuMsPerFrame === null || !r.emulated ? '–' : `${f(r.computePerFrame / r.msPerFrame / 1000, 1)}, ${f(r.computePerFrame / r.cpuMsPerFrame / 1000, 1)}`} | ${r.bitExact ? 'yes' : 'NO'} | ${r.load} |`,
     ),
     '',
+    ...(par.length
+      ? ['| board | instances (--link preload) | audio s / wall s, together | each instance | bit-exact | load |', '|---|---|---|---|---|---|', ...par, '']
+      : []),
   ].join('\n'),
 );
