@@ -37,6 +37,9 @@ const char *hil_port_build_id(void);
  * flasher (e.g. QEMU's loader device); the core only writes it on MODEL_CHUNK. */
 uint8_t *hil_port_model_partition(uint32_t *size_bytes);
 uint8_t *hil_port_arena(uint32_t *size_bytes);
+/* Clips placed in memory before boot by the board's loader, for RUN_PRELOADED (docs/protocol.md §3): the
+ * partition and its size, or NULL (size 0) on a port without one, where audio is only streamed. */
+const uint8_t *hil_port_audio_partition(uint32_t *size_bytes);
 
 void hil_port_memory(hil_port_memory_t *out);
 

@@ -346,16 +346,9 @@ static void on_stream_reset(const response_t *r, const hil_frame_t *f) {
   reply(r, HIL_STREAM_RESET_REPLY_BYTES);
 }
 
-static void on_run_frame(const response_t *r, const hil_frame_t *f) {
-  if (!need_model(r, "RUN_FRAME")) return;
-  uint16_t hop = S.model.hop;
-  if (hop > HIL_MAX_HOP) { /* the loader allows 128 and 256 only; this guards the static buffers */
-    send_error(r, HIL_ERR_MODEL_INVALID, "RUN_FRAME: the active model's hop is larger than this firmware supports");
-    return;
-  }
-  if (!check_len(r, "RUN_FRAME", f->len, HIL_RUN_FRAME_REQ_FIXED_BYTES + 2u * hop)) return;
-  uint32_t index = hil_get_u32(f->payload + HIL_RUN_FRAME_REQ_FRAME_INDEX);
-  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(f->payload + HIL_RUN_FRAME_REQ_SAMPLES + 2 * i);
+/* Runs the active model on pcm_in into pcm_out and writes the reply's fixed part (the layouts of RUN_FRAME,
+ * RUN_FRAME_CRC and RUN_PRELOADED replies agree up to network_latency; hil_protocol.h has them all). */
+static void run_and_count(uint32_t index) {
   hil_frame_counters_t c;
   memset(&c, 0, sizeof c);
   uint64_t t0 = hil_port_latency_now();
@@ -375,8 +368,68 @@ static void on_run_frame(const response_t *r, const hil_frame_t *f) {
   hil_put_u32(p + HIL_RUN_FRAME_REPLY_ELEMENTS, c.elements);
   hil_put_u16(p + HIL_RUN_FRAME_REPLY_OPS, c.ops);
   hil_put_u64(p + HIL_RUN_FRAME_REPLY_NETWORK_LATENCY, network);
-  for (uint16_t i = 0; i < hop; i++) hil_put_u16(p + HIL_RUN_FRAME_REPLY_SAMPLES + 2 * i, (uint16_t)pcm_out[i]);
+}
+
+/* The checks every frame request shares; returns the model's hop, or 0 after sending the error. */
+static uint16_t frame_hop(const response_t *r, const char *what) {
+  if (!need_model(r, what)) return 0;
+  uint16_t hop = S.model.hop;
+  if (hop > HIL_MAX_HOP) { /* the loader allows 128 and 256 only; this guards the static buffers */
+    send_error(r, HIL_ERR_MODEL_INVALID, "RUN_FRAME: the active model's hop is larger than this firmware supports");
+    return 0;
+  }
+  return hop;
+}
+
+/* The output hop's CRC-32 over its int16 samples, little-endian: what the host computes of its own
+ * engine's output (docs/protocol.md §3, "RUN_FRAME_CRC"). */
+static void reply_with_crc(const response_t *r, uint16_t hop) {
+  uint8_t le[2 * HIL_MAX_HOP];
+  for (uint16_t i = 0; i < hop; i++) hil_put_u16(le + 2 * i, (uint16_t)pcm_out[i]);
+  hil_put_u32(reply_payload + HIL_RUN_FRAME_CRC_REPLY_OUTPUT_CRC32, hil_crc32(0, le, 2u * hop));
+  reply(r, HIL_RUN_FRAME_CRC_REPLY_BYTES);
+}
+
+static void on_run_frame(const response_t *r, const hil_frame_t *f) {
+  const int crc = f->type == HIL_MSG_RUN_FRAME_CRC;
+  const char *what = crc ? "RUN_FRAME_CRC" : "RUN_FRAME";
+  uint16_t hop = frame_hop(r, what);
+  if (!hop || !check_len(r, what, f->len, HIL_RUN_FRAME_REQ_FIXED_BYTES + 2u * hop)) return;
+  uint32_t index = hil_get_u32(f->payload + HIL_RUN_FRAME_REQ_FRAME_INDEX);
+  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(f->payload + HIL_RUN_FRAME_REQ_SAMPLES + 2 * i);
+  run_and_count(index);
+  if (crc) {
+    reply_with_crc(r, hop);
+    return;
+  }
+  for (uint16_t i = 0; i < hop; i++) hil_put_u16(reply_payload + HIL_RUN_FRAME_REPLY_SAMPLES + 2 * i, (uint16_t)pcm_out[i]);
   reply(r, (uint16_t)(HIL_RUN_FRAME_REPLY_FIXED_BYTES + 2u * hop));
+}
+
+static void on_run_preloaded(const response_t *r, const hil_frame_t *f) {
+  uint16_t hop = frame_hop(r, "RUN_PRELOADED");
+  if (!hop || !check_len(r, "RUN_PRELOADED", f->len, HIL_RUN_PRELOADED_REQ_BYTES)) return;
+  uint32_t bytes = 0;
+  const uint8_t *audio = hil_port_audio_partition(&bytes);
+  if (!audio || !bytes) {
+    send_error(r, HIL_ERR_BAD_STATE, "RUN_PRELOADED: this port has no audio partition (stream the samples with RUN_FRAME)");
+    return;
+  }
+  uint32_t index = hil_get_u32(f->payload + HIL_RUN_PRELOADED_REQ_FRAME_INDEX);
+  uint32_t offset = hil_get_u32(f->payload + HIL_RUN_PRELOADED_REQ_INPUT_OFFSET);
+  if (offset > bytes || bytes - offset < 2u * hop) {
+    text_t t = error_text();
+    text_add(&t, "RUN_PRELOADED: input_offset ");
+    text_u32(&t, offset);
+    text_add(&t, " plus one hop runs past the ");
+    text_u32(&t, bytes);
+    text_add(&t, "-byte audio partition");
+    send_error_text(r, HIL_ERR_BAD_REQUEST);
+    return;
+  }
+  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(audio + offset + 2 * i);
+  run_and_count(index);
+  reply_with_crc(r, hop);
 }
 
 static void on_get_stats(const response_t *r, const hil_frame_t *f) {
@@ -409,7 +462,9 @@ static void execute(const response_t *r, const hil_frame_t *f) {
     case HIL_MSG_MODEL_CHUNK: on_model_chunk(r, f); break;
     case HIL_MSG_MODEL_ACTIVATE: on_model_activate(r, f); break;
     case HIL_MSG_STREAM_RESET: on_stream_reset(r, f); break;
-    case HIL_MSG_RUN_FRAME: on_run_frame(r, f); break;
+    case HIL_MSG_RUN_FRAME:
+    case HIL_MSG_RUN_FRAME_CRC: on_run_frame(r, f); break;
+    case HIL_MSG_RUN_PRELOADED: on_run_preloaded(r, f); break;
     case HIL_MSG_GET_STATS: on_get_stats(r, f); break;
     case HIL_MSG_RESET: on_reset(r, f); break;
     default: {

@@ -41,6 +41,17 @@ static void test_vectors(void) {
     free(data);
   }
 
+  /* RUN_FRAME_CRC / RUN_PRELOADED: an output hop's CRC-32 is the frame CRC over its samples, little-endian. */
+  const tj_value *outs = tj_need(v, "output_crc32", TJ_ARRAY);
+  for (size_t i = 0; i < outs->count; i++) {
+    const tj_value *c = &outs->items[i], *samples = tj_need(c, "samples", TJ_ARRAY);
+    uint8_t le[2 * 256];
+    CHECK(samples->count <= 256, "output_crc32 %s fits a hop", tj_need(c, "name", TJ_STRING)->string);
+    for (size_t k = 0; k < samples->count && k < 256; k++) hil_put_u16(le + 2 * k, (uint16_t)(int16_t)samples->items[k].number);
+    uint32_t want = (uint32_t)tj_need(c, "crc", TJ_NUMBER)->number;
+    CHECK(hil_crc32(0, le, (uint32_t)(2 * samples->count)) == want, "output_crc32 %s", tj_need(c, "name", TJ_STRING)->string);
+  }
+
   const tj_value *cobs = tj_need(v, "cobs", TJ_ARRAY);
   for (size_t i = 0; i < cobs->count; i++) {
     const tj_value *c = &cobs->items[i];

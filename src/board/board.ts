@@ -28,6 +28,11 @@ export interface Board {
    * 'upload' when the session must send it over the link (e.g. the board is already running).
    */
   flash(blob: Uint8Array): Promise<'placed' | 'upload'>;
+  /**
+   * Only boards whose loader can place data in memory before boot (corstone-300 under QEMU): stages
+   * `image` for the device's audio partition, read by RUN_PRELOADED. Call after flash(), before open().
+   */
+  preloadAudio?(image: Uint8Array): Promise<void>;
   /** Starts the board if needed and opens a session on its line (banner read, binary mode). */
   open(): Promise<Session>;
   /** Closes any session, stops what open() started and removes temporary files. Safe to call twice. */

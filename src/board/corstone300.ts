@@ -51,6 +51,10 @@ const LAUNCH_SCHEMA = Type.Object(
       { memory: Type.String({ minLength: 1 }), base: u32(), bytes: u32({ minimum: 1 }) },
       { additionalProperties: false },
     ),
+    /** Where `hil run --link preload` has QEMU's loader place the clips: must match the linker script too. */
+    audio_partition: Type.Optional(
+      Type.Object({ memory: Type.String({ minLength: 1 }), base: u32(), bytes: u32({ minimum: 1 }) }, { additionalProperties: false }),
+    ),
     arena_bytes: u32({ minimum: 1 }),
     stack_bytes: u32({ minimum: 1 }),
     /** In order of preference. */
@@ -90,6 +94,13 @@ export function parseLaunch(file: BoardFile, path: string): Corstone300Launch {
   const p = launch.model_partition;
   if (p.base < ddr.base || p.base + p.bytes > ddr.base + ddr.bytes) {
     throw new HilError(`${path}: launch.model_partition does not fit in ${ddr.name}`, 'compare with the AN547 memory map in docs/corstone-300.md');
+  }
+  const a = launch.audio_partition;
+  if (a) {
+    const m = mem(a.memory, 'audio_partition.memory');
+    if (a.base < m.base || a.base + a.bytes > m.base + m.bytes || (a.base < p.base + p.bytes && p.base < a.base + a.bytes)) {
+      throw new HilError(`${path}: launch.audio_partition does not fit in ${m.name} beside the model partition`, 'compare with the AN547 memory map in docs/corstone-300.md');
+    }
   }
   if (launch.backends.some((b) => b.kind === 'fvp') && !(FVP_NUM_MACS as readonly number[]).includes(file.accelerator.macs_per_cycle)) {
     throw new HilError(`${path}: the FVP models an Ethos-U55 with ${FVP_NUM_MACS.join(', ')} MACs, not accelerator.macs_per_cycle ${file.accelerator.macs_per_cycle}`);
@@ -166,6 +177,7 @@ export class Corstone300Board implements Board {
   private readonly boardLog: LinkLog;
   private dir: string | null = null;
   private modelPath: string | null = null;
+  private audioPath: string | null = null;
   private session: Session | null = null;
   private ptyPath: string | null = null;
 
@@ -224,6 +236,19 @@ export class Corstone300Board implements Board {
     return 'placed';
   }
 
+  async preloadAudio(image: Uint8Array): Promise<void> {
+    const part = this.launch.audio_partition;
+    if (this.backend !== 'qemu' || !part) {
+      throw new HilError(`board ${this.name}: clips can be preloaded only under QEMU with launch.audio_partition (backend ${this.backend})`, 'use --link crc (or stream)');
+    }
+    if (image.length > part.bytes) {
+      throw new HilError(`board ${this.name}: the clips take ${image.length} bytes, the audio partition holds ${part.bytes}`, 'run fewer clips at once (--limit), or use --link crc');
+    }
+    if (this.machine.started) throw new HilError(`board ${this.name}: clips are preloaded before the board starts`, 'close the board and open it again');
+    this.audioPath = join(this.tempDir(), 'audio.pcm');
+    new FileFlasher(`board ${this.name}: audio loader`, this.boardLog).flash(this.audioPath, image);
+  }
+
   async open(): Promise<Session> {
     if (this.session) throw new HilError(`board ${this.name} already has an open session`, 'close it first');
     const image = await makeFirmware(this.file);
@@ -261,14 +286,15 @@ export class Corstone300Board implements Board {
   private async connect(image: string): Promise<StreamTransport> {
     const placed = this.machine.state === 'flashed' && this.modelPath !== null;
     const model = placed ? { path: this.modelPath!, address: this.launch.model_partition.base } : null;
+    const audio = this.audioPath && this.launch.audio_partition ? { path: this.audioPath, address: this.launch.audio_partition.base } : null;
     const b = this.backendConfig;
     const startMs = this.file.link.start_ms;
     switch (b.kind) {
       case 'qemu': {
         // A later session on the same QEMU reopens its pty; the device answers the wake line again.
         if (!this.machine.started) {
-          this.ptyPath = (await this.emulator!.start(qemuCommand(b, { image, model }), QEMU_PTY_LINE, startMs))[1]!;
-          this.machine.to('running', `QEMU pid ${this.emulator!.pid} serves ${this.ptyPath}${model ? ', model loaded into the partition' : ''}`);
+          this.ptyPath = (await this.emulator!.start(qemuCommand(b, { image, model, audio }), QEMU_PTY_LINE, startMs))[1]!;
+          this.machine.to('running', `QEMU pid ${this.emulator!.pid} serves ${this.ptyPath}${model ? ', model loaded into the partition' : ''}${audio ? ', clips loaded into the audio partition' : ''}`);
         }
         return openSerialTransport(this.ptyPath!, this.log);
       }

@@ -30,6 +30,8 @@ export interface ImageAndModel {
   image: string;
   /** A model blob to place in the partition before the core starts, and where. */
   model?: { path: string; address: number } | null;
+  /** Clips to place in the audio partition before the core starts (RUN_PRELOADED), and where. */
+  audio?: { path: string; address: number } | null;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -47,6 +49,7 @@ export function qemuCommand(q: QemuBackend, what: ImageAndModel): EmulatorComman
     '-kernel', what.image,
   ];
   if (what.model) args.push('-device', `loader,file=${what.model.path},addr=${hex(what.model.address)},force-raw=on`);
+  if (what.audio) args.push('-device', `loader,file=${what.audio.path},addr=${hex(what.audio.address)},force-raw=on`);
   args.push(...(q.extra_args ?? []));
   return { command: q.executable, args };
 }

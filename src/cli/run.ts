@@ -4,6 +4,7 @@ import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { checkLimit, runBenchmark, type BenchmarkEvent } from '../run/benchmark.js';
+import type { LinkMode } from '../link/session.js';
 import type { ResultsFile } from '../report/resultsSchema.js';
 import { resultsTable } from '../report/resultsTable.js';
 import { exitOnInterrupt } from '../util/interrupt.js';
@@ -19,6 +20,7 @@ interface RunOptions {
   limit?: string;
   json?: boolean;
   port?: string;
+  link?: string;
 }
 
 export function register(program: Command): void {
@@ -33,6 +35,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'only the first n clips')
     .option('--overwrite', 'replace results already in --out instead of resuming')
     .option('--json', 'print the results as JSON on stdout (no table, no progress bar)')
+    .option('--link <mode>', 'how audio crosses the line: stream (samples both ways, the default), crc (only a CRC-32 of each output frame comes back, checked against the host engine), preload (clips placed in memory by the emulator\'s loader; corstone-300 under QEMU)', 'stream')
     .option('--port <port>', 'serial board: its port, a path, /dev/serial/by-id/... or VID:PID[:serial] (overrides the board file)')
     .action(
       action(async (opts: RunOptions) => {
@@ -72,7 +75,7 @@ export function register(program: Command): void {
         let file: ResultsFile;
         try {
           file = await runBenchmark(
-            { board: opts.board, model: opts.model, audio: opts.audio, clean: opts.clean, out: opts.out, overwrite: opts.overwrite, limit, port: opts.port },
+            { board: opts.board, model: opts.model, audio: opts.audio, clean: opts.clean, out: opts.out, overwrite: opts.overwrite, limit, port: opts.port, link: opts.link as LinkMode },
             onEvent,
           );
         } finally {

@@ -31,8 +31,28 @@ export function linkStatsDelta(before: LinkStats, after: LinkStats): LinkStats {
   return out;
 }
 
+/**
+ * How a frame's audio crosses the line (docs/protocol.md §3): `stream` sends the input hop and returns the
+ * output hop (RUN_FRAME); `crc` sends the input and returns only the output's CRC-32 (RUN_FRAME_CRC);
+ * `preload` sends neither: the input was placed in the device's audio partition by the board's loader
+ * and the output's CRC-32 comes back (RUN_PRELOADED).
+ */
+export type LinkMode = 'stream' | 'crc' | 'preload';
+export const LINK_MODES: readonly LinkMode[] = ['stream', 'crc', 'preload'];
+
+/** CRC-32 (the frame CRC of docs/protocol.md §2) of int16 samples laid out little-endian: what a
+ *  RUN_FRAME_CRC or RUN_PRELOADED reply carries for the device's output hop. */
+export function samplesCrc32(samples: Int16Array): number {
+  const le = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) le.writeInt16LE(samples[i]!, 2 * i);
+  return crc32(le);
+}
+
 export interface FrameResult {
-  output: Int16Array;
+  /** The output hop; null when only its CRC came back (link modes crc and preload). */
+  output: Int16Array | null;
+  /** CRC-32 of the output hop's samples (samplesCrc32), computed here when the samples came back. */
+  outputCrc32: number;
   /** The whole frame, in the unit of the board's latency kind; a bigint only beyond 2^53. */
   latency: bigint | number;
   /** The graph alone (no STFT front end or overlap-add), same unit and kind. */
@@ -42,6 +62,11 @@ export interface FrameResult {
   weightBytes: number;
   elements: number;
   ops: number;
+}
+
+/** A frame whose output samples came back (RUN_FRAME). */
+export interface StreamedFrame extends FrameResult {
+  output: Int16Array;
 }
 
 export interface SessionOptions {
@@ -212,25 +237,68 @@ export class Session {
     this.streamLost = null;
   }
 
-  /** Runs one hop of PCM. Calls may overlap: the client pipelines them within the device's credit. */
-  async runFrame(index: number, samples: Int16Array): Promise<FrameResult> {
+  /** Runs one hop of PCM (RUN_FRAME). Calls may overlap: the client pipelines them within the device's credit. */
+  async runFrame(index: number, samples: Int16Array): Promise<StreamedFrame> {
     const label = `RUN_FRAME frame_index ${index}`;
+    const hop = this.checkSamples(label, samples);
+    const r = await this.counted(label, index, () => this.client.request(Msg.RUN_FRAME, { frameIndex: index >>> 0, samples }, { label }), hop);
+    return r as StreamedFrame;
+  }
+
+  /** runFrame, but only the output's CRC-32 comes back (RUN_FRAME_CRC). */
+  async runFrameCrc(index: number, samples: Int16Array): Promise<FrameResult> {
+    const label = `RUN_FRAME_CRC frame_index ${index}`;
+    this.checkSamples(label, samples);
+    return this.counted(label, index, () => this.client.request(Msg.RUN_FRAME_CRC, { frameIndex: index >>> 0, samples }, { label }), null);
+  }
+
+  private checkSamples(label: string, samples: Int16Array): number {
+    const hop = this.frameHop(label);
+    if (samples.length !== hop) throw new HilError(`runFrame: ${samples.length} samples given, the model's hop is ${hop}`);
+    return hop;
+  }
+
+  /**
+   * Runs the hop that starts `inputOffset` bytes into the device's audio partition, where the board's
+   * loader placed the clips before boot (RUN_PRELOADED); the output's CRC-32 comes back.
+   */
+  async runPreloaded(index: number, inputOffset: number): Promise<FrameResult> {
+    const label = `RUN_PRELOADED frame_index ${index}`;
+    this.frameHop(label);
+    return this.counted(label, index, () => this.client.request(Msg.RUN_PRELOADED, { frameIndex: index >>> 0, inputOffset }, { label }), null);
+  }
+
+  private frameHop(label: string): number {
     if (this.resetError && !this.active) throw new DeviceResetError(label, this.resetError.banner);
     const hop = this.active?.hop;
     if (hop === undefined) throw new HilError('runFrame before loadModel: no active model on the board');
     if (this.streamLost) throw new StreamStateError(label, this.streamLost);
-    if (samples.length !== hop) throw new HilError(`runFrame: ${samples.length} samples given, the model's hop is ${hop}`);
-    let r: RunFrameReply;
+    return hop;
+  }
+
+  /** Sends a frame request and turns its reply into a FrameResult; `hop` when samples come back. */
+  private async counted(
+    label: string,
+    index: number,
+    send: () => Promise<Omit<RunFrameReply, 'samples'> & { samples?: Int16Array; outputCrc32?: number }>,
+    hop: number | null,
+  ): Promise<FrameResult> {
+    let r: Awaited<ReturnType<typeof send>>;
     try {
-      r = await this.client.request(Msg.RUN_FRAME, { frameIndex: index >>> 0, samples }, { label });
+      r = await send();
     } catch (e) {
       this.streamLost ??= e as Error;
       throw e;
     }
     if (r.frameIndex !== index >>> 0) throw new HilError(`${label}: the reply is for frame_index ${r.frameIndex}`);
-    if (r.samples.length !== hop) throw new HilError(`${label}: the reply has ${r.samples.length} samples, expected ${hop}`);
+    let output: Int16Array | null = null;
+    if (hop !== null) {
+      if (r.samples?.length !== hop) throw new HilError(`${label}: the reply has ${r.samples?.length ?? 0} samples, expected ${hop}`);
+      output = r.samples;
+    }
     return {
-      output: r.samples,
+      output,
+      outputCrc32: output ? samplesCrc32(output) : r.outputCrc32!,
       latency: r.latency <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.latency) : r.latency,
       networkLatency: r.networkLatency <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.networkLatency) : r.networkLatency,
       modelledCycles: r.modelledCycles,

@@ -14,7 +14,7 @@ import { readPcm16, fromInt16, writePcm16, type Pcm16 } from '../data/wav.js';
 import { clipToFrames, framesToClip, parseBlob, runClipOnHost, type CostParams, type ModelBlob } from '../engine/index.js';
 import { LATENCY_KINDS, LatencyKindCode, type GetStatsReply } from '../link/messages.js';
 import { DeviceResetError, LinkNoisyError, StreamStateError } from '../link/errors.js';
-import { linkStatsDelta, type FrameResult, type Session } from '../link/session.js';
+import { LINK_MODES, linkStatsDelta, samplesCrc32, type FrameResult, type LinkMode, type Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
 import { checkIdentity } from './identity.js';
@@ -40,6 +40,16 @@ export interface BenchmarkOptions {
   limit?: number;
   /** `--port`: the serial port of a `serial` board, overriding its board file. */
   port?: string;
+  /**
+   * `--link`: how audio crosses the line (src/link/session.ts LinkMode). `stream` (the default, and what
+   * real silicon uses) sends and returns samples; `crc` returns only each output hop's CRC-32, checked
+   * against the host engine's; `preload` also has the board's loader place the clips in memory before
+   * boot (emulated boards only). Latency figures are the device's own counters in every mode.
+   */
+  link?: LinkMode;
+  /** Tests only: perturbs the host engine's output at these frames of every clip (a model/engine mismatch), so
+   *  the per-frame check can be seen to catch it. */
+  faultHostFrames?: number[];
 }
 
 export type BenchmarkEvent =
@@ -149,12 +159,21 @@ function costParams(board: Board): CostParams {
 /** How often a clip is run again after a device reset or a noisy line failed it, before the run fails. */
 const MAX_CLIP_RETRIES = 2;
 
-/** Streams one clip through the session, keeping a few frames in flight. Errors name the frame. */
-async function streamClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<FrameResult[]> {
-  const results: FrameResult[] = new Array(frames.length);
+/** Sends one frame request: RUN_FRAME, RUN_FRAME_CRC or RUN_PRELOADED by the link mode. */
+type SendFrame = (session: Session, i: number) => Promise<FrameResult>;
+
+function frameSender(mode: LinkMode, frames: Int16Array[], preloadOffset: number, hop: number): SendFrame {
+  if (mode === 'crc') return (session, i) => session.runFrameCrc(i, frames[i]!);
+  if (mode === 'preload') return (session, i) => session.runPreloaded(i, preloadOffset + 2 * hop * i);
+  return (session, i) => session.runFrame(i, frames[i]!);
+}
+
+/** Runs one clip through the session, keeping a few frames in flight. Errors name the frame. */
+async function streamClip(session: Session, count: number, send: SendFrame, onFrame: (i: number) => void): Promise<FrameResult[]> {
+  const results: FrameResult[] = new Array(count);
   const inFlight = new Map<number, Promise<void>>();
-  for (let i = 0; i < frames.length; i++) {
-    const p = session.runFrame(i, frames[i]).then(
+  for (let i = 0; i < count; i++) {
+    const p = send(session, i).then(
       (r) => {
         results[i] = r;
         inFlight.delete(i);
@@ -172,10 +191,24 @@ async function streamClip(session: Session, frames: Int16Array[], onFrame: (i: n
 }
 
 /** One clip on the device: a fresh stream, every frame, then the memory report. */
-async function measureClip(session: Session, frames: Int16Array[], onFrame: (i: number) => void): Promise<{ results: FrameResult[]; stats: GetStatsReply }> {
+async function measureClip(session: Session, count: number, send: SendFrame, onFrame: (i: number) => void): Promise<{ results: FrameResult[]; stats: GetStatsReply }> {
   await session.resetStream();
-  const results = await streamClip(session, frames, onFrame);
+  const results = await streamClip(session, count, send, onFrame);
   return { results, stats: await session.stats() };
+}
+
+/** The clips' frames back to back, int16 little-endian: the audio image a preloading board's loader places. */
+function audioImage(clips: Int16Array[][]): { image: Uint8Array; offsets: number[] } {
+  const offsets: number[] = [];
+  let bytes = 0;
+  for (const frames of clips) {
+    offsets.push(bytes);
+    bytes += frames.reduce((n, f) => n + 2 * f.length, 0);
+  }
+  const image = Buffer.alloc(bytes);
+  let at = 0;
+  for (const frames of clips) for (const f of frames) for (const v of f) at = image.writeInt16LE(v, at);
+  return { image, offsets };
 }
 
 function score(reference: Float64Array | null, estimate: Float64Array): { sdr: number | null; sisdr: number | null } {
@@ -209,6 +242,8 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   audioDir = resolve(audioDir);
   cleanDir = cleanDir ? resolve(cleanDir) : null;
   const clips = pairClips(audioDir, cleanDir, opts.limit);
+  const mode = opts.link ?? 'stream';
+  if (!LINK_MODES.includes(mode)) throw new HilError(`--link ${mode}: unknown link mode`, `use one of ${LINK_MODES.join(', ')}`);
 
   // The board's driver actions and its line are logged to <out>/logs/ (attached once --out is locked).
   const logs = new RunLogs();
@@ -237,12 +272,17 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     audioDir,
     cleanDir,
     versions: { ...toolVersions(), toolchain: firmware.toolchain },
+    // Absent means stream, so stores written before link modes existed still resume.
+    ...(mode === 'stream' ? {} : { linkMode: mode }),
   };
+  if (mode === 'preload' && !board.preloadAudio) {
+    throw new HilError(`--link preload: board ${board.name} (${provenance.boardBackend}) has no loader that can place clips in memory`, 'use --link crc (or stream)');
+  }
   const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false, note);
   try {
     logs.attach(outDir);
     logs.board('info', `run: board ${board.name} (${provenance.boardBackend}), firmware build ${firmware.build_id}, model ${model.name} ${model.sha256.slice(0, 12)}`);
-    return await measure(store, inputs, { board, blob, model, firmware, outDir, onEvent, total: clips.length });
+    return await measure(store, inputs, { board, blob, model, firmware, outDir, onEvent, total: clips.length, mode, faultHostFrames: opts.faultHostFrames ?? [] });
   } finally {
     store.close();
     logs.close();
@@ -272,10 +312,12 @@ interface MeasureContext {
   outDir: string;
   onEvent: (e: BenchmarkEvent) => void;
   total: number;
+  mode: LinkMode;
+  faultHostFrames: number[];
 }
 
 async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureContext): Promise<ResultsFile> {
-  const { board, blob, model, firmware, outDir, onEvent } = ctx;
+  const { board, blob, model, firmware, outDir, onEvent, mode } = ctx;
   // Another process may have finished clips between the peek and the lock.
   const inputs = allInputs.filter((i) => !store.has(i.clip.name));
   const cost = costParams(board);
@@ -303,6 +345,12 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
   try {
     // Inside the try: flashing the sim creates its temporary directory, which close() removes.
     const placed = await board.flash(model.blob);
+    // Preloading: every clip still to run, frames back to back, placed by the loader with the model.
+    const preload = mode === 'preload' ? audioImage(inputs.map((i) => clipToFrames(i.pcm.samples, blob.hop, blob.nFft))) : null;
+    if (preload) {
+      await board.preloadAudio!(preload.image);
+      onEvent({ type: 'note', text: `${inputs.length} clips preloaded into the board's audio partition by its loader (${preload.image.length} bytes)` });
+    }
     session = await board.open();
     phase('boot');
     onEvent({ type: 'open', board });
@@ -317,8 +365,10 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
     const framePeriodUs = (blob.hop / SAMPLE_RATE) * 1e6;
     phase('link');
 
-    for (const { clip, pcm, clean: cleanPcm } of inputs) {
+    for (const [clipIndex, { clip, pcm, clean: cleanPcm }] of inputs.entries()) {
       const expected = runClipOnHost(blob, pcm.samples, { cost });
+      for (const f of ctx.faultHostFrames) if (expected.outFrames[f]) expected.outFrames[f]![0] ^= 1;
+      const send = frameSender(mode, clipToFrames(pcm.samples, blob.hop, blob.nFft), preload?.offsets[clipIndex] ?? 0, blob.hop);
       phase('host');
       const frames = clipToFrames(pcm.samples, blob.hop, blob.nFft);
       const linkBefore = session.linkStats();
@@ -326,7 +376,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
       let measured: { results: FrameResult[]; stats: GetStatsReply };
       for (;;) {
         try {
-          measured = await measureClip(session, frames, (i) => onEvent({ type: 'frame', clip: clip.name, frame: i, frames: frames.length }));
+          measured = await measureClip(session, frames.length, send, (i) => onEvent({ type: 'frame', clip: clip.name, frame: i, frames: frames.length }));
           break;
         } catch (err) {
           const e = err as Error & { frame?: number };
@@ -349,13 +399,21 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
       phase('link');
       const { results, stats } = measured;
       const linkCost = linkStatsDelta(linkBefore, session.linkStats());
+      // Every output hop is checked against the host engine's, by its samples or by their CRC-32. In the
+      // crc and preload modes no samples came back: the enhanced WAV and the scores are the host engine's
+      // output, which is the device's wherever the CRCs agree.
+      const mismatched = results.flatMap((r, i) => (r.outputCrc32 === samplesCrc32(expected.outFrames[i]!) ? [] : [i]));
+      const hostFrames = expected.outFrames;
       const output = framesToClip(
-        results.map((r) => r.output),
+        results.map((r, i) => r.output ?? hostFrames[i]!),
         blob.hop,
         blob.nFft,
         pcm.samples.length,
       );
-      const bitExact = output.length === expected.output.length && output.every((v, i) => v === expected.output[i]);
+      const bitExact = mismatched.length === 0 && results.length === hostFrames.length;
+      if (mismatched.length) {
+        onEvent({ type: 'note', text: `clip ${clip.name}: ${mismatched.length} output frames differ from the host engine's (first: frame ${mismatched[0]! + 1}/${frames.length}), link mode ${mode}` });
+      }
       writePcm16(join(store.enhancedDir, clip.name), output, SAMPLE_RATE);
 
       const clean = cleanPcm ? fromInt16(cleanPcm) : null;
@@ -378,6 +436,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
           corruptFrames: linkCost.rxCorrupt + linkCost.deviceDrops,
           resyncs: linkCost.resyncs,
           clipRetries,
+          mode,
         },
         bitExact,
         sdrNoisy: noisyScore.sdr,

@@ -60,6 +60,7 @@ const CSV_COLUMNS: [string, (r: ClipResult, p: Provenance) => unknown][] = [
   ['link_corrupt_frames', (r) => r.link?.corruptFrames ?? ''],
   ['link_resyncs', (r) => r.link?.resyncs ?? ''],
   ['clip_retries', (r) => r.link?.clipRetries ?? ''],
+  ['link_mode', (r, p) => r.link?.mode ?? p.linkMode ?? 'stream'],
   ['bit_exact', (r) => String(r.bitExact)],
   ['sdr_noisy_db', (r) => r.sdrNoisy],
   ['sisdr_noisy_db', (r) => r.sisdrNoisy],
@@ -103,7 +104,9 @@ const CSV_COLUMNS: [string, (r: ClipResult, p: Provenance) => unknown][] = [
 /** The fields that must match for a rerun to resume into existing results. */
 function provenanceKey(p: Provenance): string {
   const { board, boardBackend, firmwareSha256, modelSha256, profile, seed, audioDir, cleanDir } = p;
-  return JSON.stringify({ board, boardBackend, firmwareSha256, modelSha256, profile, seed, audioDir, cleanDir });
+  // The link mode changes neither the latency figures nor the output, but a run says which mode measured it.
+  const linkMode = p.linkMode ?? 'stream';
+  return JSON.stringify({ board, boardBackend, firmwareSha256, modelSha256, profile, seed, audioDir, cleanDir, linkMode });
 }
 
 function csvText(rows: ClipResult[], p: Provenance): string {

@@ -8,6 +8,7 @@ import seedrandom from 'seedrandom';
 import { cobsDecode, cobsEncode, cobsMaxEncoded } from '../../src/link/cobs.js';
 import { decodeChunk, encodeRawFrame, encodeWireFrame, FrameDecoder, type Frame } from '../../src/link/frame.js';
 import { decodePayload, encodePayload, messageName, Msg, Reply, REPLY, type MessageType } from '../../src/link/messages.js';
+import { samplesCrc32 } from '../../src/link/session.js';
 
 interface Vectors {
   crc32: { name: string; data: string; crc: number }[];
@@ -15,6 +16,7 @@ interface Vectors {
   cobs_invalid: { name: string; encoded: string }[];
   frames: { name: string; type: number; flags: number; seq: number; fields: Record<string, unknown>; payload: string; raw: string; crc: number; wire: string }[];
   dropped: { name: string; chunk: string }[];
+  output_crc32: { name: string; samples: number[]; crc: number }[];
 }
 const V: Vectors = JSON.parse(readFileSync(new URL('../vectors/protocol.json', import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -22,6 +24,10 @@ const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 test('CRC-32 values (node:zlib) match the vectors', () => {
   for (const c of V.crc32) assert.equal(crc32(hex(c.data)), c.crc, c.name);
+});
+
+test('an output hop\'s CRC-32 (RUN_FRAME_CRC, RUN_PRELOADED) matches the vectors', () => {
+  for (const c of V.output_crc32) assert.equal(samplesCrc32(Int16Array.from(c.samples)), c.crc, c.name);
 });
 
 test('COBS encodes and decodes every vector, including 254/255-byte runs', () => {

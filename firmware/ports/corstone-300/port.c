@@ -34,6 +34,12 @@ uint8_t *hil_port_arena(uint32_t *size_bytes) {
   return __arena_start;
 }
 
+/* Under QEMU, `hil run --preload` has the loader place the run's clips here (docs/corstone-300.md). */
+const uint8_t *hil_port_audio_partition(uint32_t *size_bytes) {
+  *size_bytes = (uint32_t)(__audio_end - __audio_start);
+  return __audio_start;
+}
+
 void hil_port_memory(hil_port_memory_t *out) {
   out->image_flash_bytes = (uint32_t)(__image_end - __image_start);
   out->static_sram_bytes = (uint32_t)((__data_end - __data_start) + (__bss_end - __bss_start));

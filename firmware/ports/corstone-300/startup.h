@@ -10,7 +10,7 @@ extern uint8_t __data_start[], __data_end[], __data_load[];
 extern uint8_t __bss_start[], __bss_end[];
 extern uint8_t __stack_bottom[], __stack_top[];
 extern uint8_t __arena_start[], __arena_end[];
-extern uint8_t __model_start[], __model_end[];
+extern uint8_t __model_start[], __model_end[], __audio_start[], __audio_end[];
 
 #define CS300_STACK_PAINT 0x5AC3A55Au
 

@@ -93,6 +93,11 @@ uint8_t *hil_port_arena(uint32_t *size_bytes) {
   return host_port.arena;
 }
 
+const uint8_t *hil_port_audio_partition(uint32_t *size_bytes) {
+  *size_bytes = 0; /* no loader places audio here: clips are streamed */
+  return NULL;
+}
+
 /* GNU ld's default script defines these: `edata` closes .data, `end` closes .bss. */
 extern char edata[], end[];
 

@@ -37,6 +37,11 @@ uint8_t *hil_port_arena(uint32_t *size_bytes) {
   return __arena_start;
 }
 
+const uint8_t *hil_port_audio_partition(uint32_t *size_bytes) {
+  *size_bytes = 0; /* no loader places audio here: clips are streamed */
+  return NULL;
+}
+
 void hil_port_memory(hil_port_memory_t *out) {
   out->image_flash_bytes = (uint32_t)(__image_end - __image_start);
   out->static_sram_bytes = (uint32_t)((__data_end - __data_start) + (__bss_end - __bss_start));

@@ -74,6 +74,11 @@ uint8_t *hil_port_arena(uint32_t *size_bytes) {
   return arena;
 }
 
+const uint8_t *hil_port_audio_partition(uint32_t *size_bytes) {
+  *size_bytes = 0; /* no loader places audio here: clips are streamed */
+  return NULL;
+}
+
 /* Fixed figures, distinct per field so a test sees each one land in its place; a loopback has no real
  * memory layout to report. */
 void hil_port_memory(hil_port_memory_t *m) {
