@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { resolveCorpusDir } from '../src/data/resolveCorpus.js';
 import { loadCorpus } from '../src/data/manifest.js';
 import { VARIANTS, writeVariantSet } from '../src/data/variants.js';
-import { breakdown, breakdownTable, type ClipScore } from '../src/report/corpusBreakdown.js';
+import { breakdown, breakdownTable, signedDb, withInterval, type ClipScore } from '../src/report/corpusBreakdown.js';
 import { meanInterval } from '../src/report/confidence.js';
 import { runBenchmark } from '../src/run/benchmark.js';
 import { scoreSetOnHost } from '../src/run/hostScore.js';
@@ -65,7 +65,6 @@ async function score(model: string, noisy: string, clean: string, tag: string): 
     .map((r) => ({ clip: r.clip.replace(/\.wav$/i, ''), sdrNoisy: r.sdrNoisy!, sdrImprovement: r.sdrImprovement!, sisdrImprovement: r.sisdrImprovement! }));
 }
 
-const f2 = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(2);
 for (const model of models) {
   if (!existsSync(model)) throw new Error(`no model at ${model}`);
   console.log(`\n## ${modelName(model)} on ${board === 'host' ? 'the host engine (bit-exact with the boards)' : `the ${board} board`}\n`);
@@ -74,7 +73,7 @@ for (const model of models) {
     const clean = join(set.corpusDir, set.split, 'clean');
     const scores = await score(model, noisy, clean, `${basename(set.corpusDir)}-${set.split}`);
     const b = breakdown(scores, loadCorpus(set.corpusDir).manifest);
-    console.log(`### ${set.label}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${f2(b.all.sdrImprovement.mean)} dB [${f2(b.all.sdrImprovement.lo)}, ${f2(b.all.sdrImprovement.hi)}], ΔSI-SDR ${f2(b.all.sisdrImprovement.mean)} dB\n`);
+    console.log(`### ${set.label}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB, ΔSI-SDR ${signedDb(b.all.sisdrImprovement.mean)} dB\n`);
     if (set.split === 'real-test') {
       console.log(`${breakdownTable('speech source', b.bySource)}\n\n${breakdownTable('noise', b.byNoise)}\n\n${breakdownTable('SNR', b.bySnr)}\n`);
     }
@@ -86,7 +85,7 @@ for (const model of models) {
         const s = await score(model, join(dir, 'noisy'), join(dir, 'clean'), `${basename(set.corpusDir)}-${set.split}-${v.name}`);
         const d = meanInterval(s.map((x) => x.sdrImprovement), { seed: v.name });
         const si = meanInterval(s.map((x) => x.sisdrImprovement), { seed: `${v.name}:si` });
-        lines.push(`| ${v.name} (${v.what}) | ${d.n} | ${f2(d.mean)} [${f2(d.lo)}, ${f2(d.hi)}] | ${f2(si.mean)} [${f2(si.lo)}, ${f2(si.hi)}] |`);
+        lines.push(`| ${v.name} (${v.what}) | ${d.n} | ${withInterval(d)} | ${withInterval(si)} |`);
       }
       console.log(`Robustness variants of ${set.label}:\n\n${lines.join('\n')}\n`);
     }

@@ -84,12 +84,14 @@ export function breakdown(scores: ClipScore[], manifest: Pick<CorpusManifest, 'm
   };
 }
 
-const f2 = (v: number) => (Number.isFinite(v) ? (v >= 0 ? '+' : '') + v.toFixed(2) : '–');
-const ci = (i: Interval) => `${f2(i.mean)} [${f2(i.lo)}, ${f2(i.hi)}]`;
+/** A signed dB figure with two decimals (– for none). */
+export const signedDb = (v: number) => (Number.isFinite(v) ? (v >= 0 ? '+' : '') + v.toFixed(2) : '–');
+/** A mean and its interval: `+1.23 [+0.50, +2.01]`. */
+export const withInterval = (i: Interval) => `${signedDb(i.mean)} [${signedDb(i.lo)}, ${signedDb(i.hi)}]`;
 
 /** A markdown table of group rows. */
 export function breakdownTable(title: string, rows: GroupRow[]): string {
   const lines = [`| ${title} | clips | noisy SDR | ΔSDR [95 % CI] | ΔSI-SDR [95 % CI] |`, '|---|---:|---:|---:|---:|'];
-  for (const r of rows) lines.push(`| ${r.group} | ${r.n} | ${r.sdrNoisy.toFixed(2)} | ${ci(r.sdrImprovement)} | ${ci(r.sisdrImprovement)} |`);
+  for (const r of rows) lines.push(`| ${r.group} | ${r.n} | ${r.sdrNoisy.toFixed(2)} | ${withInterval(r.sdrImprovement)} | ${withInterval(r.sisdrImprovement)} |`);
   return lines.join('\n');
 }
