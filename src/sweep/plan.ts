@@ -220,7 +220,7 @@ export function resolveSweep(opts: SweepOptions): SweepDraft {
   for (const b of boards) readBoardFile(resolveBoardPath(b));
   const instances: Record<string, number> = {};
   for (const [b, n] of Object.entries(opts.instances ?? {})) {
-    if (!boards.includes(b)) throw new HilError(`--instances names board "${b}", which is not in --boards (${boards.join(', ')})`);
+    if (!boards.includes(b)) throw new HilError(`--instances names board "${b}", which is not in --boards (${boards.join(', ')})`, 'add the board to --boards, or drop it from --instances');
     instances[b] = n;
   }
   for (const b of boards) instances[b] ??= 1;

@@ -25,6 +25,8 @@ import { runBenchmark } from '../../src/run/benchmark.js';
 import { ResultsStore } from '../../src/run/results.js';
 import { HilError } from '../../src/util/errors.js';
 import { lockOutput } from '../../src/util/lock.js';
+import { parseSweepFile, readSweepFile } from '../../src/sweep/file.js';
+import { parseInstances, planSweep } from '../../src/sweep/plan.js';
 import { makeSyntheticCorpus } from './trainFixture.js';
 
 const { WaveFile } = wavefilePkg;
@@ -121,6 +123,8 @@ function editedRows(name: string, edit: (lines: string[]) => string[]): () => un
 }
 
 /** Each produces the error of one row (throws or rejects with it). */
+const sweepFile = { format: 'hil-sweep', version: 1, models: ['models/se-small'], profiles: ['dense-int8'], boards: ['sim'] };
+
 const producers: Record<string, () => unknown> = {
   'run.audio-not-dir': () => run('not-dir', { audio: d('no-such-dir') }),
   'run.audio-empty': () => run('empty-dir', { audio: clipDirs('empty-dir', () => {}).audio }),
@@ -197,6 +201,16 @@ const producers: Record<string, () => unknown> = {
     await compress({ baseline: d('baseline'), profile: first, corpus, outDir: out, seed: 1, valLimit: 1 });
     return compress({ baseline: d('baseline'), profile: loadProfile('offline-70'), corpus, outDir: out, seed: 1, valLimit: 1 });
   },
+  'sweep.file-missing': () => readSweepFile(d('no-such-sweep.json')),
+  'sweep.file-format': () => parseSweepFile({ ...sweepFile, format: 'hil-sweeps' }, 's.json'),
+  'sweep.file-version': () => parseSweepFile({ ...sweepFile, version: 2 }, 's.json'),
+  'sweep.file-field': () => parseSweepFile({ ...sweepFile, colour: 'blue' }, 's.json'),
+  'sweep.file-two-clip-sets': () => parseSweepFile({ ...sweepFile, clips: { split: 'val', audio: 'clips' } }, 's.json'),
+  'sweep.file-clean-alone': () => parseSweepFile({ ...sweepFile, clips: { clean: 'clean' } }, 's.json'),
+  'sweep.profiles-none': () => planSweep({ model: join(ROOT, 'models/se-small'), profiles: 'nothing-*', boards: ['sim'] }),
+  'sweep.model-not-baseline': () => planSweep({ model: dir, profiles: 'dense-int8', boards: ['sim'] }),
+  'sweep.instances-syntax': () => parseInstances('sim'),
+  'sweep.instances-board': () => planSweep({ model: join(ROOT, 'models/se-small'), profiles: 'dense-int8', boards: ['sim'], instances: { 'corstone-300': 2 } }),
   'train.checkpoint-unreadable': () => {
     mkdirSync(d('train'));
     writeFileSync(d('train', 'checkpoint.json'), '{"format": "something else"}');
