@@ -186,6 +186,7 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
         init: baseline,
         hooks: pruningHooks(profile, arch, log),
         loss,
+        ...(profile.fineTune.distill ? { distill: { teacher: baseline, weight: profile.fineTune.distill } } : {}),
         featureNorm: baseline.featureNorm !== undefined,
         backend: opts.backend,
         valEvery: Math.max(1, Math.ceil(epochs / 4)),
@@ -194,7 +195,7 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
       });
       model = result.model;
       const last = result.history.at(-1);
-      training = { epochs, steps: last?.step ?? 0, lr: profile.fineTune.lr, qat: profile.fineTune.qat, loss, featureNorm: baseline.featureNorm !== undefined, batchSize, frames, history: result.history };
+      training = { epochs, steps: last?.step ?? 0, lr: profile.fineTune.lr, qat: profile.fineTune.qat, loss, ...(profile.fineTune.distill ? { distill: profile.fineTune.distill } : {}), featureNorm: baseline.featureNorm !== undefined, batchSize, frames, history: result.history };
     }
     if (s === 'unit') {
       const shrunk = shrinkUnits(model);

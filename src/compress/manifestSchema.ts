@@ -119,6 +119,8 @@ export const CompressManifestSchema = Type.Object({
       lr: Num,
       qat: Type.Boolean(),
       loss: Type.String(),
+      /** Weight of the distillation loss against the dense baseline; absent when not distilled. */
+      distill: Type.Optional(Num),
       featureNorm: Type.Boolean(),
       batchSize: Int,
       frames: Int,

@@ -39,6 +39,12 @@ export const FineTuneSchema = Type.Object({
   lr: Type.Number(),
   /** Int8 fake quantization (per-channel weights, observed activation ranges) from the first step. */
   qat: Type.Boolean(),
+  /**
+   * Knowledge distillation from the dense float baseline: the weight of the loss against the baseline's
+   * own enhanced output (src/model/losses.ts `distilledLoss`). Absent means 0, so profiles written before
+   * it keep their resolved hash and their committed compressions stay valid.
+   */
+  distill: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 });
 export type FineTune = Static<typeof FineTuneSchema>;
 
@@ -102,6 +108,7 @@ export const PROFILE_SCHEMA = Type.Object(
           epochs: Type.Optional(Type.Integer({ minimum: 0 })),
           lr: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
           qat: Type.Optional(Type.Boolean()),
+          distill: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
         },
         { additionalProperties: false },
       ),
@@ -162,12 +169,15 @@ export function parseProfile(json: unknown, file: string, opts: ProfileOptions =
     epochs: ft.epochs ?? null,
     lr: ft.lr ?? DEFAULT_FINE_TUNE.lr,
     qat: ft.qat ?? DEFAULT_FINE_TUNE.qat,
+    ...(ft.distill ? { distill: ft.distill } : {}),
   };
   const s = raw.structure;
   if (s === 'none' && raw.sparsity !== 0) throw bad('sparsity', `must be 0 for structure "none", got ${raw.sparsity}`, 'use structure weight, block, unit or offline to prune');
   if (s !== 'none' && raw.sparsity === 0) throw bad('sparsity', 'is 0', 'use structure "none" for a dense model');
   if ((s === 'weight' || s === 'block' || s === 'unit') && (fineTune.steps ?? fineTune.epochs) === 0)
     throw bad(fineTune.steps === null ? 'fine_tune.epochs' : 'fine_tune.steps', 'is 0, but a learned structure needs training', 'use structure "offline" for pruning without training');
+  if (fineTune.distill !== undefined && s !== 'weight' && s !== 'block' && s !== 'unit')
+    throw bad('fine_tune.distill', `is only meaningful for a learned structure (weight, block or unit), not "${s}"`, 'remove the field');
   if (raw.block !== undefined && s !== 'block') throw bad('block', `is only meaningful for structure "block", not "${s}"`, 'remove the field');
 
   let block: [number, number] | null = null;

@@ -146,6 +146,12 @@ export interface Batch {
   noisyRe?: Float32Array;
   noisyIm?: Float32Array;
   clean?: Float32Array;
+  /**
+   * Knowledge distillation: a teacher's masks for these sequences ([B][T][257]) and the weight of the
+   * loss against the teacher's output (losses.ts `batchLoss`). Travels with the batch so that
+   * data-parallel workers need no teacher of their own.
+   */
+  distill?: { mask: Float32Array; weight: number };
 }
 
 function power(x: Float32Array): number {

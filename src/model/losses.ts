@@ -85,16 +85,33 @@ export function sisdrLoss(est: tf.Tensor2D, ref: tf.Tensor2D): tf.Scalar {
   return tf.mean(tf.log(ratio)).mul(-10 / Math.LN10) as tf.Scalar;
 }
 
-/** The training loss of a forward's masks on a batch. */
+/**
+ * The training loss of a forward's masks on a batch. With `batch.distill` (weight w) it is
+ * `(1 − w)·L(clean) + w·L(teacher)`: the same loss with the teacher's enhanced output (its mask on the
+ * noisy spectrum) as the reference, so a pruned student is pulled towards what the dense model does,
+ * including where the dense model cannot reach the clean speech.
+ */
 export function batchLoss(kind: LossKind, mask: tf.Tensor3D, batch: Batch, hop: number): tf.Scalar {
   const shape: [number, number, number] = [batch.batch, batch.frames, mask.shape[2]];
-  const mag = () => spectralLoss(mask, tf.tensor3d(batch.noisyMag, shape), tf.tensor3d(batch.cleanMag, shape));
-  if (kind === 'mag') return mag();
-  if (!batch.noisyRe || !batch.noisyIm || !batch.clean) throw new HilError(`loss ${kind} needs the batch's noisy spectrum and clean samples`);
-  const est = maskedSignal(mask, tf.tensor3d(batch.noisyRe, shape), tf.tensor3d(batch.noisyIm, shape), hop);
-  const n = est.shape[1];
-  const length = batch.clean.length / batch.batch;
-  const ref = tf.slice(tf.tensor2d(batch.clean, [batch.batch, length]), [0, 0], [batch.batch, n]) as tf.Tensor2D;
-  const si = sisdrLoss(est, ref);
-  return kind === 'sisdr' ? si : (si.div(10).add(mag().mul(MAG_LOSS_WEIGHT)) as tf.Scalar);
+  const noisyMag = tf.tensor3d(batch.noisyMag, shape);
+  const timeDomain = kind !== 'mag';
+  if (timeDomain && (!batch.noisyRe || !batch.noisyIm || !batch.clean)) throw new HilError(`loss ${kind} needs the batch's noisy spectrum and clean samples`);
+  const noisyRe = timeDomain ? tf.tensor3d(batch.noisyRe!, shape) : undefined;
+  const noisyIm = timeDomain ? tf.tensor3d(batch.noisyIm!, shape) : undefined;
+  const est = timeDomain ? maskedSignal(mask, noisyRe!, noisyIm!, hop) : undefined;
+  const against = (refMag: tf.Tensor3D, refSignal: () => tf.Tensor2D): tf.Scalar => {
+    const mag = () => spectralLoss(mask, noisyMag, refMag);
+    if (kind === 'mag') return mag();
+    const si = sisdrLoss(est!, refSignal());
+    return kind === 'sisdr' ? si : (si.div(10).add(mag().mul(MAG_LOSS_WEIGHT)) as tf.Scalar);
+  };
+  const clean = against(tf.tensor3d(batch.cleanMag, shape), () => {
+    const length = batch.clean!.length / batch.batch;
+    return tf.slice(tf.tensor2d(batch.clean!, [batch.batch, length]), [0, 0], [batch.batch, est!.shape[1]]) as tf.Tensor2D;
+  });
+  const w = batch.distill?.weight ?? 0;
+  if (w === 0) return clean;
+  const teacherMask = tf.tensor3d(batch.distill!.mask, shape);
+  const teacher = against(teacherMask.mul(noisyMag) as tf.Tensor3D, () => maskedSignal(teacherMask, noisyRe!, noisyIm!, hop));
+  return clean.mul(1 - w).add(teacher.mul(w)) as tf.Scalar;
 }

@@ -92,6 +92,12 @@ export interface TrainOptions {
    * checkpoint fingerprint: a run may resume with another count (then not bit-identical to one that did not).
    */
   workers?: number;
+  /**
+   * Knowledge distillation: each step also computes `teacher`'s float masks for the batch, and the loss
+   * mixes in, with this weight, the loss against the teacher's output (losses.ts `batchLoss`). The teacher
+   * must take the same features (same hop); compression uses the dense baseline.
+   */
+  distill?: { teacher: FloatModel; weight: number };
 }
 
 
@@ -259,6 +265,20 @@ function loadCheckpoint(path: string): Checkpoint {
   }
 }
 
+/** The teacher of distillation, float; its weights are never updated (no optimizer holds them). */
+function teacherNet(teacher: FloatModel, hop: 128 | 256): SeNet {
+  if (teacher.hop !== hop) throw new HilError(`the distillation teacher runs at hop ${teacher.hop}, the student at ${hop}`, 'distil from a model of the same hop');
+  // model.json holds fc_in with the feature normalisation folded in, so the raw features go in as they are.
+  return new SeNet(teacher.arch, hop, teacher.weights);
+}
+
+function teacherMasks(teacher: SeNet, batch: Batch): Float32Array {
+  return tf.tidy(() => {
+    const feats = tf.tensor3d(batch.features, [batch.batch, batch.frames, teacher.arch.nBins]);
+    return teacher.forward(feats, { quant: FLOAT_MODE }).mask.dataSync() as Float32Array;
+  });
+}
+
 function modelSha(m: FloatModel | undefined): string | null {
   if (!m) return null;
   return sha256(JSON.stringify(Object.entries(m.weights).map(([k, t]) => [k, t.shape, b64(t.data)])));
@@ -320,6 +340,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     ...(loss !== 'mag' ? { loss } : {}),
     ...(useNorm ? { featureNorm: 'per-bin' } : {}),
     ...(levelDb[0] !== LEGACY_LEVEL_DB[0] || levelDb[1] !== LEGACY_LEVEL_DB[1] ? { levelDb } : {}),
+    ...(opts.distill ? { distill: { teacher: modelSha(opts.distill.teacher), weight: opts.distill.weight } } : {}),
     // Only callers that pass it (hil compress) add it, so `hil train` checkpoints keep resuming as before.
     ...opts.extraFingerprint,
   };
@@ -356,6 +377,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     weights = opts.init ? (norm ? unfoldFeatureNorm(opts.init.weights, norm) : opts.init.weights) : initWeights(arch, opts.seed);
   }
   const net = new SeNet(opts.arch, hop, weights, norm);
+  const teacher = opts.distill ? teacherNet(opts.distill.teacher, hop) : undefined;
   const adam = new Adam(net.vars);
   let observer = new RangeObserver();
   if (opts.init && !ckpt) for (const [k, r] of Object.entries(opts.init.ranges)) observer.ranges[k] = [r[0], r[1]];
@@ -411,6 +433,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         const mode = quantModeAt(opts.qat, sched, step, observer);
         const observe = shouldObserve(sched, step, observer);
         const stepLr = lrAt(lr, lrFloor, step, totalSteps);
+        if (teacher) batch.distill = { mask: teacherMasks(teacher, batch), weight: opts.distill!.weight };
         const value = pool
           ? await pool.step(net, adam, batch, mode, observer, stepLr, observe ? observer : undefined, loss)
           : trainStep(net, adam, batch, mode, stepLr, observe ? observer : undefined, loss);

@@ -69,11 +69,12 @@ export function batchPart(b: Batch, k: number, n: number): Batch {
     ...(b.noisyRe ? { noisyRe: part(b.noisyRe) } : {}),
     ...(b.noisyIm ? { noisyIm: part(b.noisyIm) } : {}),
     ...(b.clean ? { clean: part(b.clean) } : {}),
+    ...(b.distill ? { distill: { mask: part(b.distill.mask), weight: b.distill.weight } } : {}),
   };
 }
 
 function batchBuffers(b: Batch): ArrayBuffer[] {
-  return [b.features, b.noisyMag, b.cleanMag, b.noisyRe, b.noisyIm, b.clean].filter((a): a is Float32Array => a !== undefined).map((a) => a.buffer as ArrayBuffer);
+  return [b.features, b.noisyMag, b.cleanMag, b.noisyRe, b.noisyIm, b.clean, b.distill?.mask].filter((a): a is Float32Array => a !== undefined).map((a) => a.buffer as ArrayBuffer);
 }
 
 /** Refuses a worker count the batch cannot be split over, in one line. */
