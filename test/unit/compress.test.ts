@@ -313,6 +313,15 @@ test('compress, block: every pruned 4x4 block entirely zero, a block blob smalle
   assert.ok(m.blob.flashBytes < m.encodings.dense.flashBytes * 0.55);
   assert.ok(m.macsPerFrame.effective < m.macsPerFrame.dense * 0.35);
   assert.ok(m.cost.modelledCyclesPerFrame < m.encodings.dense.modelledCyclesPerFrame);
+  // The three memory figures: the file, its nonzero weights, and the modelled Ethos-U55 encoding, which
+  // Vela computes from the weights alone (so dense and block blobs of this graph model alike).
+  const mem = m.memory!;
+  assert.equal(mem.flashBytes, m.blob.flashBytes);
+  // Int8 nonzeros: the float nonzeros less the few that quantize to 0.
+  const floatNonzero = Object.values(m.sparsity.perMatrix).reduce((s, x) => s + x.nonzero, 0);
+  assert.ok(mem.nonzeroWeightBytes <= floatNonzero && mem.nonzeroWeightBytes > 0.98 * floatNonzero, `${mem.nonzeroWeightBytes} vs ${floatNonzero}`);
+  assert.ok(mem.u55EncodedWeightBytes < mem.nonzeroWeightBytes + m.blob.flashBytes && mem.u55EncodedWeightBytes > 0);
+  assert.equal(m.vela ?? null, null, 'no vela on PATH here');
 });
 
 test('compress, unit: the exported layers shrink and the blob with them', async () => {
