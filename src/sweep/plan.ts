@@ -23,6 +23,8 @@ import { checkLimit } from '../run/benchmark.js';
 import { defaultCorpusDir, ensureCorpus } from '../data/corpus.js';
 import { HilError } from '../util/errors.js';
 import { sha256 } from '../util/fsx.js';
+import { parseBlob } from '../engine/index.js';
+import { blobMemoryFigures } from '../engine/u55Weights.js';
 
 export interface SweepOptions {
   /** Float baseline directories (each holding model.json and perhaps compressed/<profile>/), e.g. models/se-small. */
@@ -71,6 +73,8 @@ export interface ModelFacts {
   nonzeroWeightBytes: number;
   /** Every weight of the weight matrices of the full architecture (dense int8 bytes). */
   denseWeightBytes: number;
+  /** Modelled Ethos-U55 encoded weight bytes of the blob (src/engine/u55Weights.ts). */
+  u55EncodedWeightBytes: number;
   blobSha256: string;
 }
 
@@ -192,6 +196,8 @@ function factsOf(m: CompressManifest, blob: Uint8Array): ModelFacts {
     modelFlashBytes: m.blob.flashBytes,
     nonzeroWeightBytes: matrices.reduce((s, x) => s + x.nonzero, 0),
     denseWeightBytes: matrices.reduce((s, x) => s + x.total, 0),
+    // From the blob, not the manifest: committed manifests predate the figure.
+    u55EncodedWeightBytes: blobMemoryFigures(parseBlob(blob)).u55EncodedWeightBytes,
     blobSha256: sha256(blob),
   };
 }

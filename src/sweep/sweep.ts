@@ -44,6 +44,8 @@ export const SweepRowSchema = Type.Object({
   /** Nonzero int8 weight bytes of the weight matrices, and all of them (dense), from the manifest. */
   nonzeroWeightBytes: Type.Integer(),
   denseWeightBytes: Type.Integer(),
+  /** Modelled Ethos-U55 encoded weight bytes; absent from sweeps run before it. */
+  u55EncodedWeightBytes: Type.Optional(Type.Integer()),
   firmwareSha256: Type.String(),
 });
 export type SweepRow = Static<typeof SweepRowSchema>;
@@ -121,6 +123,7 @@ function rowsOf(file: ResultsFile, job: SweepJob, modelName: string): SweepRow[]
     modelFlashBytes: job.facts.modelFlashBytes,
     nonzeroWeightBytes: job.facts.nonzeroWeightBytes,
     denseWeightBytes: job.facts.denseWeightBytes,
+    u55EncodedWeightBytes: job.facts.u55EncodedWeightBytes,
     firmwareSha256: p.firmwareSha256,
   }));
 }
