@@ -239,6 +239,11 @@ for (const arch of archs) {
   console.log(
     `\nreference, weight pruning: 42× smaller at −0.1 dB. Here: ${w ? `${w.profile}, ${fmt(float32Bytes / w.flashBytes, 1)}× smaller than float32 at ${signed(w.sdr - float.sdr)} dB vs float` : 'no weight profile within 0.1 dB of float'}`,
   );
+  const wn = best('weight', 0.1, (r) => float32Bytes / r.nonzeroWeightBytes);
+  if (wn)
+    console.log(
+      `  counted as nonzero int8 weight bytes (most likely the reference's accounting, docs/compression.md): ${wn.profile}, ${fmt(float32Bytes / wn.nonzeroWeightBytes, 1)}× (U55 encoded, modelled: ${fmt(float32Bytes / wn.u55EncodedWeightBytes, 1)}×)`,
+    );
   if (dense) {
     const b = best('block', 0.59, (r) => dense.cycles / r.cycles);
     console.log(
