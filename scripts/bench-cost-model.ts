@@ -13,11 +13,13 @@
  *
  * Usage: npm run bench:cost-model [-- --seed N]
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import seedrandom from 'seedrandom';
 import { ETHOS_U55_128, ETHOS_U55_128_CALIBRATED, frameCycles, type CostParams } from '../src/engine/index.js';
 import { estimateU55Weights, sumEstimates } from '../src/engine/u55Weights.js';
 import { RNNOISE_U55_128_FVP, rnnoiseNetwork } from '../src/export/referenceNets.js';
+import { parseVelaSummary } from '../src/compress/vela.js';
 
 const TOLERANCE = 0.25;
 const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' } } });
@@ -70,6 +72,16 @@ console.log('\nweight bytes read from flash per inference (modelled) against the
 console.log(`  hil weight-stream counter (dense int8):                  ${String(sum('weightBytes')).padStart(7)} B  ${pct(sum('weightBytes'), pubFlash)}`);
 console.log(`  Ethos-U55 encoded estimate (synthetic weights, seed ${seed}): ${String(enc.bytes).padStart(7)} B  ${pct(enc.bytes, pubFlash)}` +
   `  (padded ${enc.paddedBytes} B, streams ${enc.streamBytes} B, scale+bias ${enc.scaleBiasBytes} B)`);
+
+// Vela's own performance model on the same layer sizes: the example summary of its PERFORMANCE.md
+// (86,952 MACs: RNNoise), kept verbatim as a parser fixture (test/fixtures/vela/README.md).
+const velaText = readFileSync(new URL('../test/fixtures/vela/performance-md-u55-256.txt', import.meta.url), 'utf8');
+const vela = parseVelaSummary(velaText, 'PERFORMANCE.md example');
+const flashCycles = /Off-chip Flash Access cycles\s+(\d+)/.exec(velaText)?.[1];
+console.log(
+  `\nVela's estimate for the same layer sizes (${vela.accelerator}, ${vela.systemConfig}; ${vela.label}): ${vela.totalCycles} total cycles, ` +
+    `${vela.npuCycles} NPU compute cycles, ${flashCycles} off-chip flash access cycles, ${vela.flashBytes} B flash used — flash-bound too`,
+);
 
 const calibrated = frameCycles(ETHOS_U55_128_CALIBRATED, ops);
 const err = Math.abs(calibrated / pub.npuCycles - 1);
