@@ -41,7 +41,7 @@ export const SweepRowSchema = Type.Object({
   modelSha256: Type.String(),
   /** The compressed blob's flash bytes, from its manifest. */
   modelFlashBytes: Type.Integer(),
-  /** Nonzero int8 weight bytes of the weight matrices, and all of them (dense), from the manifest. */
+  /** Nonzero int8 weight bytes of the blob, and every weight of the full architecture (dense, from the manifest). */
   nonzeroWeightBytes: Type.Integer(),
   denseWeightBytes: Type.Integer(),
   /** Modelled Ethos-U55 encoded weight bytes; absent from sweeps run before it. */
