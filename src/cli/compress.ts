@@ -62,6 +62,14 @@ export function register(program: Command): void {
             `blob ${(m.blob.flashBytes / 1024).toFixed(1)} kB (${m.blob.encoding}), ${m.macsPerFrame.effective} MACs/frame, ` +
             `${m.cost.modelledCyclesPerFrame} modelled cycles/frame, val SDR ${m.validation.int8.sdr.toFixed(2)} dB (int8), ${m.validation.float.sdr.toFixed(2)} dB (float)\n`,
         );
+        const kB = (b: number) => `${(b / 1024).toFixed(1)} kB`;
+        if (m.memory)
+          process.stdout.write(
+            `  memory: blob ${kB(m.memory.flashBytes)} (flash, measured), nonzero int8 weights ${kB(m.memory.nonzeroWeightBytes)}, ` +
+              `Ethos-U55 encoded weights ${kB(m.memory.u55EncodedWeightBytes)} (${m.memory.u55EncodedLabel}, docs/compression.md)\n`,
+          );
+        if (m.vela)
+          process.stdout.write(`  vela: ${m.vela.totalCycles} cycles/frame, SRAM ${kB(m.vela.sramBytes)}, flash ${kB(m.vela.flashBytes)} (${m.vela.label}, ${m.vela.accelerator})\n`);
       }),
     );
 }

@@ -24,7 +24,9 @@ import { prunedMatrices, prunedUnitLayers, pruningHooks } from './hooks.js';
 import { shrinkUnits, type ShrinkResult } from './shrink.js';
 import { pruneQuantGraph, zeroPruned } from './offline.js';
 import { scoreBlob, scoreFloat, scoreNoisy } from './evaluate.js';
-import { COST_MODEL, encodingAlternatives, figuresOf, nonzeroMacs, paramCounts, sparsityReport } from './manifest.js';
+import { COST_MODEL, encodingAlternatives, figuresOf, memoryFigures, nonzeroMacs, paramCounts, sparsityReport } from './manifest.js';
+import { runVela, velaVersion, type VelaEstimate } from './vela.js';
+import { writeTflite } from '../export/tflite.js';
 import { COMPRESS_FORMAT, COMPRESS_VERSION, type CompressManifest } from './manifestSchema.js';
 import { matrixNames, weightShape } from '../model/tfModel.js';
 
@@ -213,6 +215,8 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
   const encodings = encodingAlternatives(graph, profile.encoding);
   const baselineDense = figuresOf(writeBlobDetailed(lowerToQuantGraph(baseline), { encoding: { kind: 'dense' } }));
 
+  const vela = velaEstimate(graph, opts.outDir, log);
+
   const val = opts.corpus.val.slice(0, opts.valLimit);
   log(`validating on ${val.length} val mixtures (host int8 engine, float reference)`);
   const int8 = scoreBlob(written.bytes, val);
@@ -246,6 +250,8 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
     encodings,
     baselineDense,
     macsPerFrame: { denseBaseline: baselineDense.macsPerFrame, dense: encodings.dense.macsPerFrame, effective: own.macsPerFrame, nonzero: nonzeroMacs(graph) },
+    memory: memoryFigures(written.bytes),
+    vela,
     cost: { ...COST_MODEL, modelledCyclesPerFrame: own.modelledCyclesPerFrame, modelledSecondsPerFrame: own.modelledCyclesPerFrame / COST_MODEL.clockHz },
     validation: { items: val.length, ids: sha256(val.map((v) => v.id).join('\n')), int8, float, noisy, engine: 'host int8 engine (src/engine, bit-exact with the device)' },
     training,
@@ -257,4 +263,22 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
   writeFileAtomic(join(opts.outDir, 'model.hilm'), written.bytes);
   writeJsonAtomic(join(opts.outDir, 'manifest.json'), manifest);
   return manifest;
+}
+
+/**
+ * Vela's estimate of this graph's .tflite (written beside the blob) when vela is on PATH. A Vela that
+ * fails is logged and recorded as no estimate: the compressed model is still good without it.
+ */
+function velaEstimate(graph: QuantGraph, outDir: string, log: (line: string) => void): VelaEstimate | null {
+  if (velaVersion() === null) return null;
+  const tflite = join(outDir, 'model.tflite');
+  writeFileAtomic(tflite, writeTflite(graph));
+  try {
+    const v = runVela(tflite, join(outDir, 'vela'));
+    if (v) log(`vela ${v.version}: ${v.totalCycles} cycles, SRAM ${v.sramBytes} B, flash ${v.flashBytes} B (${v.label})`);
+    return v;
+  } catch (e) {
+    log(`vela: ${(e as Error).message}; no Vela estimate recorded`);
+    return null;
+  }
 }

@@ -2,17 +2,18 @@
  * What a compressed model costs, from the model itself: achieved sparsity per matrix (against the full
  * architecture's shapes, so removed units count as pruned), parameter counts, the blob's flash bytes in
  * the chosen encoding and in each alternative, MACs per frame (dense, as the kernels run them, and the
- * nonzero weights an ideal kernel would touch), and the cost model's cycles per frame for the
- * Ethos-U55-128 defaults (docs/cost-model.md: `modelled`, not measured).
+ * nonzero weights an ideal kernel would touch), the cost model's cycles per frame for the calibrated
+ * Ethos-U55-128 parameters (docs/cost-model.md: `modelled`, not measured), and the three memory figures.
  */
 import { ARCHS, weightNames } from '../model/arch.js';
 import type { FloatModel } from '../model/floatModel.js';
 import { weightShape } from '../model/tfModel.js';
 import { writeBlobDetailed, type EncodingChoice, type WrittenBlob } from '../export/blob.js';
 import type { QuantGraph } from '../export/quantGraph.js';
-import { Engine, ETHOS_U55_128, ETHOS_U55_CLOCK_HZ, frameCycles } from '../engine/index.js';
+import { Engine, ETHOS_U55_128_CALIBRATED, ETHOS_U55_CLOCK_HZ, frameCycles, parseBlob } from '../engine/index.js';
+import { blobMemoryFigures } from '../engine/u55Weights.js';
 import { encodingLabel } from './profile.js';
-import type { EncodingFigures, MatrixSparsity, ParamCounts, SparsityReport } from './manifestSchema.js';
+import type { EncodingFigures, MatrixSparsity, MemoryFigures, ParamCounts, SparsityReport } from './manifestSchema.js';
 
 export type { EncodingFigures, MatrixSparsity, ParamCounts, SparsityReport };
 
@@ -63,7 +64,7 @@ export function figuresOf(written: WrittenBlob): EncodingFigures {
     flashBytes: written.bytes.length,
     macsPerFrame: c.reduce((s, o) => s + o.macs, 0),
     weightBytesPerFrame: c.reduce((s, o) => s + o.weightBytes, 0),
-    modelledCyclesPerFrame: frameCycles(ETHOS_U55_128, c),
+    modelledCyclesPerFrame: frameCycles(ETHOS_U55_128_CALIBRATED, c),
   };
 }
 
@@ -97,8 +98,13 @@ export function nonzeroMacs(graph: QuantGraph): number {
   return n;
 }
 
+/** (a), (b) and (c) of docs/compression.md "Three memory figures", read off the blob itself. */
+export function memoryFigures(blob: Uint8Array): MemoryFigures {
+  return { ...blobMemoryFigures(parseBlob(blob)), u55EncodedLabel: 'modelled' };
+}
+
 export const COST_MODEL = {
   label: 'modelled' as const,
-  params: 'Ethos-U55-128 defaults (docs/cost-model.md)',
+  params: 'Ethos-U55-128 calibrated: weights in flash at 1 byte/cycle (docs/cost-model.md)',
   clockHz: ETHOS_U55_CLOCK_HZ,
 };

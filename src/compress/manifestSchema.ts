@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
 import { checkFormatVersion, validate } from '../util/schema.js';
 import { ProfileSpecSchema, StructureSchema } from './profile.js';
+import { VelaEstimateSchema } from './vela.js';
 
 export const COMPRESS_FORMAT = 'hil-compress-manifest';
 /** Every manifest hil compress has written, the committed ones included, is version 1. */
@@ -55,7 +56,7 @@ export const EncodingFiguresSchema = Type.Object({
   /** Work counters of one frame (docs/model-format.md §8): FC MACs per encoding plus MUL elements. */
   macsPerFrame: Int,
   weightBytesPerFrame: Int,
-  /** docs/cost-model.md with the Ethos-U55-128 defaults: modelled. */
+  /** docs/cost-model.md with the cost parameters the manifest's `cost.params` names: modelled. */
   modelledCyclesPerFrame: Num,
 });
 export type EncodingFigures = Static<typeof EncodingFiguresSchema>;
@@ -72,6 +73,19 @@ export type ValScores = Static<typeof ValScoresSchema>;
 /** Per unit layer: units before and after, and the original indices kept. */
 export const UnitLayersSchema = Type.Record(Type.String(), Type.Object({ before: Int, after: Int, kept: Type.Array(Int) }));
 export type UnitLayers = Static<typeof UnitLayersSchema>;
+
+/**
+ * The three memory figures of docs/compression.md: (a) the blob's real flash bytes (measured: the file),
+ * (b) its nonzero int8 weights at one byte each, (c) the modelled size of the same weights encoded for an
+ * Ethos-U55 by Vela (src/engine/u55Weights.ts). Absent in manifests written before it existed.
+ */
+export const MemoryFiguresSchema = Type.Object({
+  flashBytes: Int,
+  nonzeroWeightBytes: Int,
+  u55EncodedWeightBytes: Int,
+  u55EncodedLabel: Type.Literal('modelled'),
+});
+export type MemoryFigures = Static<typeof MemoryFiguresSchema>;
 
 /** One FC op of the written blob: the encoding used and its weight-stream bytes. */
 const BlobLayerSchema = Type.Object({ name: Type.String(), encoding: Type.String(), br: Int, bc: Int, nnz: Int, weightBytes: Int });
@@ -104,6 +118,9 @@ export const CompressManifestSchema = Type.Object({
   /** The baseline itself exported dense (post-training ranges, no fine-tuning): the uncompressed int8 reference. */
   baselineDense: EncodingFiguresSchema,
   macsPerFrame: Type.Object({ denseBaseline: Int, dense: Int, effective: Int, nonzero: Int }),
+  memory: Type.Optional(MemoryFiguresSchema),
+  /** Vela's own estimate of the exported .tflite when vela was on PATH (src/compress/vela.ts), else null. */
+  vela: Type.Optional(Type.Union([VelaEstimateSchema, Type.Null()])),
   cost: Type.Object({
     label: Type.Literal('modelled'),
     params: Type.String(),

@@ -21,7 +21,7 @@ export {
 export { Engine, type FrameCounters, type FrameResult, type GraphStepResult } from './engine.js';
 export { clipToFrames, framesToClip, deviceFrameCount } from './framing.js';
 export { runClipOnHost, type HostClipRun } from './runClip.js';
-export { opCycles, frameCycles, cyclesToSeconds, ETHOS_U55_128, ETHOS_U55_CLOCK_HZ, type CostParams, type OpWork } from './costModel.js';
+export { opCycles, frameCycles, cyclesToSeconds, ETHOS_U55_128, ETHOS_U55_128_CALIBRATED, ETHOS_U55_CLOCK_HZ, type CostParams, type OpWork } from './costModel.js';
 export { fft, log2q, FFT_N } from './dsp.js';
 export { mbqm, srdhm, rdbpot, rsr, sat16 } from './primitives.js';
 export { analysisWindowQ15, synthesisWindowQ15 } from './windows.js';

@@ -37,6 +37,35 @@ function lutTable(fn: (x: number) => number, inQ: QuantParams, outQ: QuantParams
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+/**
+ * One GRU layer as §9 lowers it, in execution order. Tensor names are local to the layer (`x` its input,
+ * `h` its state); an FC's weights and bias are `w_<weights>` and `b_<weights>`. The lowering below and
+ * every op count derived elsewhere (src/export/referenceNets.ts) read this one table.
+ */
+export type GruStep =
+  | { op: 'FC'; name: string; input: 'x' | 'h'; output: string; weights: string }
+  | { op: 'ADD' | 'SUB' | 'MUL'; name: string; in1: string; in2: string; output: string }
+  | { op: 'LUT'; name: string; kind: 'logistic' | 'tanh'; input: string; output: string };
+
+export const GRU_STEPS: readonly GruStep[] = [
+  { op: 'FC', name: 'fc_xz', input: 'x', output: 'xz', weights: 'xz' },
+  { op: 'FC', name: 'fc_hz', input: 'h', output: 'hz', weights: 'hz' },
+  { op: 'ADD', name: 'add_z', in1: 'xz', in2: 'hz', output: 'z_pre' },
+  { op: 'LUT', name: 'sigmoid_z', kind: 'logistic', input: 'z_pre', output: 'z' },
+  { op: 'FC', name: 'fc_xr', input: 'x', output: 'xr', weights: 'xr' },
+  { op: 'FC', name: 'fc_hr', input: 'h', output: 'hr', weights: 'hr' },
+  { op: 'ADD', name: 'add_r', in1: 'xr', in2: 'hr', output: 'r_pre' },
+  { op: 'LUT', name: 'sigmoid_r', kind: 'logistic', input: 'r_pre', output: 'r' },
+  { op: 'FC', name: 'fc_xn', input: 'x', output: 'xn', weights: 'xn' },
+  { op: 'FC', name: 'fc_hn', input: 'h', output: 'hn', weights: 'hn' },
+  { op: 'MUL', name: 'mul_rhn', in1: 'r', in2: 'hn', output: 'rhn' },
+  { op: 'ADD', name: 'add_n', in1: 'xn', in2: 'rhn', output: 'n_pre' },
+  { op: 'LUT', name: 'tanh_n', kind: 'tanh', input: 'n_pre', output: 'n' },
+  { op: 'SUB', name: 'sub_h_n', in1: 'h', in2: 'n', output: 'h_minus_n' },
+  { op: 'MUL', name: 'mul_z', in1: 'z', in2: 'h_minus_n', output: 'z_h_minus_n' },
+  { op: 'ADD', name: 'add_h', in1: 'n', in2: 'z_h_minus_n', output: 'h_next' },
+];
+
 export interface LowerOptions {
   /** Overrides ranges by activation name (e.g. calibration on real data). */
   ranges?: Record<string, [number, number]>;
@@ -150,22 +179,16 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
     const h = fixed(p + 'h', H, TANH_Q);
     h.isState = true;
     h.next = hNext.name;
-    fc(p + 'fc_xz', x, xz, `${p}w_xz`, `${p}b_xz`, 'none');
-    fc(p + 'fc_hz', h, hz, `${p}w_hz`, `${p}b_hz`, 'none');
-    addSub('ADD', p + 'add_z', xz, hz, zPre);
-    lut(p + 'sigmoid_z', 'logistic', zPre, z);
-    fc(p + 'fc_xr', x, xr, `${p}w_xr`, `${p}b_xr`, 'none');
-    fc(p + 'fc_hr', h, hr, `${p}w_hr`, `${p}b_hr`, 'none');
-    addSub('ADD', p + 'add_r', xr, hr, rPre);
-    lut(p + 'sigmoid_r', 'logistic', rPre, r);
-    fc(p + 'fc_xn', x, xn, `${p}w_xn`, `${p}b_xn`, 'none');
-    fc(p + 'fc_hn', h, hn, `${p}w_hn`, `${p}b_hn`, 'none');
-    mul(p + 'mul_rhn', r, hn, rhn);
-    addSub('ADD', p + 'add_n', xn, rhn, nPre);
-    lut(p + 'tanh_n', 'tanh', nPre, nT);
-    addSub('SUB', p + 'sub_h_n', h, nT, hMinusN);
-    mul(p + 'mul_z', z, hMinusN, zHMinusN);
-    addSub('ADD', p + 'add_h', nT, zHMinusN, hNext);
+    const local: Record<string, QTensor> = {
+      x, h, xz, hz, z_pre: zPre, z, xr, hr, r_pre: rPre, r, xn, hn, rhn, n_pre: nPre, n: nT,
+      h_minus_n: hMinusN, z_h_minus_n: zHMinusN, h_next: hNext,
+    };
+    for (const s of GRU_STEPS) {
+      if (s.op === 'FC') fc(p + s.name, local[s.input], local[s.output], `${p}w_${s.weights}`, `${p}b_${s.weights}`, 'none');
+      else if (s.op === 'LUT') lut(p + s.name, s.kind, local[s.input], local[s.output]);
+      else if (s.op === 'MUL') mul(p + s.name, local[s.in1], local[s.in2], local[s.output]);
+      else addSub(s.op, p + s.name, local[s.in1], local[s.in2], local[s.output]);
+    }
     x = hNext; // the next layer (or the mask FC) reads this frame's new state
   }
   const maskPre = observed('mask_pre', dims.nBins);

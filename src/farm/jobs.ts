@@ -50,6 +50,7 @@ export const FarmJobSchema = Type.Object({
     modelFlashBytes: Type.Integer(),
     nonzeroWeightBytes: Type.Integer(),
     denseWeightBytes: Type.Integer(),
+    u55EncodedWeightBytes: Type.Integer(),
     blobSha256: Type.String(),
   }),
   /** The clips to run (the sweep's --limit already applied), in order, and their set's hash. */

@@ -44,6 +44,8 @@ export interface SweepReportRow {
   modelFlashBytes: number;
   nonzeroWeightBytes: number;
   denseWeightBytes: number;
+  /** Modelled Ethos-U55 encoded weight bytes (src/engine/u55Weights.ts); absent from sweeps run before it. */
+  u55EncodedWeightBytes?: number;
 }
 
 export const REFERENCE_PROFILE = 'dense-int8';
@@ -78,10 +80,14 @@ export interface ProfileSummary {
   latencyUnit: string;
   modelFlashBytes: number;
   nonzeroWeightBytes: number;
+  /** Modelled; null when the sweep's rows do not carry it. */
+  u55EncodedWeightBytes: number | null;
   boardFlashBytes: number;
   /** dense-int8's over this profile's, or null without a dense-int8 run on the board. */
   compressionFlash: number | null;
   compressionNonzero: number | null;
+  /** dense-int8's modelled Ethos-U55 encoded weight bytes over this profile's. */
+  compressionU55: number | null;
   speedup: number | null;
 }
 
@@ -153,9 +159,11 @@ export function summarizeSweep(rows: readonly SweepReportRow[], options: Bootstr
       latencyUnit: r0.latencyUnit,
       modelFlashBytes: r0.modelFlashBytes,
       nonzeroWeightBytes: r0.nonzeroWeightBytes,
+      u55EncodedWeightBytes: r0.u55EncodedWeightBytes ?? null,
       boardFlashBytes: mean(g.map((r) => r.flashBytes)),
       compressionFlash: dense ? first(dense).modelFlashBytes / r0.modelFlashBytes : null,
       compressionNonzero: dense ? first(dense).nonzeroWeightBytes / r0.nonzeroWeightBytes : null,
+      compressionU55: dense && first(dense).u55EncodedWeightBytes && r0.u55EncodedWeightBytes ? first(dense).u55EncodedWeightBytes! / r0.u55EncodedWeightBytes : null,
       speedup: denseLat !== null ? denseLat / lat : null,
     });
   }
@@ -222,6 +230,7 @@ const ROW_COLUMNS: [string, (r: SweepReportRow) => unknown][] = [
   ['model_flash_bytes', (r) => r.modelFlashBytes],
   ['nonzero_weight_bytes', (r) => r.nonzeroWeightBytes],
   ['dense_weight_bytes', (r) => r.denseWeightBytes],
+  ['u55_encoded_weight_bytes_modelled', (r) => r.u55EncodedWeightBytes ?? ''],
   ['model_sha256', (r) => r.modelSha256],
 ];
 
@@ -251,6 +260,7 @@ export function summaryCsv(report: SweepReport): string {
     ['delta_sdr_resolved', (s) => (s.deltaSdr ? String(s.deltaSdr.resolved) : '')],
     ['compression_flash', (s) => s.compressionFlash ?? ''],
     ['compression_nonzero_weights', (s) => s.compressionNonzero ?? ''],
+    ['compression_u55_encoded_modelled', (s) => s.compressionU55 ?? ''],
     ['network_latency', (s) => s.networkLatency],
     ['latency_kind', (s) => s.latencyKind],
     ['latency_unit', (s) => s.latencyUnit],
@@ -264,7 +274,7 @@ const ci = (i: Interval) => `${fmt.db(i.mean)} <span class="ci">[${fmt.db(i.lo)}
 const td = (col: string, value: string, html = value) => `<td data-col="${col}" data-value="${esc(value)}">${html}</td>`;
 
 function summaryTable(report: SweepReport): string {
-  const head = ['model', 'board', 'profile', 'structure', 'sparsity', 'clips (bit-exact)', 'SDR dB', 'SI-SDR dB', 'SDR impr. dB', 'SI-SDR impr. dB', 'ΔSDR vs dense-int8 dB', 'resolved', 'flash ×', 'nonzero weights ×', 'network latency', 'speedup'];
+  const head = ['model', 'board', 'profile', 'structure', 'sparsity', 'clips (bit-exact)', 'SDR dB', 'SI-SDR dB', 'SDR impr. dB', 'SI-SDR impr. dB', 'ΔSDR vs dense-int8 dB', 'resolved', 'flash ×', 'nonzero weights ×', 'U55 encoded × (modelled)', 'network latency', 'speedup'];
   const body = report.summaries.map((s) => {
     const cells = [
       td('model', s.model, esc(s.model)),
@@ -281,6 +291,7 @@ function summaryTable(report: SweepReport): string {
       td('resolved', s.deltaSdr ? String(s.deltaSdr.resolved) : '–', s.deltaSdr ? (s.deltaSdr.resolved ? 'yes' : 'no') : '–'),
       td('compression_flash', fmt.ratio(s.compressionFlash)),
       td('compression_nonzero', fmt.ratio(s.compressionNonzero)),
+      td('compression_u55', fmt.ratio(s.compressionU55)),
       td('network_latency', fmt.int(s.networkLatency), `${fmt.int(s.networkLatency)} ${esc(s.latencyUnit)} (${esc(s.latencyKind)})`),
       td('speedup', fmt.ratio(s.speedup)),
     ];
@@ -353,7 +364,7 @@ dl{font-size:12px}dt{font-weight:bold}dd{margin:0 0 .4em 1em;font-family:monospa
 </style></head><body>
 <h1>hil sweep report</h1>
 <p>Means over clips with 95 % percentile-bootstrap intervals (seeded). ΔSDR is paired against ${REFERENCE_PROFILE} on the same clips and board; “resolved” when its interval excludes zero.
-Compression is against ${REFERENCE_PROFILE}, counted two ways: real flash bytes of the model blob, and nonzero int8 weight bytes.
+Compression is against ${REFERENCE_PROFILE}, counted three ways: real flash bytes of the model blob, nonzero int8 weight bytes, and (modelled) the weights as Vela would encode them for an Ethos-U55 (docs/compression.md).
 Speedup is ${REFERENCE_PROFILE}'s network latency per frame over the profile's (${latencyNote}).</p>
 <h2>Largest compression with ≤ ${COMPRESSION_MAX_LOSS_DB} dB SDR loss</h2>
 <h3>by real flash bytes</h3>

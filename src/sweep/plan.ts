@@ -23,6 +23,8 @@ import { checkLimit } from '../run/benchmark.js';
 import { defaultCorpusDir, ensureCorpus } from '../data/corpus.js';
 import { HilError } from '../util/errors.js';
 import { sha256 } from '../util/fsx.js';
+import { parseBlob } from '../engine/index.js';
+import { blobMemoryFigures } from '../engine/u55Weights.js';
 
 export interface SweepOptions {
   /** Float baseline directories (each holding model.json and perhaps compressed/<profile>/), e.g. models/se-small. */
@@ -67,10 +69,12 @@ export interface ModelFacts {
   sparsity: number;
   /** The blob's flash bytes as its manifest records them (the model partition). */
   modelFlashBytes: number;
-  /** Nonzero weights of the weight matrices, one byte each in int8. */
+  /** Nonzero int8 weights of the blob's FC layers, one byte each (docs/compression.md figure (b)). */
   nonzeroWeightBytes: number;
   /** Every weight of the weight matrices of the full architecture (dense int8 bytes). */
   denseWeightBytes: number;
+  /** Modelled Ethos-U55 encoded weight bytes of the blob (src/engine/u55Weights.ts). */
+  u55EncodedWeightBytes: number;
   blobSha256: string;
 }
 
@@ -185,13 +189,17 @@ export function parseInstances(spec: string | undefined): Record<string, number>
 
 function factsOf(m: CompressManifest, blob: Uint8Array): ModelFacts {
   const matrices = Object.values(m.sparsity.perMatrix);
+  // From the blob, not the manifest: committed manifests predate the figures, and the blob's nonzeros are
+  // the int8 ones (a few float weights quantize to 0).
+  const mem = blobMemoryFigures(parseBlob(blob));
   return {
     profile: m.profile,
     structure: m.structure,
     sparsity: m.sparsity.achieved,
     modelFlashBytes: m.blob.flashBytes,
-    nonzeroWeightBytes: matrices.reduce((s, x) => s + x.nonzero, 0),
+    nonzeroWeightBytes: mem.nonzeroWeightBytes,
     denseWeightBytes: matrices.reduce((s, x) => s + x.total, 0),
+    u55EncodedWeightBytes: mem.u55EncodedWeightBytes,
     blobSha256: sha256(blob),
   };
 }

@@ -41,9 +41,11 @@ export const SweepRowSchema = Type.Object({
   modelSha256: Type.String(),
   /** The compressed blob's flash bytes, from its manifest. */
   modelFlashBytes: Type.Integer(),
-  /** Nonzero int8 weight bytes of the weight matrices, and all of them (dense), from the manifest. */
+  /** Nonzero int8 weight bytes of the blob, and every weight of the full architecture (dense, from the manifest). */
   nonzeroWeightBytes: Type.Integer(),
   denseWeightBytes: Type.Integer(),
+  /** Modelled Ethos-U55 encoded weight bytes; absent from sweeps run before it. */
+  u55EncodedWeightBytes: Type.Optional(Type.Integer()),
   firmwareSha256: Type.String(),
 });
 export type SweepRow = Static<typeof SweepRowSchema>;
@@ -121,6 +123,7 @@ function rowsOf(file: ResultsFile, job: SweepJob, modelName: string): SweepRow[]
     modelFlashBytes: job.facts.modelFlashBytes,
     nonzeroWeightBytes: job.facts.nonzeroWeightBytes,
     denseWeightBytes: job.facts.denseWeightBytes,
+    u55EncodedWeightBytes: job.facts.u55EncodedWeightBytes,
     firmwareSha256: p.firmwareSha256,
   }));
 }

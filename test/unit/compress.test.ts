@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
@@ -313,6 +313,15 @@ test('compress, block: every pruned 4x4 block entirely zero, a block blob smalle
   assert.ok(m.blob.flashBytes < m.encodings.dense.flashBytes * 0.55);
   assert.ok(m.macsPerFrame.effective < m.macsPerFrame.dense * 0.35);
   assert.ok(m.cost.modelledCyclesPerFrame < m.encodings.dense.modelledCyclesPerFrame);
+  // The three memory figures: the file, its nonzero weights, and the modelled Ethos-U55 encoding, which
+  // Vela computes from the weights alone (so dense and block blobs of this graph model alike).
+  const mem = m.memory!;
+  assert.equal(mem.flashBytes, m.blob.flashBytes);
+  // Int8 nonzeros: the float nonzeros less the few that quantize to 0.
+  const floatNonzero = Object.values(m.sparsity.perMatrix).reduce((s, x) => s + x.nonzero, 0);
+  assert.ok(mem.nonzeroWeightBytes <= floatNonzero && mem.nonzeroWeightBytes > 0.98 * floatNonzero, `${mem.nonzeroWeightBytes} vs ${floatNonzero}`);
+  assert.ok(mem.u55EncodedWeightBytes < mem.nonzeroWeightBytes + m.blob.flashBytes && mem.u55EncodedWeightBytes > 0);
+  assert.equal(m.vela ?? null, null, 'no vela on PATH here');
 });
 
 test('compress, unit: the exported layers shrink and the blob with them', async () => {
@@ -344,6 +353,29 @@ test('compress, offline: no training, exactly the target sparsity of int8 weight
   }
   assert.ok(nnz / total < 0.105);
   assert.equal(JSON.parse(readFileSync(join(tmp, 'out', 'offline', 'manifest.json'), 'utf8')).profile, 'test-offline');
+});
+
+test('compress with vela on PATH: the .tflite goes to vela and its summary into the manifest, labelled modelled', async () => {
+  // A stand-in vela (Vela needs PyPI, absent here): it answers --version, checks it got a TFLite file and
+  // prints real Vela output (test/fixtures/vela/README.md).
+  const bin = join(tmp, 'vela-bin');
+  mkdirSync(bin, { recursive: true });
+  const summary = new URL('../fixtures/vela/performance-md-u55-256.txt', import.meta.url).pathname;
+  writeFileSync(
+    join(bin, 'vela'),
+    `#!/bin/sh\nif [ "$1" = --version ]; then echo 3.2.0; exit 0; fi\nhead -c 8 "$1" | tail -c 4 | grep -q TFL3 || { echo "not a tflite: $1" >&2; exit 1; }\ncat ${summary}\n`,
+  );
+  chmodSync(join(bin, 'vela'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  try {
+    const m = await run('offline', { sparsity: 0.5 }, 'offline-vela');
+    assert.equal(m.vela?.label, 'modelled (Vela 3.2.0)');
+    assert.deepEqual([m.vela?.totalCycles, m.vela?.flashBytes], [114098, Math.round(106.98 * 1024)]);
+    assert.ok(existsSync(join(tmp, 'out', 'offline-vela', 'model.tflite')));
+  } finally {
+    process.env.PATH = path;
+  }
 });
 
 test('compress is deterministic given the seed, and a rerun resumes from the training checkpoint', async () => {

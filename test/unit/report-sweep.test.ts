@@ -31,7 +31,7 @@ function rows(): SweepReportRow[] {
         clip, profile, structure, sparsity, board: 'sim', backend: 'sim', modelSha256: `${profile}-hash`, bitExact: true,
         sdrNoisy: 3 + i, sisdrNoisy: 2 + i, sdrOut, sisdrOut: sdrOut - 1, sdrImprovement: sdrOut - (3 + i), sisdrImprovement: sdrOut - 1 - (2 + i),
         latencyKind: 'modelled', latencyUnit: 'cycles', networkLatencyP50: latency + i, flashBytes: flash + 60_000,
-        modelFlashBytes: flash, nonzeroWeightBytes: nonzero, denseWeightBytes: 262_400,
+        modelFlashBytes: flash, nonzeroWeightBytes: nonzero, denseWeightBytes: 262_400, u55EncodedWeightBytes: Math.round(1.3 * nonzero) + 20_000,
       });
     });
   }
@@ -75,6 +75,7 @@ test('report.html shows the numbers recomputed from the rows, and the answer tab
     const [, , , flash, nonzero, latency] = PROFILES[profile]!;
     assert.equal(c.compression_flash, fmt.ratio(280_000 / flash));
     assert.equal(c.compression_nonzero, fmt.ratio(262_400 / nonzero));
+    assert.equal(c.compression_u55, fmt.ratio((Math.round(1.3 * 262_400) + 20_000) / (Math.round(1.3 * nonzero) + 20_000)));
     assert.equal(c.speedup, fmt.ratio((40_000 + 2) / (latency + 2)));
   }
   // weight-90 loses 0.07 dB (≤ 0.1): the largest compression of weight pruning; block-70 loses 0.2 dB, so none.
@@ -94,6 +95,10 @@ test('report.html shows the numbers recomputed from the rows, and the answer tab
   assert.doesNotMatch(html, /<script|<link |src="http/);
   // results.csv: one line per row plus the header.
   assert.equal(rowsCsv(data).trim().split('\n').length, data.length + 1);
+  assert.match(rowsCsv(data).split('\n')[0]!, /,u55_encoded_weight_bytes_modelled,/);
+  // Rows of a sweep run before the figure existed: no U55 ratio, the rest unchanged.
+  const old = summarizeSweep(data.map(({ u55EncodedWeightBytes, ...r }) => r));
+  assert.ok(old.summaries.every((x) => x.compressionU55 === null && x.compressionNonzero !== null));
 });
 
 test('rows of two models are summarized and answered per model: each model is paired with its own dense-int8', () => {
