@@ -88,7 +88,7 @@ interface FileOp {
 
 /** The canonical weight and bias names of an FC (src/model/arch.ts weightNames). */
 export function fcParamNames(opName: string): { weights: string; bias: string } {
-  const gru = /^(gru\d+)\.fc_([xh][zrn])$/.exec(opName);
+  const gru = /^(gru\d+|lstm\d+)\.fc_([xh][zrn]|[xh][ifgo])$/.exec(opName);
   if (gru) return { weights: `${gru[1]}.w_${gru[2]}`, bias: `${gru[1]}.b_${gru[2]}` };
   return { weights: `${opName}.w`, bias: `${opName}.b` };
 }
