@@ -1,8 +1,10 @@
 /**
  * QuantGraph → a standard int8 `.tflite` (TFLite schema version 3) of the streaming step: one frame of
- * features and every GRU state in, the mask and every new state out (docs/tflite.md). The graph is the
- * unrolled cell of docs/model-format.md §9 in the builtin ops that microNPU compilers and Arm NN's TFLite
- * parser accept (FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH), so no LSTM/GRU op is needed.
+ * features and every recurrent state (GRU h; LSTM c and h) in, the mask and every new state out
+ * (docs/tflite.md). The graph is the unrolled cell of docs/model-format.md §9 in the builtin ops that
+ * microNPU compilers and Arm NN's TFLite parser accept (FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH):
+ * Arm NN 20.08 cannot parse UNIDIRECTIONAL_SEQUENCE_LSTM, and TFLite's integer form of it has an int16 cell
+ * state, not the blob's int8 one (docs/tflite.md §2).
  *
  * The tables are written by hand with the flatbuffers Builder. Field slots are the schema's field order
  * (a union takes two: its type byte, then its value), so `slot(k)` below is the k-th field of schema.fbs.
