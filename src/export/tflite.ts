@@ -90,8 +90,8 @@ interface FileOp {
 
 /** The canonical weight and bias names of an FC (src/model/arch.ts weightNames). */
 export function fcParamNames(opName: string): { weights: string; bias: string } {
-  const gru = /^(gru\d+|lstm\d+)\.fc_([xh][zrn]|[xh][ifgo])$/.exec(opName);
-  if (gru) return { weights: `${gru[1]}.w_${gru[2]}`, bias: `${gru[1]}.b_${gru[2]}` };
+  const rnn = /^(gru\d+|lstm\d+)\.fc_([xh][zrn]|[xh][ifgo])$/.exec(opName);
+  if (rnn) return { weights: `${rnn[1]}.w_${rnn[2]}`, bias: `${rnn[1]}.b_${rnn[2]}` };
   return { weights: `${opName}.w`, bias: `${opName}.b` };
 }
 
