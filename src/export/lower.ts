@@ -177,20 +177,9 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
     const p = layerPrefix(arch, l);
     const H = dims.hidden[l];
     const t = (s: string) => observed(p + s, H);
-    const gateOut: Record<string, QTensor> = {};
-    const pending: (() => void)[] = [];
-    for (const g of LSTM_GATES) {
-      const xg = t(`x${g}`), hg = t(`h${g}`), pre = t(`${g}_pre`);
-      const out = g === 'g' ? fixed(p + g, H, TANH_Q) : fixed(p + g, H, LOGISTIC_Q);
-      gateOut[g] = out;
-      // The FCs read h, which is created after the gates (tensor order = arch.activationNames).
-      pending.push(() => {
-        fc(`${p}fc_x${g}`, x, xg, `${p}w_x${g}`, `${p}b_x${g}`, 'none');
-        fc(`${p}fc_h${g}`, tensors.get(p + 'h') as QTensor, hg, `${p}w_h${g}`, `${p}b_h${g}`, 'none');
-        addSub('ADD', `${p}add_${g}`, xg, hg, pre);
-        lut(`${p}${g === 'g' ? 'tanh' : 'sigmoid'}_${g}`, g === 'g' ? 'tanh' : 'logistic', pre, out);
-      });
-    }
+    // Tensors first, in arch.activationNames order (the blob's table order), then the ops that use them.
+    const gate: Record<string, { x: QTensor; h: QTensor; pre: QTensor; out: QTensor }> = {};
+    for (const g of LSTM_GATES) gate[g] = { x: t(`x${g}`), h: t(`h${g}`), pre: t(`${g}_pre`), out: fixed(p + g, H, g === 'g' ? TANH_Q : LOGISTIC_Q) };
     const cF = t('c_f'), iG = t('i_g');
     const cNext = observed(p + 'c_next', H);
     const tanhC = fixed(p + 'tanh_c', H, TANH_Q);
@@ -199,12 +188,19 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
     const h = fixed(p + 'h', H, TANH_Q);
     h.isState = true;
     h.next = hNext.name;
-    for (const emit of pending) emit();
-    mul(p + 'mul_f_c', gateOut.f, c, cF);
-    mul(p + 'mul_i_g', gateOut.i, gateOut.g, iG);
+    for (const g of LSTM_GATES) {
+      const q = gate[g];
+      fc(`${p}fc_x${g}`, x, q.x, `${p}w_x${g}`, `${p}b_x${g}`, 'none');
+      fc(`${p}fc_h${g}`, h, q.h, `${p}w_h${g}`, `${p}b_h${g}`, 'none');
+      addSub('ADD', `${p}add_${g}`, q.x, q.h, q.pre);
+      if (g === 'g') lut(`${p}tanh_g`, 'tanh', q.pre, q.out);
+      else lut(`${p}sigmoid_${g}`, 'logistic', q.pre, q.out);
+    }
+    mul(p + 'mul_f_c', gate.f.out, c, cF);
+    mul(p + 'mul_i_g', gate.i.out, gate.g.out, iG);
     addSub('ADD', p + 'add_c', cF, iG, cNext);
     lut(p + 'tanh_c', 'tanh', cNext, tanhC);
-    mul(p + 'mul_o', gateOut.o, tanhC, hNext);
+    mul(p + 'mul_o', gate.o.out, tanhC, hNext);
     x = hNext;
   };
   for (let l = 0; l < arch.layers; l++) {
