@@ -124,7 +124,7 @@ test('offline pruning of LSTM FCs maps ops to their matrices and touches only th
   });
 });
 
-test('hil compress, unit structure on an LSTM baseline: units leave all gates, the exported layers shrink', async () => {
+test('hil compress on an LSTM baseline: unit structure shrinks all gates, weight structure prunes the listed LSTM matrices', async () => {
   const corpus = loadTrainCorpus(makeSyntheticCorpus(join(tmp, 'corpus'), { speech: 8, val: 2 }));
   const p = profileOf({ structure: 'unit', sparsity: 0.5, fine_tune: { steps: 6, lr: 0.005 }, schedule: { start: 0, end: 0.5, every: 1 } });
   const m = await compress({ baseline: baseDir, profile: { ...p, name: 'test-unit-lstm' }, corpus, outDir: join(tmp, 'out-unit'), seed: 3 });
@@ -135,6 +135,18 @@ test('hil compress, unit structure on an LSTM baseline: units leave all gates, t
   const blob = new Uint8Array(readFileSync(join(tmp, 'out-unit', 'model.hilm')));
   assert.equal(parseBlob(blob).tensors.filter((t) => t.isState).length, 4);
   assert.ok(Number.isFinite(m.validation.int8.sdr));
+
+  // Weight pruning of the recurrent matrices only, by pattern: those reach the target, the rest stay dense.
+  const wp = profileOf({ structure: 'weight', sparsity: 0.7, prune: ['lstm*.w_h*'], fine_tune: { steps: 6, lr: 0.005 }, schedule: { start: 0, end: 0.5, every: 1 } });
+  const w = await compress({ baseline: baseDir, profile: { ...wp, name: 'test-weight-lstm-wh' }, corpus, outDir: join(tmp, 'out-weight'), seed: 3 });
+  const wModel = loadFloatModel(join(tmp, 'out-weight', 'model.json'));
+  for (const name of matrixNames(arch)) {
+    const d = wModel.weights[name].data;
+    const zeros = d.filter((v) => v === 0).length / d.length;
+    if (/^lstm\d\.w_h/.test(name)) assert.ok(Math.abs(zeros - 0.7) < 0.005, `${name}: ${zeros}`);
+    else assert.ok(zeros < 0.01, `${name} was not listed but has ${zeros} zeros`);
+  }
+  assert.ok(w.macsPerFrame.effective < w.macsPerFrame.dense);
 
   // A prune list written for a GRU names nothing here: refused, not silently a no-op.
   const gruOnly = profileOf({ structure: 'unit', sparsity: 0.5, prune: ['gru0'] });
