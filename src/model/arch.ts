@@ -29,7 +29,7 @@ export const ARCHS: Record<ArchName, Arch> = {
   'se-paper': { name: 'se-paper', nFft: 512, nBins: 257, d0: 256, cell: 'gru', layers: 2, hidden: 256 },
   // Two layers, so unit pruning across an LSTM → LSTM boundary is exercised by the tests.
   'tinylstm-tiny': { name: 'tinylstm-tiny', nFft: 512, nBins: 257, d0: 32, cell: 'lstm', layers: 2, hidden: 32 },
-  // Widths are a guess sized to the reference's published total (docs/model-format.md §9).
+  // Widths are a guess, sized to the total issue 15 records for the reference (docs/model-format.md §9).
   'tinylstm-paper': { name: 'tinylstm-paper', nFft: 512, nBins: 257, d0: 224, cell: 'lstm', layers: 2, hidden: 224 },
 };
 
