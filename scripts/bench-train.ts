@@ -112,7 +112,7 @@ async function measureWorkers(arch: ArchName, quant: 'float' | 'qat', n: number)
 function macsPerFrame(arch: ArchName): number {
   const a = ARCHS[arch];
   let macs = a.nBins * a.d0 + a.hidden * a.nBins;
-  for (let l = 0, inF = a.d0; l < a.gruLayers; l++, inF = a.hidden) macs += 3 * a.hidden * (inF + a.hidden);
+  for (let l = 0, inF = a.d0; l < a.layers; l++, inF = a.hidden) macs += (a.cell === 'lstm' ? 4 : 3) * a.hidden * (inF + a.hidden);
   return macs;
 }
 

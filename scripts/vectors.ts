@@ -53,6 +53,9 @@ export const ENGINE_VECTORS: VectorSpec[] = [
   },
   // se-small sizes (128-wide GRUs, two layers) with every FC at the smallest encoding `auto` finds.
   { name: 'small-pruned-auto', model: () => recalibrated(pruneBlocks(initFloatModel('se-small', 8), 4, 4, 0.3)), blob: { encoding: { kind: 'auto' } }, samples: 3000 },
+  // An LSTM (two layers, states h and c), unit-pruned to uneven widths, every FC at its `auto` encoding:
+  // the C core runs the same primitives, so this vector is what shows it needs nothing new.
+  { name: 'lstm-tiny-unitpruned', model: () => recalibrated(unitPrune(initFloatModel('tinylstm-tiny', 9), 24, [20, 16])), blob: { encoding: { kind: 'auto' } }, samples: 4000 },
 ];
 
 export type Files = Map<string, Uint8Array>;

@@ -7,7 +7,7 @@
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { ARCHS } from '../model/arch.js';
+import { ARCHS, type Arch } from '../model/arch.js';
 import { loadFloatModel, saveFloatModel, type FloatModel } from '../model/floatModel.js';
 import { stepsPerEpoch, type TrainCorpus } from '../model/dataset.js';
 import type { BackendChoice } from '../model/tfBackend.js';
@@ -19,9 +19,10 @@ import { HilError } from '../util/errors.js';
 import { readJson, sha256, sha256File, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
 import { lockOutput } from '../util/lock.js';
 import { toolVersions } from '../util/version.js';
-import { encodingLabel, type Profile } from './profile.js';
+import { encodingLabel, matchesPrune, type Profile } from './profile.js';
 import { prunedMatrices, prunedUnitLayers, pruningHooks } from './hooks.js';
 import { shrinkUnits, type ShrinkResult } from './shrink.js';
+import { unitLayers } from './structures.js';
 import { pruneQuantGraph, zeroPruned } from './offline.js';
 import { scoreBlob, scoreFloat, scoreNoisy } from './evaluate.js';
 import { COST_MODEL, encodingAlternatives, figuresOf, memoryFigures, nonzeroMacs, paramCounts, sparsityReport } from './manifest.js';
@@ -104,6 +105,23 @@ function claimOutDir(outDir: string, id: ReturnType<typeof identityOf>, overwrit
   if (differs.length > 0) throw new HilError(`${outDir} holds a compressed model of another run (${differs.join('; ')})`, 'use another --out, or --overwrite to replace it');
 }
 
+/**
+ * Every prune entry must name something of this baseline's arch: a profile written for GRUs (`gru0`,
+ * `gru0.w_*`) on an LSTM baseline would otherwise prune nothing and still report a compression.
+ */
+function checkPruneTargets(profile: Profile, arch: Arch, matrices: readonly string[], bPath: string): void {
+  const layers = unitLayers(arch).map((l) => l.name);
+  for (const p of profile.prune) {
+    if (p === 'all') continue;
+    const ok = profile.structure === 'unit' ? layers.includes(p) : matrices.some((m) => matchesPrune(m, [p]));
+    if (!ok)
+      throw new HilError(
+        `profile ${profile.name}: prune entry "${p}" names nothing in ${bPath} (arch ${arch.name})`,
+        profile.structure === 'unit' ? `list units of ${layers.join(', ')}, or "all"` : `list matrices of ${arch.name} (e.g. ${matrices[2]}) or patterns with *, or "all"`,
+      );
+  }
+}
+
 export async function compress(opts: CompressOptions): Promise<CompressManifest> {
   const t0 = Date.now();
   const profile = opts.profile;
@@ -116,6 +134,7 @@ export async function compress(opts: CompressOptions): Promise<CompressManifest>
     if (want.join('x') !== baseline.weights[name].shape.join('x'))
       throw new HilError(`${bPath}: ${name} has shape [${baseline.weights[name].shape}], ${arch.name} has [${want}]`, 'compress a full-size baseline, not an already unit-pruned model');
   }
+  checkPruneTargets(profile, arch, full, bPath);
   try {
     lowerToQuantGraph(baseline);
   } catch (e) {

@@ -17,7 +17,7 @@ export function prunedMatrices(profile: Profile, matrices: readonly string[]): s
   return matrices.filter((m) => matchesPrune(m, profile.prune));
 }
 
-/** Unit layers a unit profile prunes (`all`: fc_in and every GRU layer). */
+/** Unit layers a unit profile prunes (`all`: fc_in and every recurrent layer). */
 export function prunedUnitLayers(profile: Profile, arch: Arch) {
   return unitLayers(arch).filter((l) => profile.prune.includes('all') || profile.prune.includes(l.name));
 }

@@ -15,7 +15,7 @@ import { pruneOrder } from './structures.js';
 /** The FloatModel matrix an FC op of the lowering reads: fc_in → fc_in.w, gru0.fc_xz → gru0.w_xz. */
 export function fcMatrixName(opName: string): string {
   if (opName === 'fc_in' || opName === 'fc_out') return `${opName}.w`;
-  const m = /^(gru\d+)\.fc_([xh][zrn])$/.exec(opName);
+  const m = /^(gru\d+|lstm\d+)\.fc_([xh][zrn]|[xh][ifgo])$/.exec(opName);
   if (!m) throw new HilError(`FC op ${opName} has no matrix name`, 'the graph was not made by src/export/lower.ts');
   return `${m[1]}.w_${m[2]}`;
 }

@@ -68,7 +68,7 @@ export const ProfileSpecSchema = Type.Object({
   block: Type.Union([Type.Tuple([Type.Integer(), Type.Integer()]), Type.Null()]),
   schedule: PruneScheduleSchema,
   fineTune: FineTuneSchema,
-  /** weight/block/offline: matrix names or patterns (`*` any characters); unit: layers (`fc_in`, `gru<l>`). */
+  /** weight/block/offline: matrix names or patterns (`*` any characters); unit: layers (`fc_in`, `gru<l>`, `lstm<l>`). */
   prune: Type.Array(Type.String()),
   encoding: EncodingChoiceSchema,
   file: Type.String(),
@@ -194,8 +194,8 @@ export function parseProfile(json: unknown, file: string, opts: ProfileOptions =
   const prune = raw.prune === undefined || raw.prune === 'all' ? ['all'] : raw.prune;
   if (s === 'unit') {
     for (const p of prune) {
-      if (p === 'fc_out') throw bad('prune', 'lists fc_out, whose outputs are the mask bins and are never pruned', 'prune fc_in and gru<l> units; fc_out loses the columns of removed GRU units');
-      if (p !== 'all' && p !== 'fc_in' && !/^gru[0-9]+$/.test(p)) throw bad('prune', `entry "${p}" is not a unit layer`, 'for structure unit list fc_in and gru<l> layers, or "all"');
+      if (p === 'fc_out') throw bad('prune', 'lists fc_out, whose outputs are the mask bins and are never pruned', 'prune fc_in and gru<l> or lstm<l> units; fc_out loses the columns of removed recurrent units');
+      if (p !== 'all' && p !== 'fc_in' && !/^(gru|lstm)[0-9]+$/.test(p)) throw bad('prune', `entry "${p}" is not a unit layer`, 'for structure unit list fc_in and gru<l> (or lstm<l>) layers, or "all"');
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * Physical shrinking after unit pruning: units nothing reads any more are deleted from every tensor, so
- * the exported graph has narrower FCs, shorter GRU state and element-wise ops (src/export/lower.ts follows
+ * the exported graph has narrower FCs, shorter recurrent states (GRU h; LSTM h and c) and element-wise ops (src/export/lower.ts follows
  * the weights' shapes). The criterion is exact: unit j can go when every weight that reads it from a unit
  * that stays (next layer's column j, other units' recurrent column j) is zero. Removing it then changes no
  * surviving value, in float and in int8 alike: per-channel weight scales and folded biases of the
@@ -61,7 +61,7 @@ function pick(t: Tensor, rowKeep: number[] | null, colKeep: number[] | null): Te
   return { shape: [rk.length, ck.length], data };
 }
 
-/** Removes every unit nothing reads, from the last GRU layer back to fc_in. */
+/** Removes every unit nothing reads, from the last recurrent layer back to fc_in. */
 export function shrinkUnits(model: FloatModel): ShrinkResult {
   const arch = ARCHS[model.arch];
   const layers = unitLayers(arch, graphDims(model));

@@ -8,15 +8,15 @@
  *   0, edge tiles cut short, as the encoder pads them with zeros), scored by the L2 norm of the tile, i.e.
  *   the tile with its padding zeros. An edge tile costs the kernel a full br×bc of MACs whatever its size,
  *   so ranking all tiles by their padded norm ranks them by what each saves per unit of damage.
- * - unit: whole units (docs/model-format.md §9): a GRU unit is its row in every gate's W_x and W_h and
- *   biases, plus its column in every W_h and in the next layer's matrix; an fc_in unit is its row and bias
- *   plus its column in gru0's W_x. Units are scored by the L2 norm of all the weights they own, rows and
+ * - unit: whole units (docs/model-format.md §9): a GRU or LSTM unit is its row in every gate's W_x and
+ *   W_h and biases (3 gates, or the LSTM's 4), plus its column in every W_h and in the next layer's
+ *   matrices; an fc_in unit is its row and bias plus its column in the first recurrent layer's W_x. Units are scored by the L2 norm of all the weights they own, rows and
  *   columns together: the group that removing the unit zeroes, as in the group-lasso "intrinsic sparse
  *   structures" of Wen et al. (2018) for LSTMs. Magnitude over the whole group, not only the rows, because a
  *   unit with large inputs but near-zero outgoing weights changes nothing downstream, and one with tiny
  *   inputs and large outgoing weights still feeds a (bias-driven) signal the next layer uses.
  */
-import { GATES, type Arch } from '../model/arch.js';
+import { cellGates, layerPrefix, type Arch } from '../model/arch.js';
 
 /**
  * Order in which groups are pruned: those pruned before (by index), then the rest by ascending score
@@ -119,19 +119,20 @@ export interface UnitLayer {
   recurrent: string[];
 }
 
-/** fc_in and every GRU layer of the architecture, with the shapes of the full (unshrunken) network. */
-export function unitLayers(arch: Arch, dims: { d0: number; hidden: number[] } = { d0: arch.d0, hidden: Array(arch.gruLayers).fill(arch.hidden) }): UnitLayer[] {
-  const out: UnitLayer[] = [{ name: 'fc_in', units: dims.d0, rows: ['fc_in.w'], biases: ['fc_in.b'], cols: GATES.map((g) => `gru0.w_x${g}`), recurrent: [] }];
-  for (let l = 0; l < arch.gruLayers; l++) {
-    const p = `gru${l}.`;
-    const next = l + 1 < arch.gruLayers ? GATES.map((g) => `gru${l + 1}.w_x${g}`) : ['fc_out.w'];
+/** fc_in and every recurrent layer of the architecture, with the shapes of the full (unshrunken) network. */
+export function unitLayers(arch: Arch, dims: { d0: number; hidden: number[] } = { d0: arch.d0, hidden: Array(arch.layers).fill(arch.hidden) }): UnitLayer[] {
+  const gates = cellGates(arch);
+  const out: UnitLayer[] = [{ name: 'fc_in', units: dims.d0, rows: ['fc_in.w'], biases: ['fc_in.b'], cols: gates.map((g) => `${layerPrefix(arch, 0)}w_x${g}`), recurrent: [] }];
+  for (let l = 0; l < arch.layers; l++) {
+    const p = layerPrefix(arch, l);
+    const next = l + 1 < arch.layers ? gates.map((g) => `${layerPrefix(arch, l + 1)}w_x${g}`) : ['fc_out.w'];
     out.push({
-      name: `gru${l}`,
+      name: p.slice(0, -1),
       units: dims.hidden[l],
-      rows: GATES.flatMap((g) => [`${p}w_x${g}`, `${p}w_h${g}`]),
-      biases: GATES.flatMap((g) => [`${p}b_x${g}`, `${p}b_h${g}`]),
-      cols: [...GATES.map((g) => `${p}w_h${g}`), ...next],
-      recurrent: GATES.map((g) => `${p}w_h${g}`),
+      rows: gates.flatMap((g) => [`${p}w_x${g}`, `${p}w_h${g}`]),
+      biases: gates.flatMap((g) => [`${p}b_x${g}`, `${p}b_h${g}`]),
+      cols: [...gates.map((g) => `${p}w_h${g}`), ...next],
+      recurrent: gates.map((g) => `${p}w_h${g}`),
     });
   }
   return out;
@@ -178,7 +179,7 @@ export function prunedUnits(layer: UnitLayer, src: WeightSource): Uint8Array {
  * Masks for removing round(s·units) units of each given layer (at least one unit stays): rows, biases and
  * reader columns of removed units are 0. Biases are masked too, so that a removed unit's output is exactly
  * what the shrunken network computes without it (0 for fc_in's ReLU; a GRU unit with zero weights and
- * biases has h = 0) and the observed activation ranges are those of the surviving units.
+ * biases has h = 0, and so has an LSTM unit: g = tanh(0) = 0 keeps c at 0, so h = o·tanh(0) = 0) and the observed activation ranges are those of the surviving units.
  */
 export function unitMasks(layers: UnitLayer[], src: WeightSource, sparsity: number): Map<string, Float32Array> {
   const removed = new Map<string, Uint8Array>();

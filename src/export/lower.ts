@@ -5,14 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { HilError } from '../util/errors.js';
-import { ARCHS, weightNames } from '../model/arch.js';
+import { ARCHS, LSTM_GATES, layerPrefix, weightNames } from '../model/arch.js';
 import { graphDims } from '../model/graphDims.js';
 import type { FloatModel, Tensor } from '../model/floatModel.js';
 import { analysisWindowQ15, synthesisWindowQ15 } from '../engine/windows.js';
 import { chooseQuantParams, quantizeBias, quantizeMultiplier, quantizeValue, quantizeWeightsPerChannel, type QuantParams } from '../quant/quantize.js';
 import type { QAddSub, QFc, QLut, QMul, QOp, QTensor, QuantGraph } from './quantGraph.js';
 
-/** Fixed quantizations (TFLite's LOGISTIC and TANH outputs; the GRU state shares TANH's). */
+/** Fixed quantizations (TFLite's LOGISTIC and TANH outputs; the recurrent output state h shares TANH's). */
 export const LOGISTIC_Q: QuantParams = { scale: 1 / 256, zeroPoint: -128 };
 export const TANH_Q: QuantParams = { scale: 1 / 128, zeroPoint: 0 };
 export const ADD_LEFT_SHIFT = 20;
@@ -168,8 +168,8 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
   const fcIn = observed('fc_in', dims.d0, true);
   fc('fc_in', features, fcIn, 'fc_in.w', 'fc_in.b', 'relu');
   let x = fcIn;
-  for (let l = 0; l < arch.gruLayers; l++) {
-    const p = `gru${l}.`;
+  const gruLayer = (l: number): void => {
+    const p = layerPrefix(arch, l);
     const H = dims.hidden[l];
     const t = (s: string) => observed(p + s, H);
     const xz = t('xz'), hz = t('hz'), zPre = t('z_pre'), z = fixed(p + 'z', H, LOGISTIC_Q);
@@ -190,6 +190,45 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
       else addSub(s.op, p + s.name, local[s.in1], local[s.in2], local[s.output]);
     }
     x = hNext; // the next layer (or the mask FC) reads this frame's new state
+  };
+  /**
+   * LSTM (§9): four gates as FC + FC + ADD + LUT, then c' = f·c + i·g and h' = o·tanh(c') from MUL, ADD
+   * and a tanh LUT. The cell state c is int8 like every tensor of format 1, quantized from the observed
+   * range of c' (c and c' share it: the state update is a byte copy); h and h' are tanh-range.
+   */
+  const lstmLayer = (l: number): void => {
+    const p = layerPrefix(arch, l);
+    const H = dims.hidden[l];
+    const t = (s: string) => observed(p + s, H);
+    // Tensors first, in arch.activationNames order (the blob's table order), then the ops that use them.
+    const gate: Record<string, { x: QTensor; h: QTensor; pre: QTensor; out: QTensor }> = {};
+    for (const g of LSTM_GATES) gate[g] = { x: t(`x${g}`), h: t(`h${g}`), pre: t(`${g}_pre`), out: fixed(p + g, H, g === 'g' ? TANH_Q : LOGISTIC_Q) };
+    const cF = t('c_f'), iG = t('i_g');
+    const cNext = observed(p + 'c_next', H);
+    const tanhC = fixed(p + 'tanh_c', H, TANH_Q);
+    const hNext = fixed(p + 'h_next', H, TANH_Q);
+    const c = add({ ...cNext, name: p + 'c', isState: true, next: cNext.name });
+    const h = fixed(p + 'h', H, TANH_Q);
+    h.isState = true;
+    h.next = hNext.name;
+    for (const g of LSTM_GATES) {
+      const q = gate[g];
+      fc(`${p}fc_x${g}`, x, q.x, `${p}w_x${g}`, `${p}b_x${g}`, 'none');
+      fc(`${p}fc_h${g}`, h, q.h, `${p}w_h${g}`, `${p}b_h${g}`, 'none');
+      addSub('ADD', `${p}add_${g}`, q.x, q.h, q.pre);
+      if (g === 'g') lut(`${p}tanh_g`, 'tanh', q.pre, q.out);
+      else lut(`${p}sigmoid_${g}`, 'logistic', q.pre, q.out);
+    }
+    mul(p + 'mul_f_c', gate.f.out, c, cF);
+    mul(p + 'mul_i_g', gate.i.out, gate.g.out, iG);
+    addSub('ADD', p + 'add_c', cF, iG, cNext);
+    lut(p + 'tanh_c', 'tanh', cNext, tanhC);
+    mul(p + 'mul_o', gate.o.out, tanhC, hNext);
+    x = hNext;
+  };
+  for (let l = 0; l < arch.layers; l++) {
+    if (arch.cell === 'lstm') lstmLayer(l);
+    else gruLayer(l);
   }
   const maskPre = observed('mask_pre', dims.nBins);
   const mask = fixed('mask', dims.nBins, LOGISTIC_Q);

@@ -17,7 +17,7 @@ export interface QTensor {
   /** A state tensor carries a value across frames; after each frame the tensor `next` is copied into it. */
   isState: boolean;
   next: string | null;
-  /** The float range the quantization was chosen from, or null for fixed-quantization tensors (LOGISTIC/TANH outputs, GRU state). */
+  /** The float range the quantization was chosen from, or null for fixed-quantization tensors (LOGISTIC/TANH outputs, the recurrent h state). */
   range: [number, number] | null;
 }
 

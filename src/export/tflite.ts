@@ -1,8 +1,10 @@
 /**
  * QuantGraph → a standard int8 `.tflite` (TFLite schema version 3) of the streaming step: one frame of
- * features and every GRU state in, the mask and every new state out (docs/tflite.md). The graph is the
- * unrolled cell of docs/model-format.md §9 in the builtin ops that microNPU compilers and Arm NN's TFLite
- * parser accept (FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH), so no LSTM/GRU op is needed.
+ * features and every recurrent state (GRU h; LSTM c and h) in, the mask and every new state out
+ * (docs/tflite.md). The graph is the unrolled cell of docs/model-format.md §9 in the builtin ops that
+ * microNPU compilers and Arm NN's TFLite parser accept (FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH):
+ * Arm NN 20.08 cannot parse UNIDIRECTIONAL_SEQUENCE_LSTM, and TFLite's integer form of it has an int16 cell
+ * state, not the blob's int8 one (docs/tflite.md §2).
  *
  * The tables are written by hand with the flatbuffers Builder. Field slots are the schema's field order
  * (a union takes two: its type byte, then its value), so `slot(k)` below is the k-th field of schema.fbs.
@@ -88,8 +90,8 @@ interface FileOp {
 
 /** The canonical weight and bias names of an FC (src/model/arch.ts weightNames). */
 export function fcParamNames(opName: string): { weights: string; bias: string } {
-  const gru = /^(gru\d+)\.fc_([xh][zrn])$/.exec(opName);
-  if (gru) return { weights: `${gru[1]}.w_${gru[2]}`, bias: `${gru[1]}.b_${gru[2]}` };
+  const rnn = /^(gru\d+|lstm\d+)\.fc_([xh][zrn]|[xh][ifgo])$/.exec(opName);
+  if (rnn) return { weights: `${rnn[1]}.w_${rnn[2]}`, bias: `${rnn[1]}.b_${rnn[2]}` };
   return { weights: `${opName}.w`, bias: `${opName}.b` };
 }
 

@@ -6,7 +6,7 @@
  * quantization costs, and `hil model init` uses its observed activation ranges.
  */
 import { createRequire } from 'node:module';
-import { ARCHS, GATES, activationNames } from './arch.js';
+import { ARCHS, GATES, LSTM_GATES, activationNames, cellActivations, layerPrefix, type Arch } from './arch.js';
 import type { FloatModel } from './floatModel.js';
 import { graphDims } from './graphDims.js';
 import { deviceFrameCount } from '../engine/framing.js';
@@ -32,8 +32,10 @@ function affine(w: Float32Array, b: Float32Array, x: Float64Array, y: Float64Arr
   }
 }
 
-interface GruBuffers {
+/** One recurrent layer's state (h, and c for an LSTM) and its per-frame activations by suffix. */
+interface CellBuffers {
   h: Float64Array;
+  c: Float64Array;
   v: Record<string, Float64Array>;
 }
 
@@ -54,7 +56,8 @@ export class FloatStream {
   private readonly time: Float64Array;
   private readonly features: Float64Array;
   private readonly fcIn: Float64Array;
-  private readonly gru: GruBuffers[];
+  private readonly arch: Arch;
+  private readonly cells: CellBuffers[];
   private readonly maskPre: Float64Array;
   private readonly mask: Float64Array;
   private readonly observe: boolean;
@@ -79,10 +82,12 @@ export class FloatStream {
     this.time = new Float64Array(2 * this.nFft);
     this.features = new Float64Array(this.nBins);
     this.fcIn = new Float64Array(dims.d0);
-    this.gru = dims.hidden.map((H) => {
+    this.arch = arch;
+    const perFrame = cellActivations(arch.cell).filter((s) => s !== 'h' && s !== 'c');
+    this.cells = dims.hidden.map((H) => {
       const v: Record<string, Float64Array> = {};
-      for (const s of ['xz', 'hz', 'z_pre', 'z', 'xr', 'hr', 'r_pre', 'r', 'xn', 'hn', 'rhn', 'n_pre', 'n', 'h_minus_n', 'z_h_minus_n', 'h_next']) v[s] = new Float64Array(H);
-      return { h: new Float64Array(H), v };
+      for (const s of perFrame) v[s] = new Float64Array(H);
+      return { h: new Float64Array(H), c: new Float64Array(arch.cell === 'lstm' ? H : 0), v };
     });
     this.maskPre = new Float64Array(this.nBins);
     this.mask = new Float64Array(this.nBins);
@@ -92,7 +97,10 @@ export class FloatStream {
   reset(): void {
     this.inbuf.fill(0);
     this.ola.fill(0);
-    for (const g of this.gru) g.h.fill(0);
+    for (const g of this.cells) {
+      g.h.fill(0);
+      g.c.fill(0);
+    }
   }
 
   private note(name: string, v: Float64Array): void {
@@ -101,6 +109,51 @@ export class FloatStream {
     for (let i = 0; i < v.length; i++) {
       if (v[i] < r[0]) r[0] = v[i];
       if (v[i] > r[1]) r[1] = v[i];
+    }
+  }
+
+  /** GRU, PyTorch convention: h' = (1 − z)·n + z·h, written as the lowering computes it (§9). */
+  private gruStep(g: CellBuffers, p: string, x: Float64Array): void {
+    const W = this.model.weights;
+    const v = g.v;
+    for (const gate of GATES) {
+      affine(W[`${p}w_x${gate}`].data, W[`${p}b_x${gate}`].data, x, v[`x${gate}`]);
+      affine(W[`${p}w_h${gate}`].data, W[`${p}b_h${gate}`].data, g.h, v[`h${gate}`]);
+    }
+    for (let i = 0; i < g.h.length; i++) {
+      v.z_pre[i] = v.xz[i] + v.hz[i];
+      v.z[i] = sigmoid(v.z_pre[i]);
+      v.r_pre[i] = v.xr[i] + v.hr[i];
+      v.r[i] = sigmoid(v.r_pre[i]);
+      v.rhn[i] = v.r[i] * v.hn[i];
+      v.n_pre[i] = v.xn[i] + v.rhn[i];
+      v.n[i] = Math.tanh(v.n_pre[i]);
+      v.h_minus_n[i] = g.h[i] - v.n[i];
+      v.z_h_minus_n[i] = v.z[i] * v.h_minus_n[i];
+      v.h_next[i] = v.n[i] + v.z_h_minus_n[i];
+    }
+  }
+
+  /** LSTM, PyTorch convention: c' = f·c + i·g, h' = o·tanh(c'). */
+  private lstmStep(g: CellBuffers, p: string, x: Float64Array): void {
+    const W = this.model.weights;
+    const v = g.v;
+    for (const gate of LSTM_GATES) {
+      affine(W[`${p}w_x${gate}`].data, W[`${p}b_x${gate}`].data, x, v[`x${gate}`]);
+      affine(W[`${p}w_h${gate}`].data, W[`${p}b_h${gate}`].data, g.h, v[`h${gate}`]);
+      const pre = v[`${gate}_pre`], out = v[gate], xs = v[`x${gate}`], hs = v[`h${gate}`];
+      const fn = gate === 'g' ? Math.tanh : sigmoid;
+      for (let i = 0; i < pre.length; i++) {
+        pre[i] = xs[i] + hs[i];
+        out[i] = fn(pre[i]);
+      }
+    }
+    for (let i = 0; i < g.h.length; i++) {
+      v.c_f[i] = v.f[i] * g.c[i];
+      v.i_g[i] = v.i[i] * v.g[i];
+      v.c_next[i] = v.c_f[i] + v.i_g[i];
+      v.tanh_c[i] = Math.tanh(v.c_next[i]);
+      v.h_next[i] = v.o[i] * v.tanh_c[i];
     }
   }
 
@@ -122,32 +175,18 @@ export class FloatStream {
     for (let i = 0; i < this.fcIn.length; i++) if (this.fcIn[i] < 0) this.fcIn[i] = 0;
     this.note('fc_in', this.fcIn);
     let x = this.fcIn;
-    this.gru.forEach((g, l) => {
-      const p = `gru${l}.`;
-      const v = g.v;
-      for (const gate of GATES) {
-        affine(W[`${p}w_x${gate}`].data, W[`${p}b_x${gate}`].data, x, v[`x${gate}`]);
-        affine(W[`${p}w_h${gate}`].data, W[`${p}b_h${gate}`].data, g.h, v[`h${gate}`]);
-      }
-      const H = g.h.length;
-      for (let i = 0; i < H; i++) {
-        v.z_pre[i] = v.xz[i] + v.hz[i];
-        v.z[i] = sigmoid(v.z_pre[i]);
-        v.r_pre[i] = v.xr[i] + v.hr[i];
-        v.r[i] = sigmoid(v.r_pre[i]);
-        v.rhn[i] = v.r[i] * v.hn[i];
-        v.n_pre[i] = v.xn[i] + v.rhn[i];
-        v.n[i] = Math.tanh(v.n_pre[i]);
-        v.h_minus_n[i] = g.h[i] - v.n[i];
-        v.z_h_minus_n[i] = v.z[i] * v.h_minus_n[i];
-        v.h_next[i] = v.n[i] + v.z_h_minus_n[i];
-      }
+    this.cells.forEach((g, l) => {
+      const p = layerPrefix(this.arch, l);
+      if (this.arch.cell === 'lstm') this.lstmStep(g, p, x);
+      else this.gruStep(g, p, x);
       if (this.observe) {
-        for (const [s, arr] of Object.entries(v)) this.note(p + s, arr);
+        for (const [s, arr] of Object.entries(g.v)) this.note(p + s, arr);
         this.note(p + 'h', g.h);
+        if (this.arch.cell === 'lstm') this.note(p + 'c', g.c);
       }
-      g.h.set(v.h_next);
-      x = v.h_next;
+      g.h.set(g.v.h_next);
+      if (this.arch.cell === 'lstm') g.c.set(g.v.c_next);
+      x = g.v.h_next;
     });
     affine(W['fc_out.w'].data, W['fc_out.b'].data, x, this.maskPre);
     for (let k = 0; k < nb; k++) this.mask[k] = sigmoid(this.maskPre[k]);

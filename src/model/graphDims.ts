@@ -4,7 +4,7 @@
  * here, so that model code never reaches into export for them.
  */
 import { HilError } from '../util/errors.js';
-import { ARCHS, GATES } from './arch.js';
+import { ARCHS, cellGates, layerPrefix } from './arch.js';
 import type { FloatModel } from './floatModel.js';
 
 /** Dimensions read off the weights (unit pruning shrinks them). */
@@ -32,13 +32,15 @@ export function graphDims(model: FloatModel): GraphDims {
   expect('fc_in.b', [d0]);
   const hidden: number[] = [];
   let inF = d0;
-  for (let l = 0; l < arch.gruLayers; l++) {
-    const h = shapeOf(model, `gru${l}.w_hz`)[0];
-    for (const g of GATES) {
-      expect(`gru${l}.w_x${g}`, [h, inF]);
-      expect(`gru${l}.w_h${g}`, [h, h]);
-      expect(`gru${l}.b_x${g}`, [h]);
-      expect(`gru${l}.b_h${g}`, [h]);
+  const gates = cellGates(arch);
+  for (let l = 0; l < arch.layers; l++) {
+    const p = layerPrefix(arch, l);
+    const h = shapeOf(model, `${p}w_h${gates[0]}`)[0];
+    for (const g of gates) {
+      expect(`${p}w_x${g}`, [h, inF]);
+      expect(`${p}w_h${g}`, [h, h]);
+      expect(`${p}b_x${g}`, [h]);
+      expect(`${p}b_h${g}`, [h]);
     }
     hidden.push(h);
     inF = h;

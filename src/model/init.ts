@@ -3,11 +3,11 @@
  * Glorot-uniform from a seeded PRNG (seedrandom); biases are 0 except the mask's, which starts at +1 so an
  * untrained model passes most of the signal (sigmoid(1) ≈ 0.73) instead of halving it. Features are
  * log2 power (0–50), not unit variance, so fc_in's Glorot limit is divided by 16 to keep its outputs in
- * the range the GRU gates can use. Activation ranges are observed by running the float forward on a
+ * the range the recurrent gates can use. Activation ranges are observed by running the float forward on a
  * seeded calibration signal (noise at three levels and a tone sweep), widened by 5 % of their span.
  */
 import seedrandom from 'seedrandom';
-import { ARCHS, GATES, type ArchName } from './arch.js';
+import { ARCHS, cellGates, layerPrefix, type ArchName } from './arch.js';
 import type { FloatModel, Tensor } from './floatModel.js';
 import { observeRanges, type Ranges } from './forward.js';
 
@@ -15,6 +15,12 @@ import { observeRanges, type Ranges } from './forward.js';
 export const FEATURE_RANGE: [number, number] = [0, 50];
 export const FC_IN_GAIN = 1 / 16;
 export const MASK_BIAS_INIT = 1;
+/**
+ * An LSTM's forget-gate bias starts at +1 (Gers et al. 2000; Jozefowicz et al. 2015): sigmoid(1) ≈ 0.73
+ * keeps the cell state across frames from the start instead of halving it every frame. It sits in b_xf;
+ * b_hf stays 0, so the sum the gate sees is 1.
+ */
+export const FORGET_BIAS_INIT = 1;
 const RANGE_MARGIN = 0.05;
 
 function glorot(rng: () => number, out: number, inF: number, gain = 1): Tensor {
@@ -62,12 +68,13 @@ export function initFloatModel(archName: ArchName, seed: number, hop: 128 | 256 
   weights['fc_in.w'] = glorot(rng, arch.d0, arch.nBins, FC_IN_GAIN);
   weights['fc_in.b'] = constant(arch.d0, 0);
   let inF = arch.d0;
-  for (let l = 0; l < arch.gruLayers; l++) {
-    for (const g of GATES) {
-      weights[`gru${l}.w_x${g}`] = glorot(rng, arch.hidden, inF);
-      weights[`gru${l}.b_x${g}`] = constant(arch.hidden, 0);
-      weights[`gru${l}.w_h${g}`] = glorot(rng, arch.hidden, arch.hidden);
-      weights[`gru${l}.b_h${g}`] = constant(arch.hidden, 0);
+  for (let l = 0; l < arch.layers; l++) {
+    const p = layerPrefix(arch, l);
+    for (const g of cellGates(arch)) {
+      weights[`${p}w_x${g}`] = glorot(rng, arch.hidden, inF);
+      weights[`${p}b_x${g}`] = constant(arch.hidden, arch.cell === 'lstm' && g === 'f' ? FORGET_BIAS_INIT : 0);
+      weights[`${p}w_h${g}`] = glorot(rng, arch.hidden, arch.hidden);
+      weights[`${p}b_h${g}`] = constant(arch.hidden, 0);
     }
     inF = arch.hidden;
   }
@@ -82,7 +89,11 @@ export function initFloatModel(archName: ArchName, seed: number, hop: 128 | 256 
     seed,
     weights,
     ranges: {},
-    provenance: { made: 'hil model init', init: 'glorot-uniform', prng: 'seedrandom', fcInGain: FC_IN_GAIN, maskBias: MASK_BIAS_INIT, ranges: 'float forward on calibrationSignal(seed), widened 5%' },
+    provenance: {
+      made: 'hil model init', init: 'glorot-uniform', prng: 'seedrandom', fcInGain: FC_IN_GAIN, maskBias: MASK_BIAS_INIT,
+      ...(arch.cell === 'lstm' ? { forgetBias: FORGET_BIAS_INIT } : {}),
+      ranges: 'float forward on calibrationSignal(seed), widened 5%',
+    },
   };
   model.ranges = calibrateRanges(model, [calibrationSignal(seed)]);
   return model;

@@ -6,7 +6,7 @@
  */
 import { chooseQuantParams, quantizeWeightsPerChannel, type QuantParams } from '../quant/quantize.js';
 import type { Arch } from './arch.js';
-import { activationNames } from './arch.js';
+import { activationNames, rangeSource } from './arch.js';
 
 export type { QuantParams };
 
@@ -28,18 +28,24 @@ export function fakeQuantWeightsJs(data: Float32Array, rows: number, cols: numbe
 
 /**
  * Activations whose int8 quantization the format fixes (docs/model-format.md §1, §9; arch.ts): logistic
- * outputs (scale 1/256, zp −128) and the tanh-range GRU state (scale 1/128, zp 0; h' shares h's).
+ * outputs (GRU z, r; LSTM i, f, o; the mask: scale 1/256, zp −128) and tanh-range ones (GRU n; LSTM g and
+ * tanh(c'); the state h and h' of both cells: scale 1/128, zp 0).
  */
 export function fixedQuant(name: string): QuantParams | undefined {
-  const leaf = name.slice(name.lastIndexOf('.') + 1);
-  if (name === 'mask' || leaf === 'z' || leaf === 'r') return { scale: 1 / 256, zeroPoint: -128 };
-  if (leaf === 'n' || leaf === 'h' || leaf === 'h_next') return { scale: 1 / 128, zeroPoint: 0 };
+  const dot = name.lastIndexOf('.');
+  const leaf = name.slice(dot + 1);
+  const lstm = name.startsWith('lstm');
+  if (name === 'mask' || (dot > 0 && (lstm ? ['i', 'f', 'o'] : ['z', 'r']).includes(leaf))) return { scale: 1 / 256, zeroPoint: -128 };
+  if (dot > 0 && (lstm ? ['g', 'tanh_c', 'h', 'h_next'] : ['n', 'h', 'h_next']).includes(leaf)) return { scale: 1 / 128, zeroPoint: 0 };
   return undefined;
 }
 
-/** Names whose range is learned from data (everything not fixed). */
+/**
+ * Names whose range is learned from data (everything not fixed). An LSTM's cell state `c` is not among
+ * them: it is quantized with its `c_next`'s range (arch.rangeSource).
+ */
 export function observedActivationNames(arch: Arch): string[] {
-  return activationNames(arch).filter((n) => !fixedQuant(n));
+  return activationNames(arch).filter((n) => !fixedQuant(n) && rangeSource(n) === n);
 }
 
 /**
@@ -67,7 +73,7 @@ export class RangeObserver {
   params(name: string): QuantParams | undefined {
     const fixed = fixedQuant(name);
     if (fixed) return fixed;
-    const r = this.ranges[name];
+    const r = this.ranges[rangeSource(name)];
     return r ? quantParamsForRange(r[0], r[1]) : undefined;
   }
 

@@ -1,21 +1,22 @@
 /**
  * The streaming SE network in TensorFlow.js, for training. The math is the firmware's frame by frame
- * (docs/model-format.md §9): FC(257→d0)+ReLU, GRU layers in PyTorch's gate convention, FC(h→257)+sigmoid;
+ * (docs/model-format.md §9): FC(257→d0)+ReLU, GRU or LSTM layers in PyTorch's gate convention, FC(h→257)+sigmoid;
  * the recurrent cell is written out so that every weight matrix can be masked (pruning) and fake-quantised
  * (QAT) and every canonical activation tensor can be observed and fake-quantised. Sequences run with an
  * explicit state (zero at the start, as after STREAM_RESET), so a sequence split into chunks gives the
  * same result as one call.
  *
- * Per GRU layer the three gates' matrices are concatenated along the output axis for one matmul per
- * input and per frame; per-channel weight quantization and per-gate activation quantization are
+ * Per recurrent layer the gates' matrices (3 for a GRU, 4 for an LSTM) are concatenated along the output
+ * axis for one matmul per input and per frame; per-channel weight quantization and per-gate activation quantization are
  * unaffected (each row is its own channel; each gate's columns get their own scale).
  */
 import seedrandom from 'seedrandom';
-import { ARCHS, GATES, weightNames, type Arch, type ArchName } from './arch.js';
+import { ARCHS, cellGates, layerPrefix, weightNames, type Arch, type ArchName } from './arch.js';
 import type { FeatureNormJson, FloatModel, Tensor } from './floatModel.js';
 import { fakeQuant, roundHalfAway } from './tfFakeQuant.js';
 import type { QuantParams } from './qat.js';
 import { tf } from './tfBackend.js';
+import { FORGET_BIAS_INIT } from './init.js';
 
 /** How a forward pass quantizes: weights per-channel int8 or not, activations by name or not. */
 export interface QuantMode {
@@ -42,7 +43,7 @@ export type RecordedRanges = Map<string, { min: tf.Tensor; max: tf.Tensor }>;
 
 export interface ForwardOptions {
   quant?: QuantMode;
-  /** GRU state per layer [B, H] from a previous chunk; zeros when absent. */
+  /** Recurrent state from a previous chunk, [B, H] each: per layer h (GRU), or h then c (LSTM); zeros when absent. */
   state?: tf.Tensor2D[];
   /** When set, fills per-activation min/max (for the range observer). */
   record?: RecordedRanges;
@@ -59,7 +60,7 @@ export function weightShape(arch: Arch, name: string): number[] {
   const H = arch.hidden;
   if (layer === 'fc_in') return param === 'w' ? [arch.d0, arch.nBins] : [arch.d0];
   if (layer === 'fc_out') return param === 'w' ? [arch.nBins, H] : [arch.nBins];
-  const l = Number(layer.slice(3));
+  const l = Number(layer.slice(arch.cell.length));
   const inDim = l === 0 ? arch.d0 : H;
   if (param.startsWith('w_x')) return [H, inDim];
   if (param.startsWith('w_h')) return [H, H];
@@ -80,11 +81,13 @@ export function initWeights(arch: Arch, seed: number): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const name of weightNames(arch)) {
     const shape = weightShape(arch, name);
-    const fanIn = name.startsWith('fc_in') ? arch.nBins : name.startsWith('fc_out') ? arch.hidden : name.includes('_x') && name.startsWith('gru0') ? arch.d0 : arch.hidden;
+    const fanIn = name.startsWith('fc_in') ? arch.nBins : name.startsWith('fc_out') ? arch.hidden : name.includes('_x') && name.startsWith(layerPrefix(arch, 0)) ? arch.d0 : arch.hidden;
     let bound = 1 / Math.sqrt(fanIn);
     if (name === 'fc_in.w') bound /= 16;
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < data.length; i++) data[i] = (2 * rng() - 1) * bound;
+    // The LSTM forget gate starts open (src/model/init.ts FORGET_BIAS_INIT): +1 on top of the random bias.
+    if (arch.cell === 'lstm' && /^lstm\d+\.b_xf$/.test(name)) for (let i = 0; i < data.length; i++) data[i] += FORGET_BIAS_INIT;
     out[name] = { shape, data };
   }
   return out;
@@ -215,32 +218,53 @@ export class SeNet {
     let x = act(features.reshape([B * T, nBins]), ['features']) as tf.Tensor2D;
     x = act(tf.relu(this.fcIn(x, quant.weights)), ['fc_in']) as tf.Tensor2D;
     const stateOut: tf.Tensor2D[] = [];
-    for (let l = 0; l < this.arch.gruLayers; l++) {
-      const p = `gru${l}.`;
-      const cat = (kind: 'w_x' | 'w_h' | 'b_x' | 'b_h') => tf.concat(GATES.map((g) => (kind.startsWith('w') ? this.effective(p + kind + g, quant.weights) : this.vars[p + kind + g])), 0);
-      const wxT = tf.transpose(cat('w_x')) as tf.Tensor2D; // [in, 3H]
-      const whT = tf.transpose(cat('w_h')) as tf.Tensor2D; // [H, 3H]
+    const gates = cellGates(this.arch);
+    const lstm = this.arch.cell === 'lstm';
+    const perLayer = lstm ? 2 : 1;
+    for (let l = 0; l < this.arch.layers; l++) {
+      const p = layerPrefix(this.arch, l);
+      const cat = (kind: 'w_x' | 'w_h' | 'b_x' | 'b_h') => tf.concat(gates.map((g) => (kind.startsWith('w') ? this.effective(p + kind + g, quant.weights) : this.vars[p + kind + g])), 0);
+      const wxT = tf.transpose(cat('w_x')) as tf.Tensor2D; // [in, G·H]
+      const whT = tf.transpose(cat('w_h')) as tf.Tensor2D; // [H, G·H]
       const bx = cat('b_x');
       const bh = cat('b_h');
-      const xp = act(tf.matMul(x, wxT).add(bx), [p + 'xz', p + 'xr', p + 'xn']).reshape([B, T, 3 * H]);
+      const G = gates.length;
+      const xp = act(tf.matMul(x, wxT).add(bx), gates.map((g) => `${p}x${g}`)).reshape([B, T, G * H]);
       const xs = tf.unstack(xp, 1) as tf.Tensor2D[];
-      let h: tf.Tensor2D = opts.state?.[l] ?? tf.zeros([B, H]);
+      let h: tf.Tensor2D = opts.state?.[perLayer * l] ?? tf.zeros([B, H]);
       h = act(h, [p + 'h']) as tf.Tensor2D;
+      let c: tf.Tensor2D | undefined;
+      if (lstm) c = act(opts.state?.[perLayer * l + 1] ?? tf.zeros([B, H]), [p + 'c']) as tf.Tensor2D;
       const hs: tf.Tensor2D[] = [];
       for (let t = 0; t < T; t++) {
-        const hp = act(tf.matMul(h, whT).add(bh), [p + 'hz', p + 'hr', p + 'hn']);
-        const [xzr, xn] = tf.split(xs[t], [2 * H, H], 1);
-        const [hzr, hn] = tf.split(hp, [2 * H, H], 1);
-        const zr = act(tf.sigmoid(act(xzr.add(hzr), [p + 'z_pre', p + 'r_pre'])), [p + 'z', p + 'r']);
-        const [z, r] = tf.split(zr, 2, 1);
-        const rhn = act(r.mul(hn), [p + 'rhn']);
-        const n = act(tf.tanh(act(xn.add(rhn), [p + 'n_pre'])), [p + 'n']);
-        const hmn = act(h.sub(n), [p + 'h_minus_n']);
-        const zhmn = act(z.mul(hmn), [p + 'z_h_minus_n']);
-        h = act(n.add(zhmn), [p + 'h_next']) as tf.Tensor2D;
+        const hp = act(tf.matMul(h, whT).add(bh), gates.map((g) => `${p}h${g}`));
+        if (lstm) {
+          const pre = act(xs[t].add(hp), gates.map((g) => `${p}${g}_pre`));
+          const [ip, fp, gp, op] = tf.split(pre, 4, 1);
+          const i = act(tf.sigmoid(ip), [p + 'i']);
+          const f = act(tf.sigmoid(fp), [p + 'f']);
+          const g = act(tf.tanh(gp), [p + 'g']);
+          const o = act(tf.sigmoid(op), [p + 'o']);
+          const cf = act(f.mul(c as tf.Tensor2D), [p + 'c_f']);
+          const ig = act(i.mul(g), [p + 'i_g']);
+          c = act(cf.add(ig), [p + 'c_next']) as tf.Tensor2D;
+          const tc = act(tf.tanh(c), [p + 'tanh_c']);
+          h = act(o.mul(tc), [p + 'h_next']) as tf.Tensor2D;
+        } else {
+          const [xzr, xn] = tf.split(xs[t], [2 * H, H], 1);
+          const [hzr, hn] = tf.split(hp, [2 * H, H], 1);
+          const zr = act(tf.sigmoid(act(xzr.add(hzr), [p + 'z_pre', p + 'r_pre'])), [p + 'z', p + 'r']);
+          const [z, r] = tf.split(zr, 2, 1);
+          const rhn = act(r.mul(hn), [p + 'rhn']);
+          const n = act(tf.tanh(act(xn.add(rhn), [p + 'n_pre'])), [p + 'n']);
+          const hmn = act(h.sub(n), [p + 'h_minus_n']);
+          const zhmn = act(z.mul(hmn), [p + 'z_h_minus_n']);
+          h = act(n.add(zhmn), [p + 'h_next']) as tf.Tensor2D;
+        }
         hs.push(h);
       }
       stateOut.push(h);
+      if (c) stateOut.push(c);
       x = tf.stack(hs, 1).reshape([B * T, H]) as tf.Tensor2D;
     }
     const maskPre = act(dense(x, 'fc_out.w', 'fc_out.b'), ['mask_pre']);

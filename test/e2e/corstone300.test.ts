@@ -139,6 +139,25 @@ test('corstone-300 on QEMU: bit-exact with the host engine and the sim board, id
   );
 });
 
+test('corstone-300 on QEMU: an LSTM model (tinylstm-tiny, states h and c) is bit-exact with the host engine and the sim board', { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async (t) => {
+  const path = join(dir, 'tinylstm-tiny.hilm');
+  exportModel(initFloatModel('tinylstm-tiny', 2, 128), path, { kind: 'auto' });
+  const blob = new Uint8Array(readFileSync(path));
+  const pcm = clip(1);
+  const host = runClipOnHost(blob, pcm, { cost: COST });
+  const frames = clipToFrames(pcm, 128, 512);
+  const cs = await runOn('corstone-300', blob, frames, true, { HIL_BACKEND: 'qemu' });
+  cs.frames.forEach((r, f) => {
+    assert.deepEqual(r.output, host.outFrames[f], `frame ${f}: output differs from the host engine`);
+    const c = host.perFrame[f]!;
+    assert.deepEqual([r.macs, r.elements, r.ops], [c.macs, c.elements, c.ops], `frame ${f} counters`);
+  });
+  const sim = await runOn('sim', blob, frames, true);
+  assert.deepEqual(cs.frames.map((r) => r.output), sim.frames.map((r) => r.output), 'bit-exact with --board sim');
+  const net = cs.frames.map((r) => Number(r.networkLatency)).sort((a, b) => a - b);
+  t.diagnostic(`tinylstm-tiny hop 128, ${frames.length} frames: emulated M55 instructions for the network alone p50 ${net[net.length >> 1]}, min ${net[0]}, max ${net.at(-1)}; ${host.perFrame[0]!.macs} MACs per frame`);
+});
+
 test('corstone-300 firmware with the interrupt-driven UART (the MPS3 path) under QEMU: pipelined frames bit-exact', { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async () => {
   // Silicon's RX handler and ring buffer, forced on (firmware/bench builds this variant): the host keeps
   // frames in flight, so bytes arrive while the core computes and must wait in the ring.

@@ -105,6 +105,24 @@ describe('hil run --board sim', () => {
     assert.match(mixed.stderr, /^hil: .*different run.*--overwrite/);
   });
 
+  test('an LSTM model (tinylstm-tiny, two layers with states h and c): every clip bit-exact with the host engine', () => {
+    const lstmDir = join(dir, 'lstm-model');
+    const init = hil(['model', 'init', '--arch', 'tinylstm-tiny', '--seed', '5', '--out', lstmDir]);
+    assert.equal(init.status, 0, init.stderr);
+    assert.match(init.stdout, /tinylstm-tiny seed 5: \d+ params/);
+    const out = join(dir, 'out-lstm');
+    const r = hil(['run', '--board', 'sim', '--model', lstmDir, '--audio', join(dir, 'noisy'), '--clean', join(dir, 'clean'), '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /3\/3/);
+    const results: ResultsFile = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.equal(results.rows.length, 3);
+    for (const row of results.rows) {
+      assert.equal(row.bitExact, true, row.clip);
+      // §8: FC MACs (fc_in, 8 FCs per LSTM layer of 4·32·(32 + 32), fc_out) plus one per MUL element (3 MULs of 32 per layer).
+      assert.equal(row.macsPerFrame, 257 * 32 + 2 * 4 * 32 * 64 + 32 * 257 + 2 * 3 * 32);
+    }
+  });
+
   test('bad input: one line, exit code 2, nothing written', () => {
     const out = join(dir, 'bad-out');
     const missing = hil(['run', '--board', 'sim', '--model', modelDir, '--audio', join(dir, 'nope'), '--out', out]);

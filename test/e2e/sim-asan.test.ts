@@ -22,8 +22,8 @@ import { decodeChunk } from '../../src/link/frame.js';
 
 const VEC = new URL('../vectors/engine/', import.meta.url);
 const COST = { macsPerCycle: 128, weightBytesPerCycle: 8, elementsPerCycle: 8, opOverheadCycles: 200, frontendCycles: 3000 };
-/** Every blob encoding the vectors hold: dense, both block shapes, CSR, unit-pruned, mixed, hop 128, a pruned small network. */
-const VECTORS = ['tiny-dense', 'tiny-block4x4', 'tiny-block1x16', 'tiny-csr', 'tiny-unitpruned', 'tiny-mixed', 'small-pruned-auto'];
+/** Every blob encoding the vectors hold: dense, both block shapes, CSR, unit-pruned, mixed, a pruned small network, a unit-pruned LSTM. */
+const VECTORS = ['tiny-dense', 'tiny-block4x4', 'tiny-block1x16', 'tiny-csr', 'tiny-unitpruned', 'tiny-mixed', 'small-pruned-auto', 'lstm-tiny-unitpruned'];
 
 function vector(name: string) {
   const blob = new Uint8Array(readFileSync(new URL(`${name}.hilm`, VEC)));

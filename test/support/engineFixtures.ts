@@ -4,7 +4,7 @@
  * is deliberately simple (magnitude, fixed fractions); the real compression pipeline lives elsewhere.
  */
 import seedrandom from 'seedrandom';
-import { ARCHS, GATES } from '../../src/model/arch.js';
+import { ARCHS, cellGates, layerPrefix } from '../../src/model/arch.js';
 import type { FloatModel, Tensor } from '../../src/model/floatModel.js';
 import { calibrateRanges, calibrationSignal, initFloatModel } from '../../src/model/init.js';
 
@@ -82,7 +82,7 @@ function keepCols(t: Tensor, cols: number[]): Tensor {
   return { shape: [rows, cols.length], data };
 }
 
-/** Removes units: fc_in rows, and per GRU layer the same units from every gate (rows), w_h* columns and the next layer's input columns. */
+/** Removes units: fc_in rows, and per recurrent layer the same units from every gate (rows), w_h* columns and the next layer's input columns. */
 export function unitPrune(m: FloatModel, d0Keep: number, hiddenKeep: number[]): FloatModel {
   const out = cloneModel(m);
   const w = out.weights;
@@ -93,13 +93,15 @@ export function unitPrune(m: FloatModel, d0Keep: number, hiddenKeep: number[]): 
   w['fc_in.w'] = keepRows(w['fc_in.w'], d0Units);
   w['fc_in.b'] = keepRows(w['fc_in.b'], d0Units);
   let inputUnits = d0Units;
-  for (let l = 0; l < arch.gruLayers; l++) {
-    const units = pick(w[`gru${l}.w_hz`].shape[0], hiddenKeep[l]);
-    for (const g of GATES) {
-      w[`gru${l}.w_x${g}`] = keepCols(keepRows(w[`gru${l}.w_x${g}`], units), inputUnits);
-      w[`gru${l}.w_h${g}`] = keepCols(keepRows(w[`gru${l}.w_h${g}`], units), units);
-      w[`gru${l}.b_x${g}`] = keepRows(w[`gru${l}.b_x${g}`], units);
-      w[`gru${l}.b_h${g}`] = keepRows(w[`gru${l}.b_h${g}`], units);
+  const gates = cellGates(arch);
+  for (let l = 0; l < arch.layers; l++) {
+    const p = layerPrefix(arch, l);
+    const units = pick(w[`${p}w_h${gates[0]}`].shape[0], hiddenKeep[l]);
+    for (const g of gates) {
+      w[`${p}w_x${g}`] = keepCols(keepRows(w[`${p}w_x${g}`], units), inputUnits);
+      w[`${p}w_h${g}`] = keepCols(keepRows(w[`${p}w_h${g}`], units), units);
+      w[`${p}b_x${g}`] = keepRows(w[`${p}b_x${g}`], units);
+      w[`${p}b_h${g}`] = keepRows(w[`${p}b_h${g}`], units);
     }
     inputUnits = units;
   }

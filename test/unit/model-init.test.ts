@@ -27,7 +27,7 @@ test('init is deterministic per seed and differs across seeds', () => {
 });
 
 test('parameter counts match docs/model-format.md §9', () => {
-  const expected = { 'se-tiny': [20e3, 26e3], 'se-small': [0.25e6, 0.27e6], 'se-paper': [0.9e6, 0.94e6] } as const;
+  const expected = { 'se-tiny': [20e3, 26e3], 'se-small': [0.25e6, 0.27e6], 'se-paper': [0.9e6, 0.94e6], 'tinylstm-tiny': [30e3, 37e3], 'tinylstm-paper': [0.9e6, 0.94e6] } as const;
   for (const name of Object.keys(ARCHS) as (keyof typeof ARCHS)[]) {
     const m = initFloatModel(name, 1);
     const total = Object.values(paramsPerLayer(m)).reduce((s, v) => s + v, 0);

@@ -40,6 +40,9 @@ const floatModels: [string, () => FloatModel][] = [
   ['se-small', () => initFloatModel('se-small', 1)],
   ['se-small pruned 70%', () => recalibrated(pruneMagnitude(initFloatModel('se-small', 2), 0.3))],
   ['se-small unit-pruned 100/96/72', () => recalibrated(unitPrune(initFloatModel('se-small', 3), 100, [96, 72]))],
+  // LSTMs: the unrolled cell (two states per layer, the cell state at its observed int8 quantization).
+  ['tinylstm-tiny', () => initFloatModel('tinylstm-tiny', 1)],
+  ['tinylstm-tiny unit-pruned 24/20/16', () => recalibrated(unitPrune(initFloatModel('tinylstm-tiny', 3), 24, [20, 16]))],
 ];
 const models = floatModels.map(([label, make]) => ({ label, model: make() }));
 

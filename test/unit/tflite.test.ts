@@ -217,6 +217,22 @@ test('metadata and signature: hil version, model id, streaming contract; descrip
   assert.deepEqual(sig[0].tables(1).map((m) => m.str(0)), ['mask', 'gru0.h_next', 'gru1.h_next']);
 });
 
+test('an LSTM exports with the same builtins (no LSTM op): states c and h per layer, c at c_next\'s quantization, weights by canonical name', () => {
+  const g = lowerToQuantGraph(initFloatModel('tinylstm-tiny', 4));
+  const res = writeTfliteDetailed(g);
+  const r = readModel(res.bytes);
+  assert.deepEqual(res.info.states, [0, 1].flatMap((l) => [{ input: `lstm${l}.c`, output: `lstm${l}.c_next` }, { input: `lstm${l}.h`, output: `lstm${l}.h_next` }]));
+  assert.deepEqual(r.outputs.map((i) => r.tensors[i].name), ['mask', 'lstm0.c_next', 'lstm0.h_next', 'lstm1.c_next', 'lstm1.h_next']);
+  const codes = new Set(r.codes.map((c) => c.builtin));
+  assert.deepEqual([...codes].sort((a, b) => a - b), [BUILTIN.ADD, BUILTIN.LOGISTIC, BUILTIN.FULLY_CONNECTED, BUILTIN.MUL, BUILTIN.TANH].sort((a, b) => a - b));
+  const byName = new Map(r.tensors.map((t) => [t.name, t]));
+  const c = byName.get('lstm1.c')!, cNext = byName.get('lstm1.c_next')!;
+  assert.deepEqual([c.scale, c.zp], [cNext.scale, cNext.zp]);
+  const gq = g.tensors.find((t) => t.name === 'lstm1.c')!;
+  assert.deepEqual([c.scale?.[0], Number(c.zp?.[0])], [gq.scale, gq.zeroPoint]);
+  for (const n of ['lstm0.w_xi', 'lstm0.w_hf', 'lstm1.w_hg', 'lstm1.b_xo']) assert.ok(byName.has(n), n);
+});
+
 test('slices: one op, or every op with every intermediate as an output; bad slices are refused', () => {
   const g = tiny();
   const k = g.ops.findIndex((o) => o.name === 'gru0.mul_z');
