@@ -1,13 +1,13 @@
 /**
  * `npm run bench:kernels`: instructions per multiply-accumulate of the FC kernels on each core, from the
  * semihosting benchmark image (firmware/bench/bench.c) under QEMU's instruction counting: the Cortex-M55
- * of corstone-300 (MVE kernels) and the Cortex-M4/M7 of boards m4 and m7 (DSP-extension kernels,
+ * of corstone-300 (MVE kernels) and the Cortex-M4/M7/M33 of boards m4, m7 and m33 (DSP-extension kernels,
  * firmware/bench/mps2.mk). Figures are `emulated` instructions, not cycles: a gather counts once though it
  * takes several beats on silicon, an SMLAD once though it is two MACs, and memory is free.
  *
  * Per layer shape (out x in): dense (scalar and optimised), block-sparse optimised at 50/75/90 % sparsity
  * for each block shape (and scalar at 90 %), and CSR (scalar; its deltas are a serial prefix sum).
- * "Optimised" (MVE below) is MVE on the M55 and DSP on the M4/M7; speedups are against the core's own
+ * "Optimised" (MVE below) is MVE on the M55 and DSP on the M4/M7/M33; speedups are against the core's own
  * dense optimised kernel, so the tables say which structure wins on which core.
  *
  * What "ideal" means: a sparse layer that executes a fraction d (its density: executed MACs / dense MACs,
@@ -22,16 +22,16 @@
  * ideal budget, and the best whole-layer share the layer could reach even with MAC work at the dense
  * kernel's rate.
  *
- *   npm run bench:kernels [-- --board corstone-300,m4,m7] [--json]     (default: all three)
+ *   npm run bench:kernels [-- --board corstone-300,m4,m7,m33] [--json]     (default: all four)
  */
 import { buildBenchImages, runBenchImage } from '../test/support/cs300bench.js';
 import { buildMcuBenchImages, mcuBoard, MCU_BOARDS, runMcuBenchImage } from '../test/support/mcubench.js';
 import { HilError } from '../src/util/errors.js';
 
 /** Instructions per tick of the core's timer under -icount shift=0 (1 ns per instruction): set per core
- *  (32 MHz system counter on the Corstone-300: 31.25; 25 MHz timer on MPS2: 40). */
+ *  (32 MHz system counter on the Corstone-300: 31.25; 25 MHz timer on MPS2 AN386/AN500: 40; 20 MHz on AN505: 50). */
 let INSTR_PER_TICK = 31.25;
-/** The optimised kernels' suffix: mve on the M55, dsp on the M4/M7. */
+/** The optimised kernels' suffix: mve on the M55, dsp on the M4/M7/M33. */
 let OPT = 'mve';
 const GOAL_DENSE = 0.35;
 const GOAL_SPARSE_OF_IDEAL = 0.8;
@@ -213,7 +213,7 @@ function summary(results: ShapeResult[]): string {
   return align(header, body, 1);
 }
 
-const CORES: Record<string, string> = { 'corstone-300': 'Cortex-M55 (QEMU mps3-an547)', m4: 'Cortex-M4 (QEMU mps2-an386)', m7: 'Cortex-M7 (QEMU mps2-an500)' };
+const CORES: Record<string, string> = { 'corstone-300': 'Cortex-M55 (QEMU mps3-an547)', m4: 'Cortex-M4 (QEMU mps2-an386)', m7: 'Cortex-M7 (QEMU mps2-an500)', m33: 'Cortex-M33 (QEMU mps2-an505)' };
 
 async function benchBoard(board: string): Promise<ShapeResult[]> {
   let run: { code: number | null; output: string };

@@ -1,13 +1,13 @@
-# Semihosting images for the MPS2 ports (Cortex-M4 on mps2-an386, Cortex-M7 on mps2-an500) under QEMU,
+# Semihosting images for the MPS2 ports (Cortex-M4 on mps2-an386, M7 on mps2-an500, M33 on mps2-an505) under QEMU,
 # built with each port's flags and memory map, into $(BUILD)/bench/<port>/:
 #   selftest:   the DSP-extension kernels (core/kernels_dsp.c) against the scalar ones (exit 0 when bit-exact)
-#   bench:      instructions per MAC of the FC kernels (scripts/bench-kernels.ts --board m4|m7)
+#   bench:      instructions per MAC of the FC kernels (scripts/bench-kernels.ts --board m4|m7|m33)
 #   enginetest: test/vectors/engine/ through the whole engine with the DSP kernels
 # `make -C firmware/bench -f mps2.mk` builds them all. (A separate makefile: Makefile includes the
 # Corstone-300's port.mk, whose variables a second port.mk would overwrite.)
 BUILD ?= ../build
 OUT := $(BUILD)/bench
-MPS2_PORTS := mps2-an386 mps2-an500
+MPS2_PORTS := mps2-an386 mps2-an500 mps2-an505
 PLATFORM := ../ports/mps2/startup.c ../ports/mps2/clock.c semihost.c testgen.c
 KERNELS := ../core/kernels.c ../core/kernels_dsp.c ../core/dsp.c ../core/tables.c
 ENGINE := $(filter-out ../core/protocol.c ../core/frame.c ../core/cobs.c,$(wildcard ../core/*.c))

@@ -1,6 +1,6 @@
 /**
  * `launch.kind: "qemu-mcu"`: a Cortex-M board that exists here only as a QEMU machine (mps2-an386 with a
- * Cortex-M4, mps2-an500 with a Cortex-M7). It runs like the Corstone-300's QEMU backend: the same
+ * Cortex-M4, mps2-an500 with a Cortex-M7, mps2-an505 with a Cortex-M33 in Secure state). It runs like the Corstone-300's QEMU backend: the same
  * command line (src/board/qemu.ts), the model placed by QEMU's loader device, a wake-only CMSDK UART on a
  * pty, and latency as an exact, repeatable instruction count under `-icount shift=0`. So the board
  * reuses Corstone300Board with a single qemu backend, and its session holds the device to the board

@@ -1,5 +1,6 @@
 /**
- * The QEMU-only Cortex-M boards end to end (m4: Cortex-M4 on mps2-an386; m7: Cortex-M7 on mps2-an500),
+ * The QEMU-only Cortex-M boards end to end (m4: Cortex-M4 on mps2-an386; m7: Cortex-M7 on mps2-an500; m33:
+ * Cortex-M33 on mps2-an505, in Secure state),
  * the real firmware with the DSP-extension kernels, driven through the board registry, transport, client
  * and session on a 1-second speech-like clip through an se-tiny model made like `hil model init` does.
  * Per board: enhanced audio bit-exact with the host engine and with the sim board, work counters equal,
@@ -23,6 +24,7 @@ import type { FrameResult, Session } from '../../src/link/session.js';
 import { repoRoot } from '../../src/util/paths.js';
 import { scaleToPeak, speechLike } from '../support/speechlike.js';
 import { MCU_BOARDS } from '../support/mcubench.js';
+import { Msg } from '../../src/link/messages.js';
 
 const REPO_ROOT = repoRoot();
 const COST = { ...ETHOS_U55_128 };
@@ -117,5 +119,32 @@ for (const name of MCU_BOARDS) {
         `network p50 ${net[net.length >> 1]}; image ${st.imageFlashBytes} B, static SRAM ${st.staticSramBytes} B, stack ${st.stackHighWaterBytes} of ${st.stackSizeBytes} B; ` +
         `total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
+  });
+}
+
+for (const name of MCU_BOARDS) {
+  // RESET is SYSRESETREQ through the core's AIRCR: each machine must wire it to a system reset (on the
+  // AN505 the write comes from Secure state) and the firmware must boot again to a banner and a HELLO.
+  test(`${name} on QEMU: RESET restarts the firmware in the same QEMU process`, { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async () => {
+    const board = (await loadBoard(name)) as Corstone300Board;
+    boards.push(board);
+    const blob = tinyModel();
+    assert.equal(await board.flash(blob), 'placed');
+    const frames = clipToFrames(clip(0.1), 128, 512).slice(0, 2);
+    const first = await board.open();
+    await first.hello();
+    await first.configure(COST);
+    await first.loadModel(blob);
+    await first.resetStream();
+    for (const [i, f] of frames.entries()) await first.runFrame(i, f);
+    assert.equal((await first.stats()).framesRun, frames.length);
+    await first.client.request(Msg.RESET, {});
+    const pid = board.pid;
+    await first.close();
+    const second = await board.open();
+    assert.equal(board.pid, pid, 'the same QEMU process');
+    await second.hello();
+    assert.equal((await second.stats()).framesRun, 0, 'a fresh boot has run no frame');
+    await board.close();
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The MPS2 ports' semihosting images (firmware/bench/mps2.mk): the DSP-vs-scalar kernel self-test, the
  * engine vectors with the DSP kernels, and the kernel benchmark, for the boards of `launch.kind`
- * "qemu-mcu" (m4, m7). Built with each port's flags and memory map and run under the board file's own
+ * "qemu-mcu" (m4, m7, m33). Built with each port's flags and memory map and run under the board file's own
  * QEMU machine, so they measure exactly what the firmware runs on.
  */
 import { execFile } from 'node:child_process';
@@ -19,7 +19,7 @@ const REPO_ROOT = repoRoot();
 const run = promisify(execFile);
 
 /** The QEMU-only Cortex-M boards with DSP kernels, by board name. */
-export const MCU_BOARDS = ['m4', 'm7'] as const;
+export const MCU_BOARDS = ['m4', 'm7', 'm33'] as const;
 export type McuBoard = (typeof MCU_BOARDS)[number];
 export type McuImage = 'selftest' | 'bench' | 'enginetest';
 

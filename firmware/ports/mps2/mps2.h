@@ -1,6 +1,7 @@
-/* Registers of the MPS2 FPGA images this port runs on: AN386 (Cortex-M4) and AN500 (Cortex-M7), as QEMU
- * 7.2's mps2-an386 and mps2-an500 machines model them (`info mtree`): both share the AN385 peripheral
- * map, a 25 MHz peripheral clock and the CMSDK APB UART that the Corstone-300 has too. */
+/* Registers of the MPS2 FPGA images this port runs on, as QEMU 7.2's machines model them (`info mtree`):
+ * AN386 (Cortex-M4) and AN500 (Cortex-M7) share the AN385 peripheral map and a 25 MHz clock; AN505
+ * (Cortex-M33, port.mk defines MPS2_AN505) has the same CMSDK UART and timer elsewhere, behind TrustZone
+ * gates, on a 20 MHz clock. */
 #ifndef MPS2_H
 #define MPS2_H
 
@@ -8,8 +9,30 @@
 
 #define REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
-/* CMSDK APB UART0: the line to the host. RX interrupt 0, TX interrupt 1. */
+#if defined(MPS2_AN505)
+/* AN505 (Cortex-M33 in Arm's IoT Kit, QEMU mps2-an505): the firmware runs in Secure state with the SAU
+ * off, so every access it makes is Secure, and the reset state of the security controllers lets Secure
+ * accesses through: the APB PPCs (iotkit-secctl's *NSPPC* registers reset to 0: every port Secure) pass
+ * Secure transactions, and the SSRAM MPCs (LUT reset to 0: every block Secure) likewise. Nothing needs
+ * programming. The peripherals are used through their Secure aliases (0x5xxx_xxxx, which the IDAU marks
+ * Secure) so that the addresses stay right if a non-secure image or the SAU is ever added. */
+#define UART0_BASE 0x50200000u /* CMSDK UART0 on the FPGA's APB PPC expansion 1 (NS alias 0x40200000) */
+#define UART0_RX_IRQn 32 /* the FPGA's interrupts start at 32 on the IoT Kit: UART0 RX is its 0, TX its 1 */
+#define UART0_TX_IRQn 33
+#define TIMER0_BASE 0x50000000u /* the IoT Kit's CMSDK timer 0 (NS alias 0x40000000) */
+#define MPS2_SYSCLK_HZ 20000000u /* the core and the peripherals (MAINCLK, QEMU's SYSCLK_FRQ) */
+#define MPS2_N_IRQS 64 /* the vector table reaches past the UART's interrupts */
+#else
+/* AN385 family (AN386, AN500). */
 #define UART0_BASE 0x40004000u
+#define UART0_RX_IRQn 0
+#define UART0_TX_IRQn 1
+#define TIMER0_BASE 0x40000000u
+#define MPS2_SYSCLK_HZ 25000000u /* the core and the peripherals (QEMU's SYSCLK_FRQ for these machines) */
+#define MPS2_N_IRQS 32 /* external interrupts 0..31 */
+#endif
+
+/* CMSDK APB UART0: the line to the host. */
 #define UART0_DATA REG32(UART0_BASE + 0x00u)
 #define UART0_STATE REG32(UART0_BASE + 0x04u)
 #define UART0_CTRL REG32(UART0_BASE + 0x08u)
@@ -23,20 +46,14 @@
 #define UART_CTRL_RX_INTEN (1u << 3)
 #define UART_INT_TX (1u << 0)
 #define UART_INT_RX (1u << 1)
-#define UART0_RX_IRQn 0
-#define UART0_TX_IRQn 1
 
-/* CMSDK APB timer 0: a 32-bit down counter on the 25 MHz peripheral clock. */
-#define TIMER0_BASE 0x40000000u
+/* CMSDK APB timer 0: a 32-bit down counter on the peripheral clock. */
 #define TIMER0_CTRL REG32(TIMER0_BASE + 0x00u)
 #define TIMER0_VALUE REG32(TIMER0_BASE + 0x04u)
 #define TIMER0_RELOAD REG32(TIMER0_BASE + 0x08u)
 #define TIMER_CTRL_EN (1u << 0)
 
-/* The FPGA's system clock: the core and the peripherals (QEMU's SYSCLK_FRQ for these machines). */
-#define MPS2_SYSCLK_HZ 25000000u
-
-/* Armv7-M system control space. */
+/* Armv7-M / Armv8-M system control space (the Secure view on the M33). */
 #define SCB_AIRCR REG32(0xE000ED0Cu)
 #define SCB_CFSR REG32(0xE000ED28u)
 #define SCB_DEMCR REG32(0xE000EDFCu)

@@ -1,5 +1,6 @@
-/* Vector table and reset for the Cortex-M4/M7 on MPS2. The image sits in ZBT SSRAM1 at 0, where the core
- * fetches its vector table at reset. The firmware is built for soft-float (the core has no floating
+/* Vector table and reset for the Cortex-M4/M7/M33 on MPS2. The image sits in ZBT SSRAM1 where the core
+ * fetches its vector table at reset (at 0; on the AN505 at its Secure alias 0x10000000, the IoT Kit's
+ * INITSVTOR0). The firmware is built for soft-float (the core has no floating
  * point), so nothing needs enabling before C runs. */
 #include <stdint.h>
 #include <string.h>
@@ -11,10 +12,9 @@ void HardFault_Handler(void);
 void mps2_hardfault_c(const uint32_t *frame) __attribute__((noreturn, used));
 void mps2_default_handler(void);
 
-#define N_IRQS 32 /* the AN385 family wires external interrupts 0..31 */
 typedef void (*vector_t)(void);
 
-__attribute__((section(".vectors"), used)) static const vector_t vectors[16 + N_IRQS] = {
+__attribute__((section(".vectors"), used)) static const vector_t vectors[16 + MPS2_N_IRQS] = {
     [0] = (vector_t)(uintptr_t)__stack_top,
     [1] = Reset_Handler,
     [2] = mps2_default_handler, /* NMI */
