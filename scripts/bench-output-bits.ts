@@ -6,10 +6,14 @@
  * column is the model as compressed). Both run on the host engine (bit-exact with every board) over the
  * built-in corpus's test split; figures are measured ΔSDR / ΔSI-SDR means, with flash and per-frame work.
  *
- * The committed compressed models keep only their blob, so --dir points at `hil compress` outputs that
- * still hold model.json (e.g. hil compress --model models/se-small --profile weight-90 --out DIR/weight-90).
+ * Offline profiles are re-made from the baseline (models/<arch>/model.json) exactly as hil compress makes
+ * them (post-training quantization, then one-shot pruning of the quantized graph), so the committed
+ * compressed directories serve. Learned profiles need their fine-tuned float weights, which the committed
+ * directories do not keep: --dir points at `hil compress` outputs that still hold model.json (e.g.
+ * hil compress --model models/se-small --profile weight-90 --out DIR/weight-90).
  *
- *   npm run bench:outbits -- --dir DIR [--arch se-small] [--profiles dense-int8,weight-90,offline-70,offline-90] [--limit N]
+ *   npm run bench:outbits -- [--dir DIR] [--arch se-small] [--profiles baseline,dense-int8,weight-90,offline-50,offline-70,offline-90] [--limit N]
+ * (`baseline` is models/<arch>/model.json itself, post-training quantized, dense.)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +21,10 @@ import { parseArgs } from 'node:util';
 import { ensureCorpus } from '../src/data/corpus.js';
 import { Engine } from '../src/engine/index.js';
 import { writeBlob } from '../src/export/blob.js';
-import { lowerToQuantGraph, type OutputBits } from '../src/export/lower.js';
+import { floatModelDigest, lowerToQuantGraph, type OutputBits } from '../src/export/lower.js';
+import { pruneQuantGraph, zeroPruned } from '../src/compress/offline.js';
+import type { QuantGraph } from '../src/export/quantGraph.js';
+import type { FloatModel } from '../src/model/floatModel.js';
 import { loadFloatModel } from '../src/model/floatModel.js';
 import { scoreSetOnHost } from '../src/run/hostScore.js';
 import type { EncodingChoice } from '../src/export/blob.js';
@@ -28,7 +35,7 @@ const { values } = parseArgs({
   options: {
     arch: { type: 'string', default: 'se-small' },
     dir: { type: 'string' },
-    profiles: { type: 'string', default: 'dense-int8,weight-90,offline-70,offline-90' },
+    profiles: { type: 'string', default: 'baseline,dense-int8,weight-90,offline-50,offline-70,offline-90' },
     limit: { type: 'string' },
   },
 });
@@ -47,6 +54,11 @@ function run(blob: Uint8Array, noisy: string, clean: string, limit?: number): Fi
   return { sdr: mean((s) => s.sdrImprovement), sisdr: mean((s) => s.sisdrImprovement), flash: blob.length, macs: e.opCounters.reduce((a, c) => a + c.macs, 0) };
 }
 
+const d = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(3);
+const row = (label: string, a: Figures, b: Figures): string[] => [
+  label, a.sdr.toFixed(2), b.sdr.toFixed(2), d(b.sdr - a.sdr), a.sisdr.toFixed(2), b.sisdr.toFixed(2), d(b.sisdr - a.sisdr), String(a.flash), String(b.flash), String(b.macs),
+];
+
 async function main(): Promise<void> {
   const corpus = await ensureCorpus({ size: 'small', seed: 1 });
   const noisy = join(corpus.dir, 'test', 'noisy');
@@ -54,24 +66,41 @@ async function main(): Promise<void> {
   const limit = values.limit ? Number(values.limit) : undefined;
   const rows: string[][] = [['profile', 'ΔSDR int8 out', 'ΔSDR int16 out', 'diff', 'ΔSI-SDR int8', 'ΔSI-SDR int16', 'diff', 'flash int8', 'flash int16', 'MACs/frame']];
   for (const profile of values.profiles.split(',')) {
-    const dir = join(values.dir ?? repoPath(`models/${values.arch}/compressed`), profile);
-    if (!existsSync(join(dir, 'model.json'))) throw new HilError(`${dir} has no model.json`, `compress it first (hil compress --model models/${values.arch} --profile ${profile} --out ${dir}) and pass --dir`);
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { profileSpec: { encoding: EncodingChoice } };
-    const model = loadFloatModel(join(dir, 'model.json'));
-    const blobs = ([8, 16] as OutputBits[]).map((bits) => writeBlob(lowerToQuantGraph(model, { outputBits: bits }), { encoding: manifest.profileSpec.encoding }));
-    // The int8 column is the compressed model itself when its blob re-exports byte for byte (offline
-    // profiles prune the quantized graph, so theirs may differ in rounding of the pruned bias fold).
+    if (profile === 'baseline') {
+      // The uncompressed baseline, post-training quantized, dense: no committed blob to compare with.
+      const model = loadFloatModel(repoPath(`models/${values.arch}/model.json`));
+      const [a, b] = ([8, 16] as OutputBits[]).map((bits) => run(writeBlob(lowerToQuantGraph(model, { outputBits: bits }), { encoding: { kind: 'dense' } }), noisy, clean, limit));
+      rows.push(row('baseline (PTQ)', a, b));
+      continue;
+    }
+    const committed = repoPath(`models/${values.arch}/compressed/${profile}`);
+    const dir = values.dir && existsSync(join(values.dir, profile, 'manifest.json')) ? join(values.dir, profile) : committed;
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { structure: string; profileSpec: { encoding: EncodingChoice; sparsity: number; prune: string[] } };
+    let graphOf: (bits: OutputBits) => QuantGraph;
+    if (manifest.structure === 'offline') {
+      const baseline = loadFloatModel(repoPath(`models/${values.arch}/model.json`));
+      graphOf = (bits) => {
+        const { graph, pruned } = pruneQuantGraph(lowerToQuantGraph(baseline, { outputBits: bits }), manifest.profileSpec.sparsity, manifest.profileSpec.prune);
+        return { ...graph, modelId: floatModelDigest(zeroPruned(baseline, pruned)).readUInt32LE(0) };
+      };
+    } else {
+      if (!existsSync(join(dir, 'model.json'))) throw new HilError(`${dir} has no model.json`, `compress it first (hil compress --model models/${values.arch} --profile ${profile} --out DIR/${profile}) and pass --dir DIR`);
+      const model: FloatModel = loadFloatModel(join(dir, 'model.json'));
+      graphOf = (bits) => lowerToQuantGraph(model, { outputBits: bits });
+    }
+    const blobs = ([8, 16] as OutputBits[]).map((bits) => writeBlob(graphOf(bits), { encoding: manifest.profileSpec.encoding }));
+    // The int8 column is the compressed model itself when its blob re-exports byte for byte.
     const same = Buffer.from(blobs[0]).equals(readFileSync(join(dir, 'model.hilm')));
     const [a, b] = blobs.map((blob) => run(blob, noisy, clean, limit));
-    const d = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(2);
-    rows.push([profile + (same ? '' : ' *'), a.sdr.toFixed(2), b.sdr.toFixed(2), d(b.sdr - a.sdr), a.sisdr.toFixed(2), b.sisdr.toFixed(2), d(b.sisdr - a.sisdr), String(a.flash), String(b.flash), String(b.macs)]);
+    rows.push(row(profile + (same ? '' : ' *'), a, b));
     process.stderr.write(`bench:outbits: ${profile} done\n`);
   }
   const clips = limit ?? 'all';
   process.stdout.write(`${values.arch}: int8 vs int16 output layer, measured on the host engine (bit-exact with the boards), ${clips} clips of ${noisy}; means in dB\n`);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) process.stdout.write(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ') + '\n');
-  if (rows.some((r) => r[0].endsWith(' *'))) process.stdout.write('* the int8 re-export differs from the compressed model.hilm (see above); both columns are re-exports of model.json\n');
+  if (rows.some((r) => r[0].endsWith(' *'))) process.stdout.write('* the int8 re-export differs from that profile\'s model.hilm: both columns are re-exports of its float model\n');
+  process.stdout.write('flash: blob bytes; the 16-bit output stores fc_out dense (FC16 is dense only). MACs/frame: the int16 blob\'s.\n');
 }
 
 main().catch((e: unknown) => {
