@@ -8,6 +8,7 @@ import { Engine, parseBlob, runClipOnHost } from '../../src/engine/index.js';
 import { lut16, mbqm64 } from '../../src/engine/primitives.js';
 import { floatForward } from '../../src/model/forward.js';
 import { HilError } from '../../src/util/errors.js';
+import { parseProfile } from '../../src/compress/profile.js';
 import { recalibrated, pruneMagnitude, testSignal, tinyModel } from '../support/engineFixtures.js';
 
 /** CMSIS-NN's arm_nn_requantize_s64 form (shift by t − 1, then round by one bit): the same function as §4.1's. */
@@ -84,4 +85,12 @@ test('the int16 output layer tracks the float forward at least as closely as int
     console.log(`# ${name}: vs float SNR int8 output ${s8.toFixed(1)} dB, int16 output ${s16.toFixed(1)} dB (measured, host engine)`);
     assert.ok(s16 >= s8 - 0.1, `${name}: int16 ${s16} vs int8 ${s8}`);
   }
+});
+
+test('profile output_bits: 16 is recorded, 8 and absent leave the profile (and its identity) as before, anything else is refused', () => {
+  const base = { name: 'p', structure: 'weight', sparsity: 0.5 };
+  assert.equal(parseProfile({ ...base, output_bits: 16 }, 'p.json').outputBits, 16);
+  assert.deepEqual(parseProfile({ ...base, output_bits: 8 }, 'p.json'), parseProfile(base, 'p.json'));
+  assert.equal('outputBits' in parseProfile(base, 'p.json'), false);
+  assert.throws(() => parseProfile({ ...base, output_bits: 12 }, 'p.json'), (e: unknown) => e instanceof HilError && /p\.json/.test(e.message));
 });
