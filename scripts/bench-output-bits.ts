@@ -56,7 +56,7 @@ function run(blob: Uint8Array, noisy: string, clean: string, limit?: number): Fi
 
 const d = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(3);
 const row = (label: string, a: Figures, b: Figures): string[] => [
-  label, a.sdr.toFixed(2), b.sdr.toFixed(2), d(b.sdr - a.sdr), a.sisdr.toFixed(2), b.sisdr.toFixed(2), d(b.sisdr - a.sisdr), String(a.flash), String(b.flash), String(b.macs),
+  label, a.sdr.toFixed(2), b.sdr.toFixed(2), d(b.sdr - a.sdr), a.sisdr.toFixed(2), b.sisdr.toFixed(2), d(b.sisdr - a.sisdr), String(a.flash), String(b.flash), String(a.macs), String(b.macs),
 ];
 
 async function main(): Promise<void> {
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const noisy = join(corpus.dir, 'test', 'noisy');
   const clean = join(corpus.dir, 'test', 'clean');
   const limit = values.limit ? Number(values.limit) : undefined;
-  const rows: string[][] = [['profile', 'ΔSDR int8 out', 'ΔSDR int16 out', 'diff', 'ΔSI-SDR int8', 'ΔSI-SDR int16', 'diff', 'flash int8', 'flash int16', 'MACs/frame']];
+  const rows: string[][] = [['profile', 'ΔSDR int8 out', 'ΔSDR int16 out', 'diff', 'ΔSI-SDR int8', 'ΔSI-SDR int16', 'diff', 'flash int8', 'flash int16', 'MACs int8', 'MACs int16']];
   for (const profile of values.profiles.split(',')) {
     if (profile === 'baseline') {
       // The uncompressed baseline, post-training quantized, dense: no committed blob to compare with.
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) process.stdout.write(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ') + '\n');
   if (rows.some((r) => r[0].endsWith(' *'))) process.stdout.write('* the int8 re-export differs from that profile\'s model.hilm: both columns are re-exports of its float model\n');
-  process.stdout.write('flash: blob bytes; the 16-bit output stores fc_out dense (FC16 is dense only). MACs/frame: the int16 blob\'s.\n');
+  process.stdout.write('flash: blob bytes; the 16-bit output stores fc_out dense (FC16 is dense only). MACs: per frame (the work counters).\n');
 }
 
 main().catch((e: unknown) => {
