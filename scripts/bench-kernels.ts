@@ -215,6 +215,19 @@ function summary(results: ShapeResult[]): string {
 
 const CORES: Record<string, string> = { 'corstone-300': 'Cortex-M55 (QEMU mps3-an547)', m4: 'Cortex-M4 (QEMU mps2-an386)', m7: 'Cortex-M7 (QEMU mps2-an500)', m33: 'Cortex-M33 (QEMU mps2-an505)' };
 
+/** The 16x8 FC rows (BENCH16): instructions per call and per MAC. */
+interface Row16 {
+  shape: string;
+  kernel: string;
+  macs: number;
+  instructions: number;
+}
+let rows16: Row16[] = [];
+function parse16(output: string): Row16[] {
+  const re = /^BENCH16 shape=(\d+x\d+) kernel=(\S+) macs=(\d+) ticks=(\d+) reps=(\d+)$/gm;
+  return [...output.matchAll(re)].map((m) => ({ shape: m[1]!, kernel: m[2]!, macs: Number(m[3]), instructions: (Number(m[4]) * INSTR_PER_TICK) / Number(m[5]) }));
+}
+
 async function benchBoard(board: string): Promise<ShapeResult[]> {
   let run: { code: number | null; output: string };
   if (board === 'corstone-300') {
@@ -231,6 +244,7 @@ async function benchBoard(board: string): Promise<ShapeResult[]> {
     throw new HilError(`bench:kernels knows no board "${board}"`, `pick from ${Object.keys(CORES).join(', ')}`);
   }
   if (run.code !== 0) throw new HilError(`the benchmark image exited with status ${run.code} on ${board}`, run.output.trim().split('\n').at(-1) ?? '');
+  rows16 = parse16(run.output);
   return analyse(parse(run.output));
 }
 
@@ -238,11 +252,11 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const at = process.argv.indexOf('--board');
   const boards = at > 0 ? (process.argv[at + 1] ?? '').split(',').filter(Boolean) : Object.keys(CORES);
-  const all: Record<string, { core: string; unit: string; results: ShapeResult[] }> = {};
+  const all: Record<string, { core: string; unit: string; results: ShapeResult[]; fc16: Row16[] }> = {};
   for (const board of boards) {
     const results = await benchBoard(board);
     const core = CORES[board]!;
-    all[board] = { core, unit: `emulated ${core.split(' ')[0]} instructions (QEMU -icount shift=0)`, results };
+    all[board] = { core, unit: `emulated ${core.split(' ')[0]} instructions (QEMU -icount shift=0)`, results, fc16: rows16 };
     if (json) continue;
     const name = OPT.toUpperCase();
     process.stdout.write(
@@ -256,6 +270,14 @@ async function main(): Promise<void> {
           `+ ${f2(r.denseMve.fixedPerOutput)} per output\n${table(r.lines)}\n`,
       );
       for (const g of r.goals) process.stdout.write(`  ${g}\n`);
+    }
+    if (rows16.length) {
+      process.stdout.write(`\n16x8 FC (int16 in/out, int8 weights, int64 bias; the 16-bit output layer${OPT === 'dsp' ? '; no DSP variant, the scalar kernel runs' : ''}):\n`);
+      for (const r of rows16) {
+        const scalar = rows16.find((x) => x.shape === r.shape && x.kernel === 'fc16-scalar');
+        const vs = scalar && scalar !== r ? `, ${f2(scalar.instructions / r.instructions)}x over scalar` : '';
+        process.stdout.write(`  ${r.shape.padEnd(8)} ${r.kernel.padEnd(12)} ${Math.round(r.instructions)} instructions, ${f3(r.instructions / r.macs)} per MAC${vs}\n`);
+      }
     }
     process.stdout.write(
       `\n${board} (${core}): at 90 % sparsity, speedup over dense ${name} and, for block-sparse ${name}, its share of the ideal ` +

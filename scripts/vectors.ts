@@ -19,7 +19,8 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import seedrandom from 'seedrandom';
 import { Engine, clipToFrames, ETHOS_U55_128, fft, frameCycles, parseBlob, BlobError, type CostParams, type OpWork } from '../src/engine/index.js';
-import { lowerToQuantGraph } from '../src/export/lower.js';
+import { lowerToQuantGraph, type LowerOptions } from '../src/export/lower.js';
+import { OP_RECORD_BYTES, OP_CODES, TENSOR_FLAG_INT16 } from '../src/spec/modelFormat.js';
 import { writeBlob, type WriteBlobOptions } from '../src/export/blob.js';
 import type { FloatModel } from '../src/model/floatModel.js';
 import { initFloatModel } from '../src/model/init.js';
@@ -36,6 +37,7 @@ interface VectorSpec {
   model: () => FloatModel;
   blob: WriteBlobOptions;
   samples: number;
+  lower?: LowerOptions;
 }
 
 export const ENGINE_VECTORS: VectorSpec[] = [
@@ -56,6 +58,10 @@ export const ENGINE_VECTORS: VectorSpec[] = [
   // An LSTM (two layers, states h and c), unit-pruned to uneven widths, every FC at its `auto` encoding:
   // the C core runs the same primitives, so this vector is what shows it needs nothing new.
   { name: 'lstm-tiny-unitpruned', model: () => recalibrated(unitPrune(initFloatModel('tinylstm-tiny', 9), 24, [20, 16])), blob: { encoding: { kind: 'auto' } }, samples: 4000 },
+  // The 16-bit output layer (QUANTIZE → FC16 → LUT16, an int16 Q15 mask): dense, and pruned with auto
+  // encodings elsewhere (fc_out stays dense: FC16 is dense only).
+  { name: 'tiny-int16out', model: () => tinyModel(9), blob: { encoding: { kind: 'dense' } }, samples: 6000, lower: { outputBits: 16 } },
+  { name: 'small-int16out-auto', model: () => recalibrated(pruneBlocks(initFloatModel('se-small', 10), 4, 4, 0.3)), blob: { encoding: { kind: 'auto' } }, samples: 3000, lower: { outputBits: 16 } },
 ];
 
 export type Files = Map<string, Uint8Array>;
@@ -79,7 +85,7 @@ export function engineVectors(files: Files): Map<string, Uint8Array> {
   const index: string[] = ['# name hop frames arena_bytes input_samples (scripts/vectors.ts)'];
   for (const spec of ENGINE_VECTORS) {
     const model = spec.model();
-    const blob = writeBlob(lowerToQuantGraph(model), spec.blob);
+    const blob = writeBlob(lowerToQuantGraph(model, spec.lower), spec.blob);
     blobs.set(spec.name, blob);
     const engine = new Engine(blob);
     engine.setCost(ETHOS_U55_128);
@@ -163,22 +169,49 @@ function structuralRegions(blob: Uint8Array): { fields: number[]; indexArrays: [
   for (const op of parsed.ops) {
     const r = op.recordOffset;
     fields.push(r, r + 1, r + 2, r + 4, r + 6, r + 8);
-    if (op.op === 'FC') {
+    if (op.op === 'FC16') {
+      fields.push(r + 10, r + 12, r + 14, r + 16, r + 20, r + 24, r + 28, r + 32);
+      indexArrays.push([dv.getUint32(r + 24, true), 8 * op.outFeatures], [dv.getUint32(r + 28, true), 4 * op.outFeatures], [dv.getUint32(r + 32, true), op.outFeatures]);
+    } else if (op.op === 'QUANTIZE' || op.op === 'LUT16') {
+      fields.push(r + 8, r + 12);
+    } else if (op.op === 'FC') {
       fields.push(r + 10, r + 12, r + 14, r + 16, r + 20, r + 24, r + 28, r + 32, r + 36, r + 37, r + 40);
       const w = op.weights;
       if (w.encoding === 'block') indexArrays.push([op.weightsOffset, 2 * (w.rowPtr.length + w.colIdx.length)]);
       if (w.encoding === 'csr') indexArrays.push([op.weightsOffset, 2 * w.rowNnz.length], [op.weightsOffset + Math.ceil(w.rowNnz.length / 2) * 4, op.nnz]);
       indexArrays.push([dv.getUint32(r + 28, true), 4 * op.outFeatures], [dv.getUint32(r + 32, true), op.outFeatures]);
     } else if (op.op !== 'LUT') fields.push(r + 10, r + 12, r + 16, r + 17, r + 18, r + 28);
-    dataStart = Math.max(dataStart, r + (op.op === 'FC' ? 44 : op.op === 'LUT' ? 268 : op.op === 'MUL' ? 20 : 32));
+    dataStart = Math.max(dataStart, r + OP_RECORD_BYTES[OP_CODES[op.op]]);
   }
   return { fields, indexArrays, dataStart };
 }
 
+/**
+ * Seeded blob mutations. The first FUZZ_CASES (seed 1, the int8 bases) are what corruptions.txt has
+ * always held; the int16-output cases (seed 2) follow them, so the older lines stay byte-identical.
+ */
 export function corruptions(blobs: Map<string, Uint8Array>, count = FUZZ_CASES): Mutation[] {
-  const rng = seedrandom('hil-blob-corruptions-1');
+  return [
+    ...mutations(blobs, 'hil-blob-corruptions-1', ['tiny-dense', 'tiny-block4x4', 'tiny-csr', 'tiny-mixed'], count),
+    ...mutations(blobs, 'hil-blob-corruptions-2', ['tiny-int16out'], FUZZ_CASES_INT16),
+    ...dtypeFlips(blobs.get('tiny-int16out')!),
+  ];
+}
+
+/** Every tensor of the int16 base with its int16 flag toggled: each op's dtype check, and the mask's. */
+function dtypeFlips(blob: Uint8Array): Mutation[] {
+  const dv = new DataView(blob.buffer, blob.byteOffset);
+  const tt = dv.getUint32(36, true);
+  return Array.from({ length: dv.getUint16(28, true) }, (_, k) => {
+    const at = tt + 16 * k + 2;
+    return { base: 'tiny-int16out', truncate: -1, fixCrc: true, writes: [[at, blob[at] ^ TENSOR_FLAG_INT16]] as [number, number][] };
+  });
+}
+const FUZZ_CASES_INT16 = 200;
+
+function mutations(blobs: Map<string, Uint8Array>, seed: string, bases: string[], count: number): Mutation[] {
+  const rng = seedrandom(seed);
   const int = (n: number) => Math.floor(rng() * n);
-  const bases = ['tiny-dense', 'tiny-block4x4', 'tiny-csr', 'tiny-mixed'];
   const regions = new Map(bases.map((b) => [b, structuralRegions(blobs.get(b)!)]));
   const edge = [0, 1, 0x7f, 0x80, 0xff];
   const out: Mutation[] = [];

@@ -9,7 +9,9 @@
  * times) between the two clock reads, so small layers are timed to a fraction of a tick per call. One
  * line per kernel, parsed by scripts/bench-kernels.ts:
  *   BENCH shape=<out>x<in> kernel=<name> block=<br>x<bc> keep=<stored blocks or weights>/<all> macs=<n>
- *         ticks=<n> reps=<calls timed> */
+ *         ticks=<n> reps=<calls timed>
+ * and, for the 16x8 FC of a 16-bit output layer (hil_fully_connected_s16; the M4/M7 run the scalar one):
+ *   BENCH16 shape=<out>x<in> kernel=fc16-<scalar|opt> macs=<n> ticks=<n> reps=<calls timed> */
 #include <string.h>
 #include "clock.h"
 #include "kernels.h"
@@ -62,6 +64,55 @@ static void run(const layer_t *L, kernel_t k, uint32_t stored, uint32_t all, uin
             (unsigned long)ticks, (unsigned long)reps);
 }
 
+static int16_t g_x16[256], g_y16[257];
+static void run16(const hil_fc_s16_params_t *p, int opt) {
+  uint32_t reps = 1;
+  uint64_t ticks = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    const uint64_t t0 = clock_ticks();
+    for (uint32_t r = 0; r < reps; r++) {
+#if HIL_KERNELS_MVE
+      if (opt) hil_fully_connected_s16_mve(p); else
+#endif
+      hil_fully_connected_s16_scalar(p);
+    }
+    ticks = clock_ticks() - t0;
+    if (pass == 0) {
+      if (ticks >= 2000u) break;
+      reps = (uint32_t)(2000u / (ticks + 1u)) + 1u;
+      if (reps > 64u) reps = 64u;
+    }
+  }
+  sh_printf("BENCH16 shape=%ux%u kernel=fc16-%s macs=%lu ticks=%lu reps=%lu\n", p->out_features, p->in_features, opt ? OPT : "scalar",
+            (unsigned long)((uint32_t)p->out_features * p->in_features), (unsigned long)ticks, (unsigned long)reps);
+}
+
+/* The output FCs of se-small and se-paper (257 x 128, 257 x 256) as 16x8 layers. */
+static void bench16(pool_t *pool, rng_t *rng) {
+  static const uint16_t ins[] = {128, 256};
+  for (uint32_t s = 0; s < 2; s++) {
+    pool->used = 0;
+    const uint16_t in = ins[s], out = 257;
+    int8_t *w = pool_take(pool, (uint32_t)in * out);
+    int64_t *bias = pool_take(pool, 8u * out);
+    int32_t *mult = pool_take(pool, 4u * out);
+    int8_t *shift = pool_take(pool, out);
+    if (!w || !bias || !mult || !shift) sh_exit(2);
+    for (uint32_t i = 0; i < (uint32_t)in * out; i++) w[i] = (int8_t)rng_range(rng, -127, 127);
+    for (uint32_t i = 0; i < in; i++) g_x16[i] = (int16_t)rng_range(rng, -32768, 32767);
+    for (uint32_t o = 0; o < out; o++) {
+      bias[o] = rng_range(rng, -(1 << 24), 1 << 24);
+      mult[o] = rng_range(rng, 1 << 30, INT32_MAX);
+      shift[o] = (int8_t)rng_range(rng, -12, -4);
+    }
+    const hil_fc_s16_params_t p = {g_x16, g_y16, w, bias, mult, shift, in, out, 1, -32768, 32767};
+    run16(&p, 0);
+#if HIL_KERNELS_MVE
+    run16(&p, 1);
+#endif
+  }
+}
+
 int main(void) {
   clock_init();
   rng_t rng = {0xC0FFEEu};
@@ -99,5 +150,6 @@ int main(void) {
     if (layer_make(&L, &pool, &rng, in, out, 1, 1, 100, 1, 0)) sh_exit(2);
     run(&L, K_CSR, L.nnz, macs, L.nnz);
   }
+  bench16(&pool, &rng);
   sh_exit(0);
 }

@@ -228,6 +228,50 @@ static void eltwise_selftest(rng_t *rng) {
     eltwise_expect("lut", n, g_y_ref, g_y_mve);
   }
 }
+
+/* The 16x8 FC (hil_fully_connected_s16): lengths around the 8-lane loop and its tail, odd and even row
+ * counts, int16 inputs at their extremes, int8 weights including -128, biases up to the validated 2^40,
+ * shifts over the validated [-31, 7], multipliers at 0, 2^30 and the 16-bit rounding edge 0x7FFF0000. */
+static int16_t g_x16[1100], g_y16_ref[300 + GUARD], g_y16_mve[300 + GUARD];
+static int8_t g_w16[300 * 300]; /* in * out <= 90000 in every case below */
+static int64_t g_b16[300];
+static int32_t g_m16[300];
+static int8_t g_s16[300];
+static void fc16_selftest(rng_t *rng) {
+  for (uint32_t rep = 0; rep < 400; rep++) {
+    const uint16_t in = (uint16_t)(rep < 24 ? rep + 1u : rep < 40 ? 1024u + rep : (uint32_t)rng_range(rng, 1, 300));
+    const uint16_t out = (uint16_t)(rep < 40 ? 5u : (uint32_t)rng_range(rng, 1, 260));
+    const uint32_t ext = rep % 4u;
+    for (uint32_t i = 0; i < in; i++)
+      g_x16[i] = (int16_t)(ext == 0 ? -32768 : ext == 1 ? (i & 1u ? 32767 : -32768) : rng_range(rng, -32768, 32767));
+    for (uint32_t i = 0; i < (uint32_t)in * out; i++) g_w16[i] = (int8_t)(ext == 0 ? -128 : rng_range(rng, -128, 127));
+    for (uint32_t o = 0; o < out; o++) {
+      const int64_t big = ((int64_t)rng_range(rng, -(1 << 20), 1 << 20) << 20) + rng_range(rng, 0, (1 << 20) - 1);
+      g_b16[o] = ext == 2 ? big : rng_range(rng, -100000, 100000);
+      const int32_t k = rng_range(rng, 0, 5);
+      g_m16[o] = k == 0 ? 0 : k == 1 ? 0x7FFF0000 : k == 2 ? 0x7FFEFFFF : k == 3 ? 1 << 30 : rng_range(rng, 1 << 30, INT32_MAX);
+      g_s16[o] = (int8_t)rng_range(rng, -31, 7);
+    }
+    hil_fc_s16_params_t p;
+    p.x = g_x16; p.w = g_w16; p.bias = g_b16; p.mult = g_m16; p.shift = g_s16;
+    p.in_features = in; p.out_features = out; p.per_channel = (int)(rep & 1u);
+    p.act_min = rep % 5u == 0 ? rng_range(rng, -32768, 0) : -32768;
+    p.act_max = rep % 5u == 0 ? rng_range(rng, 0, 32767) : 32767;
+    for (uint32_t o = 0; o < out + GUARD; o++) g_y16_ref[o] = g_y16_mve[o] = 0x5A5A;
+    p.y = g_y16_ref;
+    hil_fully_connected_s16_scalar(&p);
+    p.y = g_y16_mve;
+    hil_fully_connected_s16_mve(&p);
+    g_cases++;
+    for (uint32_t o = 0; o < out + GUARD; o++)
+      if (g_y16_ref[o] != g_y16_mve[o]) {
+        if (g_failures++ < 20)
+          sh_printf("FAIL fc16 in=%u out=%u per_channel=%d: y[%lu] scalar %d, mve %d\n", in, out, p.per_channel, (unsigned long)o,
+                    g_y16_ref[o], g_y16_mve[o]);
+        break;
+      }
+  }
+}
 #endif
 
 int main(void) {
@@ -273,6 +317,7 @@ int main(void) {
 #if HIL_KERNELS_MVE
   dsp_selftest(&rng);
   eltwise_selftest(&rng);
+  fc16_selftest(&rng);
 #endif
   sh_printf("kernels self-test (" OPT "): %lu cases, %lu failures, stack high water %lu bytes\n", (unsigned long)g_cases,
             (unsigned long)g_failures, (unsigned long)stack_high_water());

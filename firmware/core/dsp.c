@@ -128,6 +128,19 @@ void hil_dsp_mask_scalar(int32_t *re, int32_t *im, const int8_t *mask, uint32_t 
   }
 }
 
+/* A 16-bit mask is a Q15 gain (scale 1/32768, zero point 0): §1 step 8. Scalar on every core. */
+void hil_dsp_mask16(int32_t *re, int32_t *im, const int16_t *mask, uint32_t nb) {
+  const uint32_t n = HIL_FFT_N;
+  for (uint32_t k = 0; k < nb; k++) {
+    re[k] = (int32_t)hil_rsr64((int64_t)re[k] * mask[k], 15);
+    im[k] = (int32_t)hil_rsr64((int64_t)im[k] * mask[k], 15);
+  }
+  for (uint32_t k = nb; k < n; k++) {
+    re[k] = re[n - k];
+    im[k] = -im[n - k];
+  }
+}
+
 void hil_dsp_synthesis(int32_t *ola, const int32_t *re, const int16_t *win_s, uint32_t hop, int16_t *out) {
 #if HIL_DSP_MVE
   hil_dsp_synthesis_mve(ola, re, win_s, hop, out);

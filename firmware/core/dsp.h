@@ -24,6 +24,7 @@ void hil_dsp_analysis_scalar(int16_t *inbuf, const int16_t *in, uint32_t hop, co
                              int32_t *re, int32_t *im);
 void hil_dsp_features_scalar(const int32_t *re, const int32_t *im, uint32_t nb, int32_t zp, int32_t mult,
                              int shift, int8_t *feat);
+void hil_dsp_mask16(int32_t *re, int32_t *im, const int16_t *mask, uint32_t nb);
 void hil_dsp_mask_scalar(int32_t *re, int32_t *im, const int8_t *mask, uint32_t nb);
 void hil_dsp_synthesis_scalar(int32_t *ola, const int32_t *re, const int16_t *win_s, uint32_t hop, int16_t *out);
 

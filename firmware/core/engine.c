@@ -19,6 +19,7 @@
 
 /* The element-wise ops are read through MUL's offsets for in1, in2 and out; the spec must keep ADD/SUB's in
  * the same places (a negative array size fails the build otherwise; C99 has no _Static_assert). */
+typedef char widening_ids_share_offsets[(HIL_OP_QUANTIZE_IN == HIL_OP_LUT16_IN && HIL_OP_QUANTIZE_OUT == HIL_OP_LUT16_OUT) ? 1 : -1];
 typedef char elementwise_ids_share_offsets[(HIL_OP_MUL_IN1 == HIL_OP_ADD_IN1 && HIL_OP_MUL_IN2 == HIL_OP_ADD_IN2 &&
                                             HIL_OP_MUL_OUT == HIL_OP_ADD_OUT && HIL_OP_ADD_IN1 == HIL_OP_SUB_IN1 &&
                                             HIL_OP_ADD_OUT == HIL_OP_SUB_OUT) ? 1 : -1];
@@ -31,6 +32,11 @@ static uint32_t rd32(const uint8_t *p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static int32_t rdi32(const uint8_t *p) { return (int32_t)rd32(p); }
+static int64_t rdi64(const uint8_t *p) { return (int64_t)((uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32)); }
+#define DTYPE_INT8 0u
+#define DTYPE_INT16 1u
+static uint32_t tensor_bytes(const hil_tensor_t *t) { return (uint32_t)t->length * (t->dtype == DTYPE_INT16 ? 2u : 1u); }
+static const char *dtype_name(uint8_t d) { return d == DTYPE_INT16 ? "int16" : "int8"; }
 static uint32_t round16(uint32_t v) { return (v + 15u) & ~15u; }
 static uint64_t ceil_div64(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
@@ -157,6 +163,59 @@ static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, u
   return 0;
 }
 
+static int validate_fc16(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint32_t data_start) {
+  const uint8_t *b = m->blob;
+  const uint32_t total = m->blob_bytes;
+  const uint16_t tin = rd16(r + HIL_OP_FC16_IN), tout = rd16(r + HIL_OP_FC16_OUT), in = rd16(r + HIL_OP_FC16_IN_FEATURES),
+                 out = rd16(r + HIL_OP_FC16_OUT_FEATURES);
+  const int32_t act_min = (int16_t)rd16(r + HIL_OP_FC16_ACT_MIN), act_max = (int16_t)rd16(r + HIL_OP_FC16_ACT_MAX);
+  const uint8_t per_channel = r[HIL_OP_FC16_PER_CHANNEL], enc = r[HIL_OPREC_ENCODING];
+  const uint32_t w_off = rd32(r + HIL_OP_FC16_WEIGHTS), bias_off = rd32(r + HIL_OP_FC16_BIAS), m_off = rd32(r + HIL_OP_FC16_MULT),
+                 s_off = rd32(r + HIL_OP_FC16_SHIFT);
+  if (in != m->tensors[tin].length || out != m->tensors[tout].length)
+    return fail(w, ERR_INVALID, "op %u (FC16): in_features %u / out_features %u do not match tensor lengths %u / %u", i,
+                (uint32_t)in, (uint32_t)out, (uint32_t)m->tensors[tin].length, (uint32_t)m->tensors[tout].length);
+  if (tin == tout) return fail(w, ERR_INVALID, "op %u (FC16): output is its own input", i);
+  if (enc != HIL_ENC_DENSE) return fail(w, ERR_INVALID, "op %u (FC16): encoding %u unsupported (dense only)", i, (uint32_t)enc);
+  if (act_min > act_max) return fail(w, ERR_INVALID, "op %u (FC16): act_min %d > act_max %d", i, act_min, act_max);
+  if (per_channel > 1) return fail(w, ERR_INVALID, "op %u (FC16): per_channel %u invalid", i, (uint32_t)per_channel);
+  const uint32_t n_mult = per_channel ? out : 1u;
+  if (!array_ok(bias_off, 8u * (uint64_t)out, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC16): %s array outside the data area or misaligned", i, "bias");
+  if (!array_ok(m_off, 4u * (uint64_t)n_mult, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC16): %s array outside the data area or misaligned", i, "M");
+  if (!array_ok(s_off, n_mult, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC16): %s array outside the data area or misaligned", i, "shift");
+  for (uint32_t c = 0; c < n_mult; c++) {
+    const int32_t sh = (int8_t)b[s_off + c];
+    if (rdi32(b + m_off + 4u * c) < 0 || sh < -31 || sh > HIL_MAX_FC16_SHIFT)
+      return fail(w, ERR_INVALID, "op %u (FC16): multiplier out of range at channel %u", i, c);
+  }
+  if (!array_ok(w_off, (uint64_t)out * in, data_start, total))
+    return fail(w, ERR_INVALID, "op %u (FC16): %s array outside the data area or misaligned", i, "weights");
+  const int64_t lim = (int64_t)1 << HIL_MAX_FC16_BIAS_BITS;
+  for (uint32_t o = 0; o < out; o++) {
+    const int64_t v = rdi64(b + bias_off + 8u * o);
+    if (v > lim || v < -lim) return fail(w, ERR_INVALID, "op %u (FC16): bias out of range at channel %u", i, o);
+  }
+  return 0;
+}
+
+/* QUANTIZE and LUT16 share the positions of in and out. */
+static int validate_widening(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint8_t code, uint32_t data_start) {
+  const char *name = OP_NAMES[code];
+  if (m->tensors[rd16(r + HIL_OP_QUANTIZE_IN)].length != m->tensors[rd16(r + HIL_OP_QUANTIZE_OUT)].length)
+    return fail(w, ERR_INVALID, "op %u (%s): lengths differ", i, name);
+  if (code == HIL_OP_QUANTIZE) {
+    if (!multiplier_ok(rdi32(r + HIL_OP_QUANTIZE_M), (int8_t)r[HIL_OP_QUANTIZE_SHIFT])) return fail(w, ERR_INVALID, "op %u (%s): multiplier out of range", i, name);
+    return 0;
+  }
+  if (r[HIL_OP_LUT16_KIND] > HIL_LUT_MAX_KIND) return fail(w, ERR_INVALID, "op %u (LUT16): kind %u unknown", i, (uint32_t)r[HIL_OP_LUT16_KIND]);
+  if (!array_ok(rd32(r + HIL_OP_LUT16_TABLE), 2u * HIL_LUT16_ENTRIES, data_start, m->blob_bytes))
+    return fail(w, ERR_INVALID, "op %u (LUT16): table array outside the data area or misaligned", i);
+  return 0;
+}
+
 static int validate_elementwise(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint8_t code) {
   const char *name = OP_NAMES[code];
   int32_t act_min, act_max;
@@ -190,6 +249,8 @@ static uint32_t op_tensors(const uint8_t *r, uint16_t *reads, uint16_t *write) {
   const uint8_t code = r[HIL_OPREC_CODE];
   if (code == HIL_OP_FC) { reads[0] = rd16(r + HIL_OP_FC_IN); *write = rd16(r + HIL_OP_FC_OUT); return 1; }
   if (code == HIL_OP_LUT) { reads[0] = rd16(r + HIL_OP_LUT_IN); *write = rd16(r + HIL_OP_LUT_OUT); return 1; }
+  if (code == HIL_OP_FC16) { reads[0] = rd16(r + HIL_OP_FC16_IN); *write = rd16(r + HIL_OP_FC16_OUT); return 1; }
+  if (code == HIL_OP_QUANTIZE || code == HIL_OP_LUT16) { reads[0] = rd16(r + HIL_OP_QUANTIZE_IN); *write = rd16(r + HIL_OP_QUANTIZE_OUT); return 1; }
   reads[0] = rd16(r + HIL_OP_MUL_IN1); reads[1] = rd16(r + HIL_OP_MUL_IN2); *write = rd16(r + HIL_OP_MUL_OUT); return 2;
 }
 
@@ -229,7 +290,7 @@ static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t
   for (uint32_t i = 0; i < m->n_ops; i++) {
     if ((uint64_t)pos + 4u > n) return fail(w, ERR_INVALID, "op %u: record outside the blob", i);
     const uint8_t code = b[pos + HIL_OPREC_CODE];
-    if (code < HIL_OP_FC || code > HIL_OP_LUT) return fail(w, ERR_INVALID, "op %u: unknown code %u", i, (uint32_t)code);
+    if (code < HIL_OP_FC || code > HIL_OP_MAX_CODE) return fail(w, ERR_INVALID, "op %u: unknown code %u", i, (uint32_t)code);
     const uint16_t size = rd16(b + pos + HIL_OPREC_SIZE);
     if (size != OP_RECORD_BYTES[code])
       return fail(w, ERR_INVALID, "op %u (%s): record size %u (expected %u)", i, OP_NAMES[code], (uint32_t)size, (uint32_t)OP_RECORD_BYTES[code]);
@@ -258,8 +319,12 @@ static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t
     x->next = rd16(r + HIL_TENSOR_NEXT);
     x->ptr = 0;
     if (x->length == 0) return fail(w, ERR_INVALID, "tensor %u: length 0", t);
-    if (x->flags & ~HIL_TENSOR_FLAG_STATE) return fail(w, ERR_INVALID, "tensor %u: unknown flags %u", t, (uint32_t)x->flags);
-    if (x->zero_point < -128 || x->zero_point > 127) return fail(w, ERR_INVALID, "tensor %u: zero point %d outside [-128, 127]", t, x->zero_point);
+    if (x->flags & ~(HIL_TENSOR_FLAG_STATE | HIL_TENSOR_FLAG_INT16)) return fail(w, ERR_INVALID, "tensor %u: unknown flags %u", t, (uint32_t)x->flags);
+    x->dtype = (x->flags & HIL_TENSOR_FLAG_INT16) ? DTYPE_INT16 : DTYPE_INT8;
+    if (x->dtype == DTYPE_INT8 && (x->zero_point < -128 || x->zero_point > 127))
+      return fail(w, ERR_INVALID, "tensor %u: zero point %d outside [-128, 127]", t, x->zero_point);
+    if (x->dtype == DTYPE_INT16 && x->zero_point != 0) return fail(w, ERR_INVALID, "tensor %u: int16 zero point %d (expected 0)", t, x->zero_point);
+    if (x->dtype == DTYPE_INT16 && (x->flags & HIL_TENSOR_FLAG_STATE)) return fail(w, ERR_INVALID, "tensor %u: a state tensor must be int8", t);
   }
   for (uint32_t t = 0; t < m->n_tensors; t++) {
     const hil_tensor_t *x = &m->tensors[t];
@@ -272,11 +337,17 @@ static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t
     if (nx->length != x->length || nx->zero_point != x->zero_point ||
         rd32(b + tt + HIL_TENSOR_RECORD_BYTES * x->next + HIL_TENSOR_SCALE) != rd32(b + tt + HIL_TENSOR_RECORD_BYTES * t + HIL_TENSOR_SCALE))
       return fail(w, ERR_INVALID, "tensor %u: state's next %u differs in length, scale or zero point", t, (uint32_t)x->next);
+    if (nx->dtype != DTYPE_INT8) return fail(w, ERR_INVALID, "tensor %u: state's next %u is not int8", t, (uint32_t)x->next);
   }
   const hil_tensor_t *tin = &m->tensors[m->input_id], *tout = &m->tensors[m->output_id];
   if (tin->length != m->n_bins) return fail(w, ERR_INVALID, "input tensor length %u (expected %u)", (uint32_t)tin->length, (uint32_t)m->n_bins);
   if (tin->flags & HIL_TENSOR_FLAG_STATE) return fail(w, ERR_INVALID, "input tensor is a state tensor");
-  if (tout->length != m->n_bins || tout->zero_point != -128 || rd32(b + tt + HIL_TENSOR_RECORD_BYTES * m->output_id + HIL_TENSOR_SCALE) != HIL_OUTPUT_SCALE_BITS)
+  if (tin->dtype != DTYPE_INT8) return fail(w, ERR_INVALID, "input tensor must be int8");
+  const uint32_t out_scale = rd32(b + tt + HIL_TENSOR_RECORD_BYTES * m->output_id + HIL_TENSOR_SCALE);
+  if (tout->dtype == DTYPE_INT16) {
+    if (tout->length != m->n_bins || out_scale != HIL_OUTPUT16_SCALE_BITS)
+      return fail(w, ERR_INVALID, "int16 output tensor must have length %u and scale 1/32768", (uint32_t)m->n_bins);
+  } else if (tout->length != m->n_bins || tout->zero_point != -128 || out_scale != HIL_OUTPUT_SCALE_BITS)
     return fail(w, ERR_INVALID, "output tensor must have length %u, zero point -128 and scale 1/256", (uint32_t)m->n_bins);
 
   /* Ops: ids, data flow, then per-code checks. `ready` marks tensors holding this frame's values. */
@@ -294,7 +365,20 @@ static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t
       if (!ready[reads[k]]) return fail(w, ERR_INVALID, "op %u (%s): reads tensor %u before it is written", i, OP_NAMES[code], (uint32_t)reads[k]);
     if ((m->tensors[out].flags & HIL_TENSOR_FLAG_STATE) || out == m->input_id)
       return fail(w, ERR_INVALID, "op %u (%s): writes tensor %u, the input or a state tensor", i, OP_NAMES[code], (uint32_t)out);
-    const int rc = code == HIL_OP_FC ? validate_fc(w, m, i, r, data_start) : validate_elementwise(w, m, i, r, code);
+    /* The 16-bit ops are the only ones that touch int16 tensors (§5). */
+    const uint8_t want_in = (code == HIL_OP_FC16 || code == HIL_OP_LUT16) ? DTYPE_INT16 : DTYPE_INT8;
+    const uint8_t want_out = code >= HIL_OP_FC16 ? DTYPE_INT16 : DTYPE_INT8;
+    for (uint32_t k = 0; k < nr; k++)
+      if (m->tensors[reads[k]].dtype != want_in)
+        return fail(w, ERR_INVALID, "op %u (%s): tensor %u is %s (expected %s)", i, OP_NAMES[code], (uint32_t)reads[k],
+                    dtype_name(m->tensors[reads[k]].dtype), dtype_name(want_in));
+    if (m->tensors[out].dtype != want_out)
+      return fail(w, ERR_INVALID, "op %u (%s): tensor %u is %s (expected %s)", i, OP_NAMES[code], (uint32_t)out,
+                  dtype_name(m->tensors[out].dtype), dtype_name(want_out));
+    const int rc = code == HIL_OP_FC     ? validate_fc(w, m, i, r, data_start)
+                   : code == HIL_OP_FC16 ? validate_fc16(w, m, i, r, data_start)
+                   : (code == HIL_OP_QUANTIZE || code == HIL_OP_LUT16) ? validate_widening(w, m, i, r, code, data_start)
+                                                                        : validate_elementwise(w, m, i, r, code);
     if (rc) return rc;
     ready[out] = 1;
   }
@@ -303,7 +387,7 @@ static int validate(hil_model_t *m, why_t *w, uint32_t arena_capacity, uintptr_t
   uint32_t a = 0;
   a += round16(2u * m->n_fft);
   a += 3u * round16(4u * m->n_fft);
-  for (uint32_t t = 0; t < m->n_tensors; t++) a += round16(m->tensors[t].length) + 16u;
+  for (uint32_t t = 0; t < m->n_tensors; t++) a += round16(tensor_bytes(&m->tensors[t])) + 16u;
   m->arena_bytes = a;
   const uint32_t pad = (uint32_t)((16u - (arena_addr & 15u)) & 15u);
   const uint32_t usable = arena_capacity > pad ? arena_capacity - pad : 0u;
@@ -333,7 +417,7 @@ int hil_model_load(hil_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uin
   m->im = (int32_t *)(void *)(base + a); a += round16(4u * m->n_fft);
   for (uint32_t t = 0; t < m->n_tensors; t++) {
     m->tensors[t].ptr = base + a;
-    a += round16(m->tensors[t].length) + 16u;
+    a += round16(tensor_bytes(&m->tensors[t])) + 16u;
   }
   hil_model_reset_stream(m);
   hil_dsp_init(); /* the FFT's one-time set-up, so that no frame pays for it */
@@ -431,6 +515,30 @@ void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_fr
     const uint8_t code = r[HIL_OPREC_CODE];
     if (code == HIL_OP_FC) {
       run_fc(m, r, &macs, &wbytes);
+    } else if (code == HIL_OP_FC16) {
+      hil_fc_s16_params_t p;
+      p.x = (const int16_t *)(const void *)m->tensors[rd16(r + HIL_OP_FC16_IN)].ptr;
+      p.y = (int16_t *)(void *)m->tensors[rd16(r + HIL_OP_FC16_OUT)].ptr;
+      p.w = (const int8_t *)(m->blob + rd32(r + HIL_OP_FC16_WEIGHTS));
+      p.bias = (const int64_t *)(const void *)(m->blob + rd32(r + HIL_OP_FC16_BIAS));
+      p.mult = (const int32_t *)(const void *)(m->blob + rd32(r + HIL_OP_FC16_MULT));
+      p.shift = (const int8_t *)(m->blob + rd32(r + HIL_OP_FC16_SHIFT));
+      p.in_features = rd16(r + HIL_OP_FC16_IN_FEATURES);
+      p.out_features = rd16(r + HIL_OP_FC16_OUT_FEATURES);
+      p.per_channel = r[HIL_OP_FC16_PER_CHANNEL];
+      p.act_min = (int16_t)rd16(r + HIL_OP_FC16_ACT_MIN);
+      p.act_max = (int16_t)rd16(r + HIL_OP_FC16_ACT_MAX);
+      hil_fully_connected_s16(&p);
+      macs = wbytes = (uint32_t)p.out_features * p.in_features;
+    } else if (code == HIL_OP_QUANTIZE || code == HIL_OP_LUT16) {
+      const hil_tensor_t *x = &m->tensors[rd16(r + HIL_OP_QUANTIZE_IN)], *y = &m->tensors[rd16(r + HIL_OP_QUANTIZE_OUT)];
+      if (code == HIL_OP_QUANTIZE)
+        hil_quantize_s8_s16((const int8_t *)x->ptr, (int16_t *)(void *)y->ptr, y->length, x->zero_point, rdi32(r + HIL_OP_QUANTIZE_M),
+                            (int8_t)r[HIL_OP_QUANTIZE_SHIFT]);
+      else
+        hil_lut16_s16((const int16_t *)(const void *)(m->blob + rd32(r + HIL_OP_LUT16_TABLE)), (const int16_t *)(const void *)x->ptr,
+                      (int16_t *)(void *)y->ptr, y->length);
+      elements = y->length;
     } else if (code == HIL_OP_LUT) {
       const hil_tensor_t *x = &m->tensors[rd16(r + HIL_OP_LUT_IN)], *y = &m->tensors[rd16(r + HIL_OP_LUT_OUT)];
       hil_lut((const int8_t *)(r + HIL_OP_LUT_TABLE), (const int8_t *)x->ptr, (int8_t *)y->ptr, y->length);
@@ -460,7 +568,7 @@ void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_fr
     c.weight_bytes += wbytes;
     c.elements += elements;
     c.ops++;
-    if (m->has_cost) cycles += hil_cost_op_cycles(&m->cost, code == HIL_OP_FC, macs, wbytes, elements);
+    if (m->has_cost) cycles += hil_cost_op_cycles(&m->cost, code == HIL_OP_FC || code == HIL_OP_FC16, macs, wbytes, elements);
   }
   for (uint32_t t = 0; t < m->n_tensors; t++) {
     const hil_tensor_t *s = &m->tensors[t];
@@ -471,7 +579,10 @@ void hil_model_run_frame(hil_model_t *m, const int16_t *in, int16_t *out, hil_fr
   c.modelled_cycles = m->has_cost ? hil_cost_saturate(cycles + m->cost.frontend_cycles) : 0u;
 
   /* 8: mask the spectrum, mirror it for the real inverse */
-  hil_dsp_mask(re, im, (const int8_t *)m->tensors[m->output_id].ptr, nb);
+  if (m->tensors[m->output_id].dtype == DTYPE_INT16)
+    hil_dsp_mask16(re, im, (const int16_t *)(const void *)m->tensors[m->output_id].ptr, nb);
+  else
+    hil_dsp_mask(re, im, (const int8_t *)m->tensors[m->output_id].ptr, nb);
 
   /* 9-11: inverse FFT, synthesis window, overlap-add, shift out */
   hil_fft(re, im, 1);

@@ -30,6 +30,7 @@ typedef struct {
   uint8_t *ptr;     /* into the arena */
   uint16_t length;
   uint8_t flags;
+  uint8_t dtype;    /* 0 int8, 1 int16 (flags bit HIL_TENSOR_FLAG_INT16) */
   int32_t zero_point;
   uint16_t next;
 } hil_tensor_t;

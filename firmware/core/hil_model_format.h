@@ -16,7 +16,13 @@
 #define HIL_MAX_ADD_LEFT_SHIFT 23u
 /* float32 1/256: the mask (a LOGISTIC output) must have this scale and zero point -128 */
 #define HIL_OUTPUT_SCALE_BITS 0x3B800000u
+/* float32 1/32768: an int16 mask (a LUT16 logistic output) must have this scale and zero point 0 */
+#define HIL_OUTPUT16_SCALE_BITS 0x38000000u
+#define HIL_MAX_FC16_SHIFT 7
+#define HIL_MAX_FC16_BIAS_BITS 40
+#define HIL_LUT16_ENTRIES 513u
 #define HIL_TENSOR_FLAG_STATE 1u /* a state tensor: kept across frames, `next` is copied into it after each frame */
+#define HIL_TENSOR_FLAG_INT16 2u /* int16 elements (symmetric, zero point 0); without it int8 */
 
 enum {
   HIL_OP_FC = 1,
@@ -24,11 +30,14 @@ enum {
   HIL_OP_SUB = 3,
   HIL_OP_MUL = 4,
   HIL_OP_LUT = 5,
+  HIL_OP_FC16 = 6,
+  HIL_OP_QUANTIZE = 7,
+  HIL_OP_LUT16 = 8,
 };
-#define HIL_OP_MAX_CODE 5
+#define HIL_OP_MAX_CODE 8
 /* Initialisers of tables indexed by op code (index 0 and unused codes: "?" and 0). */
-#define HIL_OP_NAMES_INIT {"?", "FC", "ADD", "SUB", "MUL", "LUT"}
-#define HIL_OP_RECORD_BYTES_INIT {0, 44, 32, 32, 20, 268}
+#define HIL_OP_NAMES_INIT {"?", "FC", "ADD", "SUB", "MUL", "LUT", "FC16", "QUANTIZE", "LUT16"}
+#define HIL_OP_RECORD_BYTES_INIT {0, 44, 32, 32, 20, 268, 36, 16, 16}
 
 enum {
   HIL_ENC_DENSE = 0,
@@ -128,5 +137,27 @@ enum {
 #define HIL_OP_LUT_OUT 6u
 #define HIL_OP_LUT_KIND 8u
 #define HIL_OP_LUT_TABLE 12u
+#define HIL_OP_FC16_RECORD_BYTES 36u
+#define HIL_OP_FC16_IN 4u
+#define HIL_OP_FC16_OUT 6u
+#define HIL_OP_FC16_IN_FEATURES 8u
+#define HIL_OP_FC16_OUT_FEATURES 10u
+#define HIL_OP_FC16_ACT_MIN 12u
+#define HIL_OP_FC16_ACT_MAX 14u
+#define HIL_OP_FC16_PER_CHANNEL 16u
+#define HIL_OP_FC16_WEIGHTS 20u
+#define HIL_OP_FC16_BIAS 24u
+#define HIL_OP_FC16_MULT 28u
+#define HIL_OP_FC16_SHIFT 32u
+#define HIL_OP_QUANTIZE_RECORD_BYTES 16u
+#define HIL_OP_QUANTIZE_IN 4u
+#define HIL_OP_QUANTIZE_OUT 6u
+#define HIL_OP_QUANTIZE_M 8u
+#define HIL_OP_QUANTIZE_SHIFT 12u
+#define HIL_OP_LUT16_RECORD_BYTES 16u
+#define HIL_OP_LUT16_IN 4u
+#define HIL_OP_LUT16_OUT 6u
+#define HIL_OP_LUT16_KIND 8u
+#define HIL_OP_LUT16_TABLE 12u
 
 #endif

@@ -71,3 +71,21 @@ void hil_mul_scalar(int32_t zp1, int32_t zp2, int32_t out_zp, int32_t mo, int sh
 void hil_lut_scalar(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) y[i] = table[(int32_t)x[i] + 128];
 }
+
+void hil_fully_connected_s16_scalar(const hil_fc_s16_params_t *p) {
+  const uint32_t in = p->in_features;
+  for (uint32_t o = 0; o < p->out_features; o++) {
+    const int8_t *row = p->w + o * in;
+    int64_t dot = 0; /* up to 65535 products of 2^22: needs more than 32 bits */
+    for (uint32_t i = 0; i < in; i++) dot += (int32_t)row[i] * (int32_t)p->x[i];
+    p->y[o] = hil_fc_s16_requant(p, o, dot);
+  }
+}
+
+void hil_quantize_s8_s16(const int8_t *x, int16_t *y, uint32_t n, int32_t in_zp, int32_t m, int shift) {
+  for (uint32_t i = 0; i < n; i++) y[i] = hil_sat16(hil_mbqm(x[i] - in_zp, m, shift));
+}
+
+void hil_lut16_s16(const int16_t *table, const int16_t *x, int16_t *y, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) y[i] = hil_lut16_lookup(table, x[i]);
+}

@@ -90,6 +90,44 @@ static inline void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w)
 }
 static inline void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w) { hil_fc_csr_scalar(a, w); }
 
+/* The 16x8 FC (TFLite's int16 FULLY_CONNECTED, CMSIS-NN's arm_fully_connected_s16): int16 input and
+ * output (zero point 0), int8 dense weights [out][in], int64 bias, an int64 accumulator and the 64-bit
+ * requantisation hil_mbqm64. One parameter struct, as CMSIS-NN passes its dims and quant params. */
+typedef struct {
+  const int16_t *x;         /* in_features values */
+  int16_t *y;               /* out_features values */
+  const int8_t *w;          /* [out_features][in_features] */
+  const int64_t *bias;      /* [out_features] */
+  const int32_t *mult;      /* [out_features], or [1] when !per_channel */
+  const int8_t *shift;      /* likewise */
+  uint16_t in_features, out_features;
+  int per_channel;
+  int32_t act_min, act_max;
+} hil_fc_s16_params_t;
+
+static inline int16_t hil_fc_s16_requant(const hil_fc_s16_params_t *p, uint32_t o, int64_t dot) {
+  const uint32_t c = p->per_channel ? o : 0u;
+  const int64_t v = hil_mbqm64(p->bias[o] + dot, p->mult[c], p->shift[c]);
+  return (int16_t)(v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v);
+}
+
+void hil_fully_connected_s16_scalar(const hil_fc_s16_params_t *p);
+#if HIL_KERNELS_MVE
+void hil_fully_connected_s16_mve(const hil_fc_s16_params_t *p);
+#endif
+/* No DSP-extension variant: M4/M7 builds run the scalar kernel. */
+static inline void hil_fully_connected_s16(const hil_fc_s16_params_t *p) {
+#if HIL_KERNELS_MVE
+  hil_fully_connected_s16_mve(p);
+#else
+  hil_fully_connected_s16_scalar(p);
+#endif
+}
+
+/* int8 -> int16 requantisation (QUANTIZE) and the interpolating int16 table (LUT16); scalar on every core. */
+void hil_quantize_s8_s16(const int8_t *x, int16_t *y, uint32_t n, int32_t in_zp, int32_t m, int shift);
+void hil_lut16_s16(const int16_t *table, const int16_t *x, int16_t *y, uint32_t n);
+
 typedef struct {
   int left_shift;
   int32_t zp1, zp2, out_zp;

@@ -918,4 +918,43 @@ void hil_lut_mve(const int8_t *table, const int8_t *x, int8_t *y, uint32_t n) {
   }
 }
 
+
+/* ---- the 16x8 FC (CMSIS-NN's arm_fully_connected_s16 layout: int16 x, int8 weights, int64 bias) ----
+ * Two rows per pass share each load of x: VLDRB.S16 widens eight weights to int16 and VMLALDAVA sums
+ * eight int16 products into an int64 accumulator, as the scalar kernel's int64 sum does (exact: every
+ * partial sum is below 2^38). The tail is predicated (zeroed lanes add nothing). The 64-bit
+ * requantisation is the scalar hil_fc_s16_requant, once per output: at 257 outputs it is not the cost. */
+void hil_fully_connected_s16_mve(const hil_fc_s16_params_t *p) {
+  const uint32_t in = p->in_features, out = p->out_features;
+  const int16_t *x = p->x;
+  uint32_t o = 0;
+  for (; o + 2u <= out; o += 2u) {
+    const int8_t *w0 = p->w + o * in, *w1 = w0 + in;
+    int64_t a0 = 0, a1 = 0;
+    uint32_t i = 0;
+    for (; i + 8u <= in; i += 8u) {
+      const int16x8_t xv = vldrhq_s16(x + i);
+      a0 = vmlaldavaq_s16(a0, xv, vldrbq_s16(w0 + i));
+      a1 = vmlaldavaq_s16(a1, xv, vldrbq_s16(w1 + i));
+    }
+    if (i < in) {
+      const mve_pred16_t pr = vctp16q(in - i);
+      const int16x8_t xv = vldrhq_z_s16(x + i, pr);
+      a0 = vmlaldavaq_p_s16(a0, xv, vldrbq_z_s16(w0 + i, pr), pr);
+      a1 = vmlaldavaq_p_s16(a1, xv, vldrbq_z_s16(w1 + i, pr), pr);
+    }
+    p->y[o] = hil_fc_s16_requant(p, o, a0);
+    p->y[o + 1u] = hil_fc_s16_requant(p, o + 1u, a1);
+  }
+  if (o < out) {
+    const int8_t *w0 = p->w + o * in;
+    int64_t a0 = 0;
+    for (uint32_t i = 0; i < in; i += 8u) {
+      const mve_pred16_t pr = vctp16q(in - i);
+      a0 = vmlaldavaq_p_s16(a0, vldrhq_z_s16(x + i, pr), vldrbq_z_s16(w0 + i, pr), pr);
+    }
+    p->y[o] = hil_fc_s16_requant(p, o, a0);
+  }
+}
+
 #endif

@@ -57,4 +57,19 @@ static inline int16_t hil_sat16(int64_t x) {
   return (int16_t)(x < -32768 ? -32768 : x > 32767 ? 32767 : x);
 }
 
+/* TFLite's 64-bit MultiplyByQuantizedMultiplier (the 16x8 kernels'), §4.1: M rounded to 16 bits, then one
+ * rounding shift by 15 - shift. shift in [-31, 7] and |x| < 2^41 (validated), so nothing overflows. */
+static inline int64_t hil_mbqm64(int64_t x, int32_t m, int shift) {
+  const int64_t reduced = m < 0x7FFF0000 ? ((int64_t)m + 32768) >> 16 : 0x7FFF;
+  const int t = 15 - shift;
+  return (x * reduced + ((int64_t)1 << (t - 1))) >> t;
+}
+
+/* The LUT16 lookup (§5): 513 entries over the int16 range, linear interpolation in 1/128 steps. */
+static inline int16_t hil_lut16_lookup(const int16_t *table, int16_t x) {
+  const int32_t u = (int32_t)x + 32768;
+  const int32_t base = table[u >> 7];
+  return (int16_t)(base + (((table[(u >> 7) + 1] - base) * (u & 127) + 64) >> 7));
+}
+
 #endif

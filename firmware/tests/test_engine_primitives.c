@@ -39,6 +39,37 @@ static void test_primitives_file(void) {
   VCHECK(seen >= 40, "primitives.txt has only %d cases", seen);
 }
 
+/* mbqm64 (§4.1b) against CMSIS-NN's two-step form of the same rounding, in 128 bits, over seeded inputs
+ * across the validated ranges (|x| < 2^41, shift in [-31, 7]) and the 16-bit rounding edge of M. */
+static void test_mbqm64(void) {
+  uint64_t s = 0x9E3779B97F4A7C15u;
+  static const int32_t edge[] = {0, 1, 1 << 30, 0x7FFEFFFF, 0x7FFF0000, 0x7FFF7FFF, INT32_MAX};
+  int bad = 0;
+  for (int k = 0; k < 200000; k++) {
+    s = s * 6364136223846793005u + 1442695040888963407u;
+    const int64_t x = (int64_t)(s >> 22) - ((int64_t)1 << 41); /* [-2^41, 2^41) */
+    const int32_t m = k % 3 ? (int32_t)((s >> 7) & 0x7FFFFFFFu) : edge[k % 7];
+    const int shift = (int)((s >> 3) % 39u) - 31;
+    const __int128 r = m < 0x7FFF0000 ? ((int64_t)m + (1 << 15)) >> 16 : 0x7FFF;
+    const int64_t want = (int64_t)((((__int128)x * r >> (15 - shift - 1)) + 1) >> 1);
+    if (hil_mbqm64(x, m, shift) != want && bad++ < 5) VCHECK(0, "mbqm64(%lld, %d, %d)", (long long)x, m, shift);
+  }
+  VCHECK(bad == 0, "mbqm64: %d mismatches", bad);
+}
+
+/* LUT16 (§5) returns the table on its grid and stays between neighbouring entries off it. */
+static void test_lut16(void) {
+  int16_t t[HIL_LUT16_ENTRIES];
+  for (uint32_t j = 0; j < HIL_LUT16_ENTRIES; j++) t[j] = (int16_t)((j * 7919u) % 65536u - 32768);
+  int bad = 0;
+  for (int32_t x = -32768; x <= 32767; x++) {
+    const int32_t i = (x + 32768) >> 7, y = hil_lut16_lookup(t, (int16_t)x);
+    const int32_t lo = t[i] < t[i + 1] ? t[i] : t[i + 1], hi = t[i] < t[i + 1] ? t[i + 1] : t[i];
+    if ((((x + 32768) & 127) == 0 && y != t[i]) || y < lo || y > hi) bad++;
+  }
+  VCHECK(bad == 0, "lut16: %d inputs off the table or outside their interval", bad);
+}
+
 static void test_crc_chaining(void) {
   const uint8_t data[] = "The quick brown fox jumps over the lazy dog";
   const uint32_t whole = hil_crc32(0, data, 43);
@@ -87,6 +118,8 @@ static void test_fft_vectors(void) {
 }
 
 int main(void) {
+  test_mbqm64();
+  test_lut16();
   test_primitives_file();
   test_crc_chaining();
   test_tables();

@@ -18,6 +18,11 @@ export interface ModelFormatSpec {
   max_add_left_shift: number;
   output_scale_bits: number;
   output_scale_doc: string;
+  output16_scale_bits: number;
+  output16_scale_doc: string;
+  max_fc16_shift: number;
+  max_fc16_bias_bits: number;
+  lut16_entries: number;
   alignment: number;
   header: SpecField[];
   tensor_flags: { name: string; bit: number; doc: string }[];
@@ -62,6 +67,8 @@ export function renderC(s: ModelFormatSpec): string {
   L.push(`#define HIL_MAX_TENSORS ${s.max_tensors}`, `#define HIL_MAX_OPS ${s.max_ops}`, `#define HIL_NO_TENSOR 0x${s.no_tensor.toString(16).toUpperCase()}u`);
   L.push(`#define HIL_MAX_BLOCK_DIM ${s.max_block_dim}u`, `#define HIL_MAX_ADD_LEFT_SHIFT ${s.max_add_left_shift}u`);
   L.push(`/* ${s.output_scale_doc} */`, `#define HIL_OUTPUT_SCALE_BITS ${hexU32(s.output_scale_bits)}u`);
+  L.push(`/* ${s.output16_scale_doc} */`, `#define HIL_OUTPUT16_SCALE_BITS ${hexU32(s.output16_scale_bits)}u`);
+  L.push(`#define HIL_MAX_FC16_SHIFT ${s.max_fc16_shift}`, `#define HIL_MAX_FC16_BIAS_BITS ${s.max_fc16_bias_bits}`, `#define HIL_LUT16_ENTRIES ${s.lut16_entries}u`);
   for (const f of s.tensor_flags) L.push(`#define HIL_TENSOR_FLAG_${f.name} ${1 << f.bit}u /* ${f.doc} */`);
   L.push('', 'enum {');
   for (const o of ops) L.push(`  HIL_OP_${o.name} = ${o.code},`);
@@ -104,6 +111,8 @@ export function renderTs(s: ModelFormatSpec): string {
   L.push(`export const ALIGN = ${s.alignment};`, `export const MAX_TENSORS = ${s.max_tensors};`, `export const MAX_OPS = ${s.max_ops};`);
   L.push(`export const NO_TENSOR = 0x${s.no_tensor.toString(16)};`, `export const MAX_BLOCK_DIM = ${s.max_block_dim};`, `export const MAX_ADD_LEFT_SHIFT = ${s.max_add_left_shift};`);
   L.push(`/** ${s.output_scale_doc}. */`, `export const OUTPUT_SCALE_BITS = ${hexU32(s.output_scale_bits).toLowerCase()};`);
+  L.push(`/** ${s.output16_scale_doc}. */`, `export const OUTPUT16_SCALE_BITS = ${hexU32(s.output16_scale_bits).toLowerCase()};`);
+  L.push(`export const MAX_FC16_SHIFT = ${s.max_fc16_shift};`, `export const MAX_FC16_BIAS_BITS = ${s.max_fc16_bias_bits};`, `export const LUT16_ENTRIES = ${s.lut16_entries};`);
   for (const f of s.tensor_flags) L.push(`/** ${f.doc}. */`, `export const TENSOR_FLAG_${f.name} = ${1 << f.bit};`);
   L.push('', `export const OP_CODES = { ${ops.map((o) => `${o.name}: ${o.code}`).join(', ')} } as const;`);
   L.push('export type OpName = keyof typeof OP_CODES;');

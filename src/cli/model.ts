@@ -11,7 +11,7 @@ import { describeBlob } from '../engine/describe.js';
 import { parseBlob } from '../engine/index.js';
 import { parseEncoding } from '../export/blob.js';
 import { exportModel, manifestFor } from '../export/exportModel.js';
-import { lowerToQuantGraph, type LowerOptions } from '../export/lower.js';
+import { lowerToQuantGraph, parseOutputBits, type LowerOptions } from '../export/lower.js';
 import { writeTfliteDetailed } from '../export/tflite.js';
 import { ARCHS, isArchName } from '../model/arch.js';
 import { loadFloatModel, saveFloatModel } from '../model/floatModel.js';
@@ -64,9 +64,10 @@ export function register(program: Command): void {
     .option('--format <fmt>', 'hilm (the device blob) | tflite (standard int8 TFLite step graph, docs/tflite.md)', 'hilm')
     .option('--encoding <enc>', 'blob weight encoding: dense | csr | auto | blockRxC (e.g. block4x4)', 'auto')
     .option('--weights <scales>', 'FC weight scales: per-channel | per-tensor (what Arm NN 20.08 CpuRef runs)', 'per-channel')
+    .option('--output-bits <bits>', 'output layer (fc_out and the mask) activations: 8 | 16 (TFLite 16x8, docs/model-format.md §5)', '8')
     .action(
-      action((path: string, opts: { out: string; format: string; encoding: string; weights: string }) => {
-        const lower: LowerOptions = { weightScales: weightsOption(opts.weights) };
+      action((path: string, opts: { out: string; format: string; encoding: string; weights: string; outputBits: string }) => {
+        const lower: LowerOptions = { weightScales: weightsOption(opts.weights), outputBits: parseOutputBits(opts.outputBits, '--output-bits') };
         if (opts.format !== 'hilm' && opts.format !== 'tflite') throw new HilError(`--format must be hilm or tflite, got ${opts.format}`, 'hilm is the device blob, tflite the standard int8 step graph');
         const fm = loadFloatModel(path);
         if (opts.format === 'tflite') {
@@ -77,7 +78,7 @@ export function register(program: Command): void {
         }
         const blob = exportModel(fm, opts.out, parseEncoding(opts.encoding), lower);
         writeJsonAtomic(opts.out.replace(/\.hilm$/, '') + '.manifest.json', manifestFor(fm, blob));
-        process.stdout.write(`${opts.out}: ${blob.flashBytes} bytes (${blob.layers.map((l) => `${l.name} ${l.encoding === 'block' ? `block${l.br}x${l.bc}` : l.encoding}`).join(', ')})\n`);
+        process.stdout.write(`${opts.out}: ${blob.flashBytes} bytes, ${blob.outputBits}-bit output (${blob.layers.map((l) => `${l.name} ${l.encoding === 'block' ? `block${l.br}x${l.bc}` : l.encoding}`).join(', ')})\n`);
       }),
     );
 

@@ -172,7 +172,7 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
   let units: ShrinkResult['layers'] | null = null;
 
   if (s === 'offline') {
-    const ptq = lowerToQuantGraph(baseline);
+    const ptq = lowerToQuantGraph(baseline, { outputBits: profile.outputBits });
     const { graph: g, pruned } = pruneQuantGraph(ptq, profile.sparsity, profile.prune);
     model = zeroPruned(baseline, pruned);
     // The blob identifies the float model its weights now correspond to.
@@ -225,7 +225,7 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
       log(`unit: ${Object.entries(units).map(([k, v]) => `${k} ${v.before}→${v.after}`).join(', ')}`);
     }
     model = { ...model, provenance: { ...model.provenance, profile: profile.name } };
-    graph = lowerToQuantGraph(model);
+    graph = lowerToQuantGraph(model, { outputBits: profile.outputBits });
   }
 
   const written = writeBlobDetailed(graph, { encoding: profile.encoding });
@@ -265,7 +265,7 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
     sparsity: sparsityReport(model, (n) => prunedSet.has(n), profile.sparsity),
     units,
     params: paramCounts(model),
-    blob: { file: 'model.hilm', sha256: sha256(written.bytes), encoding: encodingLabel(profile.encoding), arenaBytes: engine.arenaBytes, ...own, layers: written.layers },
+    blob: { file: 'model.hilm', sha256: sha256(written.bytes), encoding: encodingLabel(profile.encoding), outputBits: profile.outputBits ?? 8, arenaBytes: engine.arenaBytes, ...own, layers: written.layers },
     encodings,
     baselineDense,
     macsPerFrame: { denseBaseline: baselineDense.macsPerFrame, dense: encodings.dense.macsPerFrame, effective: own.macsPerFrame, nonzero: nonzeroMacs(graph) },

@@ -92,7 +92,7 @@ export function encodingAlternatives(graph: QuantGraph, extra: EncodingChoice): 
 export function nonzeroMacs(graph: QuantGraph): number {
   let n = 0;
   for (const op of graph.ops) {
-    if (op.op === 'FC') for (const w of op.weights) n += w !== 0 ? 1 : 0;
+    if (op.op === 'FC' || op.op === 'FC16') for (const w of op.weights) n += w !== 0 ? 1 : 0;
     else if (op.op === 'MUL') n += graph.tensors.find((t) => t.name === op.output)!.length;
   }
   return n;

@@ -110,6 +110,8 @@ export const CompressManifestSchema = Type.Object({
     file: Type.String(),
     sha256: Type.String(),
     encoding: Type.String(),
+    /** The output layer's activation width (profile output_bits); absent in manifests from before it existed. */
+    outputBits: Type.Optional(Type.Union([Type.Literal(8), Type.Literal(16)])),
     arenaBytes: Int,
     layers: Type.Array(BlobLayerSchema),
   }),

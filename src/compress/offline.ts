@@ -31,7 +31,7 @@ export function pruneQuantGraph(graph: QuantGraph, sparsity: number, prune: read
   const pruned = new Map<string, Uint32Array>();
   const zp = new Map(graph.tensors.map((t) => [t.name, t.zeroPoint]));
   const ops = graph.ops.map((op) => {
-    if (op.op !== 'FC' || !matchesPrune(fcMatrixName(op.name), prune)) return op;
+    if ((op.op !== 'FC' && op.op !== 'FC16') || !matchesPrune(fcMatrixName(op.name), prune)) return op;
     const { outFeatures: outF, inFeatures: inF } = op;
     const n = outF * inF;
     const scores = new Float64Array(n);
@@ -40,6 +40,9 @@ export function pruneQuantGraph(graph: QuantGraph, sparsity: number, prune: read
     const order = pruneOrder(scores, new Uint8Array(n)).slice(0, k);
     const weights = Int8Array.from(op.weights);
     for (const i of order) weights[i] = 0;
+    pruned.set(fcMatrixName(op.name), order);
+    // The 16x8 FC's input zero point is 0: its int64 bias has nothing folded in.
+    if (op.op === 'FC16') return { ...op, weights };
     const inZp = zp.get(op.input)!;
     const biasEff = new Int32Array(outF);
     for (let o = 0; o < outF; o++) {
@@ -47,7 +50,6 @@ export function pruneQuantGraph(graph: QuantGraph, sparsity: number, prune: read
       for (let i = 0; i < inF; i++) sum += weights[o * inF + i];
       biasEff[o] = op.bias[o] - inZp * sum;
     }
-    pruned.set(fcMatrixName(op.name), order);
     const out: QFc = { ...op, weights, biasEff };
     return out;
   });

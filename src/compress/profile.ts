@@ -71,6 +71,8 @@ export const ProfileSpecSchema = Type.Object({
   /** weight/block/offline: matrix names or patterns (`*` any characters); unit: layers (`fc_in`, `gru<l>`, `lstm<l>`). */
   prune: Type.Array(Type.String()),
   encoding: EncodingChoiceSchema,
+  /** 16: the output layer (fc_out and the mask) in int16 (docs/model-format.md §5); absent: 8, all int8. */
+  outputBits: Type.Optional(Type.Union([Type.Literal(8), Type.Literal(16)])),
   file: Type.String(),
 });
 
@@ -117,6 +119,7 @@ export const PROFILE_SCHEMA = Type.Object(
       Type.Union([Const('all'), Type.Array(Type.String({ pattern: '^[a-z0-9_.*]+$' }), { minItems: 1 })]),
     ),
     encoding: Type.Optional(Type.String({ pattern: '^(dense|csr|auto|block|block[0-9]+x[0-9]+)$' })),
+    output_bits: Type.Optional(Type.Union([Type.Literal(8), Type.Literal(16)])),
   },
   { additionalProperties: false },
 );
@@ -206,7 +209,9 @@ export function parseProfile(json: unknown, file: string, opts: ProfileOptions =
     encoding = { kind: 'block', br: block[0], bc: block[1] };
   } else encoding = parseEncoding(enc);
 
-  return { name: raw.name, description: raw.description ?? '', structure: s, sparsity: raw.sparsity, block, schedule, fineTune, prune, encoding, source: file };
+  // Only a 16-bit output is recorded, so every int8 profile keeps the identity (and cache key) it had.
+  const outputBits = raw.output_bits === 16 ? { outputBits: 16 as const } : {};
+  return { name: raw.name, description: raw.description ?? '', structure: s, sparsity: raw.sparsity, block, schedule, fineTune, prune, encoding, ...outputBits, source: file };
 }
 
 /** weight → csr, block → its own blocks, unit → dense (the layers shrank), offline → csr, none → dense. */

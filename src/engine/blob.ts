@@ -12,8 +12,11 @@ import {
   HDR,
   HEADER_BYTES,
   HOPS,
+  LUT16_ENTRIES,
   LUT_KINDS,
   MAGIC,
+  MAX_FC16_BIAS_BITS,
+  MAX_FC16_SHIFT,
   MAX_ADD_LEFT_SHIFT,
   MAX_BLOCK_DIM,
   MAX_OPS,
@@ -25,12 +28,16 @@ import {
   OP_NAMES,
   OP_RECORD_BYTES,
   OPREC,
+  OUTPUT16_SCALE_BITS,
   OUTPUT_SCALE_BITS,
   SAMPLE_RATE,
   TENSOR,
+  TENSOR_FLAG_INT16,
   TENSOR_FLAG_STATE,
   TENSOR_RECORD_BYTES,
 } from '../spec/modelFormat.js';
+
+export type DtypeName = 'int8' | 'int16';
 import { ErrorCode } from '../spec/protocol.js';
 import { HilError } from '../util/errors.js';
 
@@ -60,6 +67,8 @@ export interface BlobTensor {
   scale: number;
   scaleBits: number;
   zeroPoint: number;
+  /** int8, or int16 (symmetric: zero point 0); docs/model-format.md §4.2. */
+  dtype: DtypeName;
   /** For a state tensor: the tensor copied into it after each frame. */
   next: number | null;
   /** Byte offset inside the arena (§8). */
@@ -148,7 +157,46 @@ export interface BlobLutOp extends OpBase {
   kind: number;
   table: Int8Array;
 }
-export type BlobOp = BlobFcOp | BlobAddOp | BlobMulOp | BlobLutOp;
+/** The 16x8 FC: int16 input and output, int8 dense weights, int64 bias (§5). */
+export interface BlobFc16Op extends OpBase {
+  op: 'FC16';
+  input: number;
+  output: number;
+  inFeatures: number;
+  outFeatures: number;
+  actMin: number;
+  actMax: number;
+  perChannel: boolean;
+  weightsOffset: number;
+  w: Int8Array;
+  bias: BigInt64Array;
+  mult: Int32Array;
+  shift: Int8Array;
+}
+/** int8 → int16 requantization (TFLite QUANTIZE between integer types). */
+export interface BlobQuantizeOp extends OpBase {
+  op: 'QUANTIZE';
+  input: number;
+  output: number;
+  m: number;
+  shift: number;
+}
+/** int16 → int16 table lookup with linear interpolation over 513 entries (§5). */
+export interface BlobLut16Op extends OpBase {
+  op: 'LUT16';
+  input: number;
+  output: number;
+  kind: number;
+  table: Int16Array;
+}
+export type BlobOp = BlobFcOp | BlobAddOp | BlobMulOp | BlobLutOp | BlobFc16Op | BlobQuantizeOp | BlobLut16Op;
+
+/** The dtypes an op reads and writes (§5): the 16-bit ops are the only ones touching int16 tensors. */
+function opDtypes(name: string): { reads: DtypeName; write: DtypeName } {
+  if (name === 'FC16' || name === 'LUT16') return { reads: 'int16', write: 'int16' };
+  if (name === 'QUANTIZE') return { reads: 'int8', write: 'int16' };
+  return { reads: 'int8', write: 'int8' };
+}
 
 export interface ModelBlob {
   bytes: Uint8Array;
@@ -181,7 +229,7 @@ export function csrIndexBytes(out: number): number {
   return Math.ceil((2 * out) / 4) * 4;
 }
 
-/** Arena layout of §8 for a tensor length list. */
+/** Arena layout of §8 for the tensors' sizes in bytes (length × element size). */
 export function arenaLayout(nFft: number, lengths: readonly number[]): { inbuf: number; ola: number; re: number; im: number; tensors: number[]; bytes: number } {
   let a = 0;
   const inbuf = a;
@@ -223,6 +271,7 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
   const u16 = (o: number) => dv.getUint16(o, true);
   const u32 = (o: number) => dv.getUint32(o, true);
   const i32 = (o: number) => dv.getInt32(o, true);
+  const i16 = (o: number) => dv.getInt16(o, true);
 
   if (n < HEADER_BYTES) fail(`blob too short for the header (${n} bytes)`);
   const magic = String.fromCharCode(...bytes.subarray(HDR.magic, HDR.magic + MAGIC.length));
@@ -289,10 +338,13 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
     const zeroPoint = i32(r + TENSOR.zeroPoint);
     const next = u16(r + TENSOR.next);
     if (length === 0) fail(`tensor ${t}: length 0`);
-    if (flags & ~TENSOR_FLAG_STATE) fail(`tensor ${t}: unknown flags ${flags}`);
-    if (zeroPoint < -128 || zeroPoint > 127) fail(`tensor ${t}: zero point ${zeroPoint} outside [-128, 127]`);
+    if (flags & ~(TENSOR_FLAG_STATE | TENSOR_FLAG_INT16)) fail(`tensor ${t}: unknown flags ${flags}`);
+    const dtype: DtypeName = flags & TENSOR_FLAG_INT16 ? 'int16' : 'int8';
+    if (dtype === 'int8' && (zeroPoint < -128 || zeroPoint > 127)) fail(`tensor ${t}: zero point ${zeroPoint} outside [-128, 127]`);
+    if (dtype === 'int16' && zeroPoint !== 0) fail(`tensor ${t}: int16 zero point ${zeroPoint} (expected 0)`);
+    if (dtype === 'int16' && flags & TENSOR_FLAG_STATE) fail(`tensor ${t}: a state tensor must be int8`);
     const scale = dv.getFloat32(r + TENSOR.scale, true);
-    tensors.push({ id: t, length, flags, isState: (flags & TENSOR_FLAG_STATE) !== 0, scale, scaleBits: u32(r + TENSOR.scale), zeroPoint, next, arenaOffset: 0 });
+    tensors.push({ id: t, length, flags, isState: (flags & TENSOR_FLAG_STATE) !== 0, scale, scaleBits: u32(r + TENSOR.scale), zeroPoint, dtype, next, arenaOffset: 0 });
   }
   for (const x of tensors) {
     const next = x.next as number;
@@ -305,12 +357,16 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
     const nx = tensors[next];
     if (nx.length !== x.length || nx.zeroPoint !== x.zeroPoint || nx.scaleBits !== x.scaleBits)
       fail(`tensor ${x.id}: state's next ${next} differs in length, scale or zero point`);
+    if (nx.dtype !== 'int8') fail(`tensor ${x.id}: state's next ${next} is not int8`);
   }
   const tin = tensors[inputId];
   const tout = tensors[outputId];
   if (tin.length !== nBins) fail(`input tensor length ${tin.length} (expected ${nBins})`);
   if (tin.isState) fail('input tensor is a state tensor');
-  if (tout.length !== nBins || tout.zeroPoint !== -128 || tout.scaleBits !== OUTPUT_SCALE_BITS)
+  if (tin.dtype !== 'int8') fail('input tensor must be int8');
+  if (tout.dtype === 'int16') {
+    if (tout.length !== nBins || tout.scaleBits !== OUTPUT16_SCALE_BITS) fail(`int16 output tensor must have length ${nBins} and scale 1/32768`);
+  } else if (tout.length !== nBins || tout.zeroPoint !== -128 || tout.scaleBits !== OUTPUT_SCALE_BITS)
     fail(`output tensor must have length ${nBins}, zero point -128 and scale 1/256`);
 
   const ready = tensors.map((x) => x.isState || x.id === inputId);
@@ -319,19 +375,24 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
     const r = recordOffsets[i];
     const code = u8(r + OPREC.code);
     const name = OP_NAMES[code]!;
-    const f = name === 'FC' || name === 'LUT' ? OP_FIELDS[name] : null;
+    const f = name === 'FC' || name === 'LUT' || name === 'FC16' || name === 'QUANTIZE' || name === 'LUT16' ? OP_FIELDS[name] : null;
     const reads = f ? [u16(r + f.in)] : [u16(r + OP_FIELDS.MUL.in1), u16(r + OP_FIELDS.MUL.in2)];
     const out = f ? u16(r + f.out) : u16(r + OP_FIELDS.MUL.out);
     for (const t of reads) if (t >= nTensors) fail(`op ${i} (${name}): tensor id ${t} out of range`);
     if (out >= nTensors) fail(`op ${i} (${name}): tensor id ${out} out of range`);
     for (const t of reads) if (!ready[t]) fail(`op ${i} (${name}): reads tensor ${t} before it is written`);
     if (tensors[out].isState || out === inputId) fail(`op ${i} (${name}): writes tensor ${out}, the input or a state tensor`);
+    const want = opDtypes(name);
+    for (const t of reads) if (tensors[t].dtype !== want.reads) fail(`op ${i} (${name}): tensor ${t} is ${tensors[t].dtype} (expected ${want.reads})`);
+    if (tensors[out].dtype !== want.write) fail(`op ${i} (${name}): tensor ${out} is ${tensors[out].dtype} (expected ${want.write})`);
     if (code === OP_CODES.FC) ops.push(parseFc(i, r));
+    else if (code === OP_CODES.FC16) ops.push(parseFc16(i, r));
+    else if (code === OP_CODES.QUANTIZE || code === OP_CODES.LUT16) ops.push(parseWidening(i, r, code));
     else ops.push(parseElementwise(i, r, code));
     ready[out] = true;
   }
 
-  const layout = arenaLayout(nFft, tensors.map((x) => x.length));
+  const layout = arenaLayout(nFft, tensors.map((x) => x.length * (x.dtype === 'int16' ? 2 : 1)));
   tensors.forEach((x, t) => (x.arenaOffset = layout.tensors[t]));
   if (options.arenaCapacity !== undefined && layout.bytes > options.arenaCapacity)
     fail(`arena needs ${layout.bytes} bytes, capacity ${options.arenaCapacity}`, ERR_ARENA_TOO_SMALL);
@@ -444,6 +505,65 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
       op: 'FC', index: i, recordOffset: r, counters, input: tinId, output: toutId, inFeatures: inF, outFeatures: outF, actMin, actMax,
       perChannel: perChannel === 1, weightsOffset: wOff, weightsBytes: wBytes, nnz, biasEff, mult, shift, weights,
     };
+  }
+
+  function parseFc16(i: number, r: number): BlobFc16Op {
+    const F = OP_FIELDS.FC16;
+    const tinId = u16(r + F.in);
+    const toutId = u16(r + F.out);
+    const inF = u16(r + F.inFeatures);
+    const outF = u16(r + F.outFeatures);
+    const actMin = i16(r + F.actMin);
+    const actMax = i16(r + F.actMax);
+    const perChannel = u8(r + F.perChannel);
+    const enc = u8(r + OPREC.encoding);
+    const wOff = u32(r + F.weights);
+    const biasOff = u32(r + F.bias);
+    const mOff = u32(r + F.mult);
+    const sOff = u32(r + F.shift);
+    if (inF !== tensors[tinId].length || outF !== tensors[toutId].length)
+      fail(`op ${i} (FC16): in_features ${inF} / out_features ${outF} do not match tensor lengths ${tensors[tinId].length} / ${tensors[toutId].length}`);
+    if (tinId === toutId) fail(`op ${i} (FC16): output is its own input`);
+    if (enc !== ENCODINGS.dense) fail(`op ${i} (FC16): encoding ${enc} unsupported (dense only)`);
+    if (actMin > actMax) fail(`op ${i} (FC16): act_min ${actMin} > act_max ${actMax}`);
+    if (perChannel > 1) fail(`op ${i} (FC16): per_channel ${perChannel} invalid`);
+    const nMult = perChannel ? outF : 1;
+    if (!arrayOk(biasOff, 8 * outF)) fail(`op ${i} (FC16): bias array outside the data area or misaligned`);
+    if (!arrayOk(mOff, 4 * nMult)) fail(`op ${i} (FC16): M array outside the data area or misaligned`);
+    if (!arrayOk(sOff, nMult)) fail(`op ${i} (FC16): shift array outside the data area or misaligned`);
+    const mult = Int32Array.from({ length: nMult }, (_, c) => i32(mOff + 4 * c));
+    const shift = Int8Array.from({ length: nMult }, (_, c) => i8(sOff + c));
+    for (let c = 0; c < nMult; c++) if (mult[c] < 0 || shift[c] < -31 || shift[c] > MAX_FC16_SHIFT) fail(`op ${i} (FC16): multiplier out of range at channel ${c}`);
+    if (!arrayOk(wOff, outF * inF)) fail(`op ${i} (FC16): weights array outside the data area or misaligned`);
+    const bias = BigInt64Array.from({ length: outF }, (_, o) => dv.getBigInt64(biasOff + 8 * o, true));
+    const lim = 1n << BigInt(MAX_FC16_BIAS_BITS);
+    for (let o = 0; o < outF; o++) if (bias[o] > lim || bias[o] < -lim) fail(`op ${i} (FC16): bias out of range at channel ${o}`);
+    return {
+      op: 'FC16', index: i, recordOffset: r, input: tinId, output: toutId, inFeatures: inF, outFeatures: outF, actMin, actMax, perChannel: perChannel === 1,
+      weightsOffset: wOff, w: new Int8Array(bytes.buffer.slice(wOff, wOff + outF * inF)), bias, mult, shift,
+      counters: { macs: outF * inF, weightBytes: outF * inF, elements: 0 },
+    };
+  }
+
+  function parseWidening(i: number, r: number, code: number): BlobQuantizeOp | BlobLut16Op {
+    const name = OP_NAMES[code];
+    const input = u16(r + OP_FIELDS.QUANTIZE.in);
+    const output = u16(r + OP_FIELDS.QUANTIZE.out);
+    const len = tensors[output].length;
+    if (tensors[input].length !== len) fail(`op ${i} (${name}): lengths differ`);
+    const counters = { macs: 0, weightBytes: 0, elements: len };
+    if (code === OP_CODES.QUANTIZE) {
+      const m = i32(r + OP_FIELDS.QUANTIZE.m);
+      const shift = i8(r + OP_FIELDS.QUANTIZE.shift);
+      if (!multiplierOk(m, shift)) fail(`op ${i} (${name}): multiplier out of range`);
+      return { op: 'QUANTIZE', index: i, recordOffset: r, input, output, m, shift, counters };
+    }
+    const L = OP_FIELDS.LUT16;
+    const kind = u8(r + L.kind);
+    if (kind >= LUT_KINDS.length) fail(`op ${i} (LUT16): kind ${kind} unknown`);
+    const tOff = u32(r + L.table);
+    if (!arrayOk(tOff, 2 * LUT16_ENTRIES)) fail(`op ${i} (LUT16): table array outside the data area or misaligned`);
+    return { op: 'LUT16', index: i, recordOffset: r, input, output, kind, table: Int16Array.from({ length: LUT16_ENTRIES }, (_, k) => i16(tOff + 2 * k)), counters };
   }
 
   function parseElementwise(i: number, r: number, code: number): BlobOp {

@@ -3,10 +3,10 @@
  * firmware/core/engine.c. Buffers live in one arena laid out as §8 says (tensors get the same 16 bytes of
  * zeroed slack the block kernels may read), and nothing is allocated per frame.
  */
-import { type BlobFcOp, type BlobOp, type ModelBlob, type OpCounters, parseBlob } from './blob.js';
+import { type BlobFc16Op, type BlobFcOp, type BlobOp, type ModelBlob, type OpCounters, parseBlob } from './blob.js';
 import { type CostParams, opCycles } from './costModel.js';
 import { fft, log2q } from './dsp.js';
-import { mbqm } from './primitives.js';
+import { lut16, mbqm, mbqm64 } from './primitives.js';
 
 /** Work counters of one frame (docs/model-format.md §8), plus the cost model's figure when configured. */
 export interface FrameCounters {
@@ -23,10 +23,17 @@ export interface FrameResult {
   counters: FrameCounters;
 }
 
-/** One step of the int8 graph alone: the mask and each new state, in state-tensor table order. */
+/** A tensor's values: Int8Array for int8 tensors, Int16Array for int16 ones. */
+export type TensorValues = Int8Array | Int16Array;
+
+/** One step of the graph alone: the mask (int8, or int16 for a 16-bit output) and each new state, in state-tensor table order. */
 export interface GraphStepResult {
-  mask: Int8Array;
+  mask: TensorValues;
   states: Int8Array[];
+}
+
+function sat16(v: number): number {
+  return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
 }
 
 function clamp8(v: number, lo: number, hi: number): number {
@@ -44,6 +51,8 @@ export class Engine {
   private readonly re: Int32Array;
   private readonly im: Int32Array;
   private readonly t: Int8Array[];
+  /** Int16 views of the int16 tensors (null for int8 ones), over the same arena bytes as `t`. */
+  private readonly t16: (Int16Array | null)[];
   private readonly dot = new Int32Array(16);
   private readonly totals: Omit<FrameCounters, 'modelledCycles'>;
   private cost: CostParams | null = null;
@@ -60,7 +69,8 @@ export class Engine {
     this.im = new Int32Array(this.arena, b.arena.im, b.nFft);
     // Each view spans the tensor plus its slack, so a block kernel's padded reads stay inside it.
     this.t = b.tensors.map((x) => new Int8Array(this.arena, x.arenaOffset, Math.ceil(x.length / 16) * 16 + 16));
-    this.opCounters = b.ops.map((o) => ({ op: o.op, isFc: o.op === 'FC', ...o.counters }));
+    this.t16 = b.tensors.map((x) => (x.dtype === 'int16' ? new Int16Array(this.arena, x.arenaOffset, x.length) : null));
+    this.opCounters = b.ops.map((o) => ({ op: o.op, isFc: o.op === 'FC' || o.op === 'FC16', ...o.counters }));
     let macs = 0, weightBytes = 0, elements = 0;
     for (const c of this.opCounters) {
       macs = (macs + c.macs) >>> 0;
@@ -97,7 +107,21 @@ export class Engine {
   readTensor(id: number): Int8Array {
     const x = this.blob.tensors[id];
     if (!x) throw new RangeError(`readTensor: no tensor ${id}`);
+    if (x.dtype !== 'int8') throw new RangeError(`readTensor: tensor ${id} is ${x.dtype} (use readValues)`);
     return this.t[id].slice(0, x.length);
+  }
+
+  /** readTensor for a tensor of any dtype. */
+  readValues(id: number): TensorValues {
+    const x = this.blob.tensors[id];
+    if (!x) throw new RangeError(`readValues: no tensor ${id}`);
+    return this.t16[id]?.slice() ?? this.t[id].slice(0, x.length);
+  }
+
+  private writeTensor(id: number, v: TensorValues): void {
+    const x = this.blob.tensors[id];
+    if ((x.dtype === 'int16') !== v instanceof Int16Array) throw new RangeError(`tensor ${id} is ${x.dtype}`);
+    (this.t16[id] ?? this.t[id]).set(v);
   }
 
   /**
@@ -117,7 +141,7 @@ export class Engine {
         this.t[id].set(states[k]);
       });
     this.stepGraph();
-    return { mask: this.readTensor(b.outputId), states: ids.map((id) => this.readTensor(id)) };
+    return { mask: this.readValues(b.outputId), states: ids.map((id) => this.readTensor(id)) };
   }
 
   /**
@@ -125,17 +149,17 @@ export class Engine {
    * output. For checking another runtime op by op on that runtime's own inputs. It writes the op's input
    * and output tensors, so use an engine that is not carrying a stream.
    */
-  evalOp(index: number, inputs: readonly Int8Array[]): Int8Array {
+  evalOp(index: number, inputs: readonly TensorValues[]): TensorValues {
     const op = this.blob.ops[index];
     if (!op) throw new RangeError(`evalOp: no op ${index}`);
-    const ids = op.op === 'FC' || op.op === 'LUT' ? [op.input] : [op.in1, op.in2];
+    const ids = 'input' in op ? [op.input] : [op.in1, op.in2];
     if (inputs.length !== ids.length) throw new RangeError(`evalOp: op ${index} takes ${ids.length} inputs, got ${inputs.length}`);
     ids.forEach((id, k) => {
       if (inputs[k].length !== this.blob.tensors[id].length) throw new RangeError(`evalOp: op ${index} input ${k} needs ${this.blob.tensors[id].length} values, got ${inputs[k].length}`);
-      this.t[id].set(inputs[k]);
+      this.writeTensor(id, inputs[k]);
     });
     this.runOp(op);
-    return this.readTensor(op.output);
+    return this.readValues(op.output);
   }
 
   /** One hop of PCM in, one hop out. Pass `out` to reuse a buffer. */
@@ -163,11 +187,21 @@ export class Engine {
 
     this.stepGraph();
 
-    const mask = this.t[b.outputId];
-    for (let k = 0; k < nb; k++) {
-      const g = mask[k] + 128;
-      re[k] = Math.floor((re[k] * g + 128) / 256);
-      im[k] = Math.floor((im[k] * g + 128) / 256);
+    const mask16 = this.t16[b.outputId];
+    if (mask16) {
+      // A 16-bit mask is a Q15 gain (scale 1/32768, zero point 0).
+      for (let k = 0; k < nb; k++) {
+        const g = mask16[k];
+        re[k] = Math.floor((re[k] * g + 16384) / 32768);
+        im[k] = Math.floor((im[k] * g + 16384) / 32768);
+      }
+    } else {
+      const mask = this.t[b.outputId];
+      for (let k = 0; k < nb; k++) {
+        const g = mask[k] + 128;
+        re[k] = Math.floor((re[k] * g + 128) / 256);
+        im[k] = Math.floor((im[k] * g + 128) / 256);
+      }
     }
     for (let k = nb; k < n; k++) {
       re[k] = re[n - k];
@@ -198,6 +232,19 @@ export class Engine {
       case 'FC':
         this.runFc(op);
         return;
+      case 'FC16':
+        this.runFc16(op);
+        return;
+      case 'QUANTIZE': {
+        const x = t[op.input], y = this.t16[op.output] as Int16Array, zp = tensors[op.input].zeroPoint;
+        for (let i = 0, len = y.length; i < len; i++) y[i] = sat16(mbqm(x[i] - zp, op.m, op.shift));
+        return;
+      }
+      case 'LUT16': {
+        const x = this.t16[op.input] as Int16Array, y = this.t16[op.output] as Int16Array;
+        for (let i = 0, len = y.length; i < len; i++) y[i] = lut16(op.table, x[i]);
+        return;
+      }
       case 'LUT': {
         const x = t[op.input], y = t[op.output], table = op.table;
         for (let i = 0, len = tensors[op.output].length; i < len; i++) y[i] = table[x[i] + 128];
@@ -222,6 +269,18 @@ export class Engine {
           y[i] = clamp8(zpo + mbqm(s, op.mo, op.sho), op.actMin, op.actMax);
         }
       }
+    }
+  }
+
+  private runFc16(op: BlobFc16Op): void {
+    const x = this.t16[op.input] as Int16Array, y = this.t16[op.output] as Int16Array;
+    const inF = op.inFeatures, w = op.w;
+    for (let o = 0, base = 0; o < op.outFeatures; o++, base += inF) {
+      let dot = 0; // |dot| < 2^38: exact
+      for (let i = 0; i < inF; i++) dot += w[base + i] * x[i];
+      const c = op.perChannel ? o : 0;
+      const v = mbqm64(Number(op.bias[o]) + dot, op.mult[c], op.shift[c]);
+      y[o] = v < op.actMin ? op.actMin : v > op.actMax ? op.actMax : v;
     }
   }
 

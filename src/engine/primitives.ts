@@ -80,3 +80,22 @@ export const reference = {
     return reference.rdbpot(reference.srdhm(wrapped, m), right);
   },
 };
+
+/**
+ * TFLite's 64-bit MultiplyByQuantizedMultiplier (the 16x8 kernels'): M rounded to 16 bits, then one
+ * rounding shift by 15 − shift (docs/model-format.md §4.1). `x` is exact (|x| < 2^41 after validation);
+ * the product needs 57 bits, so it is a BigInt.
+ */
+export function mbqm64(x: number, m: number, shift: number): number {
+  const reduced = m < 0x7fff0000 ? Math.floor((m + 32768) / 65536) : 0x7fff;
+  const t = BigInt(15 - shift);
+  return Number((BigInt(x) * BigInt(reduced) + (1n << (t - 1n))) >> t);
+}
+
+/** The LUT16 lookup (§5): 513 entries over the int16 range, linear interpolation in 1/128 steps. */
+export function lut16(table: Int16Array, x: number): number {
+  const u = x + 32768;
+  const i = u >> 7;
+  const base = table[i];
+  return base + (((table[i + 1] - base) * (u & 127) + 64) >> 7);
+}

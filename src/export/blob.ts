@@ -21,10 +21,11 @@ import {
   OP_RECORD_BYTES,
   OPREC,
   TENSOR,
+  TENSOR_FLAG_INT16,
   TENSOR_FLAG_STATE,
   TENSOR_RECORD_BYTES,
 } from '../spec/modelFormat.js';
-import type { QFc, QuantGraph } from './quantGraph.js';
+import type { QFc, QFc16, QLut16, QuantGraph } from './quantGraph.js';
 
 export type EncodingChoice = { kind: 'dense' } | { kind: 'block'; br: number; bc: number } | { kind: 'csr' } | { kind: 'auto' };
 
@@ -226,6 +227,25 @@ export function writeBlobDetailed(graph: QuantGraph, options: WriteBlobOptions =
     fcData.set(op, { enc, w, bias, m, s });
     layers.push({ name: op.name, encoding: enc.encoding, br: enc.br, bc: enc.bc, nnz: enc.nnz, weightBytes: enc.bytes.length });
   }
+  // The 16-bit ops' arrays follow every FC's, so an int8-only graph lays out exactly as before.
+  const fc16Data = new Map<QFc16, { w: number; bias: number; m: number; s: number }>();
+  const lut16Data = new Map<QLut16, number>();
+  for (const op of graph.ops) {
+    if (op.op === 'FC16') {
+      // The 16x8 FC is dense only (docs/model-format.md §5): a per-op encoding request cannot apply.
+      const enc = encodeDense(op.weights, op.outFeatures, op.inFeatures);
+      const w = place(enc.bytes);
+      const b = new Uint8Array(8 * op.outFeatures);
+      op.bias.forEach((v, k) => new DataView(b.buffer).setBigInt64(8 * k, v, true));
+      const bias = place(b);
+      const m = place(le32(op.multipliers));
+      const s = place(new Uint8Array(op.shifts.buffer, op.shifts.byteOffset, op.shifts.length));
+      fc16Data.set(op, { w, bias, m, s });
+      layers.push({ name: op.name, encoding: 'dense', br: 0, bc: 0, nnz: enc.nnz, weightBytes: enc.bytes.length });
+    } else if (op.op === 'LUT16') {
+      lut16Data.set(op, place(le16(op.table)));
+    }
+  }
   const total = arrays.length ? arrays[arrays.length - 1].offset + arrays[arrays.length - 1].bytes.length : cursor;
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
@@ -255,7 +275,7 @@ export function writeBlobDetailed(graph: QuantGraph, options: WriteBlobOptions =
   graph.tensors.forEach((t, k) => {
     const r = tensorTable + TENSOR_RECORD_BYTES * k;
     dv.setUint16(r + TENSOR.length, t.length, true);
-    dv.setUint8(r + TENSOR.flags, t.isState ? TENSOR_FLAG_STATE : 0);
+    dv.setUint8(r + TENSOR.flags, (t.isState ? TENSOR_FLAG_STATE : 0) | (t.dtype === 'int16' ? TENSOR_FLAG_INT16 : 0));
     dv.setFloat32(r + TENSOR.scale, t.scale, true);
     dv.setInt32(r + TENSOR.zeroPoint, t.zeroPoint, true);
     dv.setUint16(r + TENSOR.next, t.isState ? id(t.next as string) : NO_TENSOR, true);
@@ -286,6 +306,32 @@ export function writeBlobDetailed(graph: QuantGraph, options: WriteBlobOptions =
       dv.setUint8(r + F.br, d.enc.br);
       dv.setUint8(r + F.bc, d.enc.bc);
       dv.setUint32(r + F.nnz, d.enc.nnz, true);
+    } else if (op.op === 'FC16') {
+      const d = fc16Data.get(op)!;
+      const F = OP_FIELDS.FC16;
+      dv.setUint16(r + F.in, id(op.input), true);
+      dv.setUint16(r + F.out, id(op.output), true);
+      dv.setUint16(r + F.inFeatures, op.inFeatures, true);
+      dv.setUint16(r + F.outFeatures, op.outFeatures, true);
+      dv.setInt16(r + F.actMin, op.actMin, true);
+      dv.setInt16(r + F.actMax, op.actMax, true);
+      dv.setUint8(r + F.perChannel, 1);
+      dv.setUint32(r + F.weights, d.w, true);
+      dv.setUint32(r + F.bias, d.bias, true);
+      dv.setUint32(r + F.mult, d.m, true);
+      dv.setUint32(r + F.shift, d.s, true);
+    } else if (op.op === 'QUANTIZE') {
+      const Q = OP_FIELDS.QUANTIZE;
+      dv.setUint16(r + Q.in, id(op.input), true);
+      dv.setUint16(r + Q.out, id(op.output), true);
+      dv.setInt32(r + Q.m, op.m, true);
+      dv.setInt8(r + Q.shift, op.shift);
+    } else if (op.op === 'LUT16') {
+      const L = OP_FIELDS.LUT16;
+      dv.setUint16(r + L.in, id(op.input), true);
+      dv.setUint16(r + L.out, id(op.output), true);
+      dv.setUint8(r + L.kind, LUT_KINDS.indexOf(op.kind));
+      dv.setUint32(r + L.table, lut16Data.get(op)!, true);
     } else if (op.op === 'LUT') {
       const L = OP_FIELDS.LUT;
       dv.setUint16(r + L.in, id(op.input), true);

@@ -37,6 +37,8 @@ export const ModelManifestSchema = Type.Object(
         modelId: Type.String(),
         flashBytes: Type.Integer(),
         encoding: Type.String(),
+        /** The output layer's activation width (docs/model-format.md §5); absent in manifests from before it existed. */
+        outputBits: Type.Optional(Type.Union([Type.Literal(8), Type.Literal(16)])),
         arenaBytes: Type.Integer(),
         ops: Type.Integer(),
         tensors: Type.Integer(),
@@ -71,6 +73,7 @@ export function exportModel(model: FloatModel, blobPath: string, encoding: Encod
     modelId: engine.blob.modelId.toString(16).padStart(8, '0'),
     flashBytes: written.bytes.length,
     encoding: encodingLabel(encoding),
+    outputBits: lower.outputBits ?? 8,
     arenaBytes: engine.arenaBytes,
     ops: engine.blob.ops.length,
     tensors: engine.blob.tensors.length,

@@ -9,13 +9,34 @@ import { ARCHS, LSTM_GATES, layerPrefix, weightNames } from '../model/arch.js';
 import { graphDims } from '../model/graphDims.js';
 import type { FloatModel, Tensor } from '../model/floatModel.js';
 import { analysisWindowQ15, synthesisWindowQ15 } from '../engine/windows.js';
-import { chooseQuantParams, quantizeBias, quantizeMultiplier, quantizeValue, quantizeWeightsPerChannel, type QuantParams } from '../quant/quantize.js';
-import type { QAddSub, QFc, QLut, QMul, QOp, QTensor, QuantGraph } from './quantGraph.js';
+import { chooseQuantParams, quantizeBias, roundHalfAway, quantizeMultiplier, quantizeValue, quantizeWeightsPerChannel, type QuantParams } from '../quant/quantize.js';
+import type { QAddSub, QFc, QFc16, QLut, QLut16, QMul, QOp, QQuantize, QTensor, QuantGraph } from './quantGraph.js';
+import { LUT16_ENTRIES, MAX_FC16_BIAS_BITS, MAX_FC16_SHIFT } from '../spec/modelFormat.js';
 
 /** Fixed quantizations (TFLite's LOGISTIC and TANH outputs; the recurrent output state h shares TANH's). */
 export const LOGISTIC_Q: QuantParams = { scale: 1 / 256, zeroPoint: -128 };
 export const TANH_Q: QuantParams = { scale: 1 / 128, zeroPoint: 0 };
 export const ADD_LEFT_SHIFT = 20;
+/** TFLite's int16 LOGISTIC output: scale 1/32768, zero point 0 (a Q15 gain). */
+export const LOGISTIC16_Q: QuantParams = { scale: 1 / 32768, zeroPoint: 0 };
+
+/** The output layer's activation width: 8 (all int8) or 16 (fc_out and the mask in int16, TFLite's 16x8). */
+export type OutputBits = 8 | 16;
+
+export function parseOutputBits(v: unknown, where: string): OutputBits {
+  if (v === undefined) return 8;
+  const n = Number(v);
+  if (n !== 8 && n !== 16) throw new HilError(`${where}: outputBits ${String(v)} unsupported`, 'use 8 (int8 throughout) or 16 (int16 output layer)');
+  return n;
+}
+
+const quantize16 = (x: number, scale: number) => Math.max(-32768, Math.min(32767, roundHalfAway(x / scale)));
+
+function lut16Table(fn: (x: number) => number, inScale: number, outScale: number): Int16Array {
+  const table = new Int16Array(LUT16_ENTRIES);
+  for (let j = 0; j < LUT16_ENTRIES; j++) table[j] = quantize16(fn(inScale * (128 * j - 32768)), outScale);
+  return table;
+}
 
 /** A digest of everything that defines the float model's function: arch, hop, weights and ranges. */
 export function floatModelDigest(model: FloatModel): Buffer {
@@ -74,6 +95,8 @@ export interface LowerOptions {
    * needs (it asserts on per-channel FC weights). Blob and .tflite serialize the same choice.
    */
   weightScales?: 'per-channel' | 'per-tensor';
+  /** 16: fc_out and the mask in int16 (QUANTIZE → FC16 → LUT16); default 8. */
+  outputBits?: OutputBits;
 }
 
 export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {}): QuantGraph {
@@ -230,10 +253,60 @@ export function lowerToQuantGraph(model: FloatModel, options: LowerOptions = {})
     if (arch.cell === 'lstm') lstmLayer(l);
     else gruLayer(l);
   }
-  const maskPre = observed('mask_pre', dims.nBins);
-  const mask = fixed('mask', dims.nBins, LOGISTIC_Q);
-  fc('fc_out', x, maskPre, 'fc_out.w', 'fc_out.b', 'none');
-  lut('mask', 'logistic', maskPre, mask);
+  let mask: QTensor;
+  if (options.outputBits === 16) {
+    mask = lowerOutput16(x);
+  } else {
+    const maskPre = observed('mask_pre', dims.nBins);
+    mask = fixed('mask', dims.nBins, LOGISTIC_Q);
+    fc('fc_out', x, maskPre, 'fc_out.w', 'fc_out.b', 'none');
+    lut('mask', 'logistic', maskPre, mask);
+  }
+
+  /**
+   * The 16-bit output layer: x (int8) → QUANTIZE → fc_out_in (int16) → FC16 → mask_pre (int16) → LUT16
+   * → mask (int16, Q15). fc_out_in takes x's scale over 2^s with the largest s ≤ 8 that keeps every int8
+   * value representable, so the widening is exact.
+   */
+  function lowerOutput16(x: QTensor): QTensor {
+    const span = Math.max(128 + x.zeroPoint, 127 - x.zeroPoint);
+    let s = 8;
+    while (s > 0 && span * 2 ** s > 32767 + (x.zeroPoint === 0 ? 1 : 0)) s--;
+    const xin = add({ name: 'fc_out_in', length: x.length, scale: Math.fround(x.scale / 2 ** s), zeroPoint: 0, isState: false, next: null, range: null, dtype: 'int16' });
+    const rq = quantizeMultiplier(x.scale / xin.scale);
+    const qop: QQuantize = { op: 'QUANTIZE', name: 'fc_out_quantize', input: x.name, output: xin.name, m: rq.m, shift: rq.shift };
+    ops.push(qop);
+    const r = ranges.mask_pre;
+    if (r?.length !== 2) throw new HilError('float model has no activation range for mask_pre', 'observe ranges with the float forward (hil model init does) or calibrate');
+    const maxAbs = Math.max(Math.abs(r[0]), Math.abs(r[1])) || 1;
+    const pre = add({ name: 'mask_pre', length: dims.nBins, scale: Math.fround(maxAbs / 32767), zeroPoint: 0, isState: false, next: null, range: [r[0], r[1]], dtype: 'int16' });
+    const w = weight('fc_out.w');
+    const [outF, inF] = w.shape;
+    const b = weight('fc_out.b').data;
+    const lim = 2 ** MAX_FC16_BIAS_BITS;
+    const minScale = new Float64Array(outF);
+    for (let o = 0; o < outF; o++) minScale[o] = Math.abs(b[o]) / (xin.scale * lim);
+    const { q, scales } = quantizeWeightsPerChannel(w.data, outF, inF, minScale);
+    const bias = new BigInt64Array(outF);
+    const multipliers = new Int32Array(outF);
+    const shifts = new Int8Array(outF);
+    for (let o = 0; o < outF; o++) {
+      bias[o] = BigInt(roundHalfAway(b[o] / Math.fround(xin.scale * scales[o])));
+      const m = quantizeMultiplier((xin.scale * scales[o]) / pre.scale);
+      if (m.shift > MAX_FC16_SHIFT) throw new HilError(`fc_out: channel ${o}'s multiplier needs shift ${m.shift} (the 16x8 requantization allows ${MAX_FC16_SHIFT})`, 'check the mask_pre range');
+      multipliers[o] = m.m;
+      shifts[o] = m.shift;
+    }
+    const fop: QFc16 = {
+      op: 'FC16', name: 'fc_out', input: xin.name, output: pre.name, inFeatures: inF, outFeatures: outF, weights: q, weightScales: scales, bias,
+      multipliers, shifts, actMin: -32768, actMax: 32767,
+    };
+    ops.push(fop);
+    const m = add({ name: 'mask', length: dims.nBins, scale: Math.fround(LOGISTIC16_Q.scale), zeroPoint: 0, isState: false, next: null, range: null, dtype: 'int16' });
+    const lop: QLut16 = { op: 'LUT16', name: 'mask', input: pre.name, output: m.name, kind: 'logistic', table: lut16Table(sigmoid, pre.scale, m.scale) };
+    ops.push(lop);
+    return m;
+  }
 
   const featQ = quantizeMultiplier(1 / (1024 * features.scale));
   const digest = floatModelDigest(model);

@@ -19,6 +19,8 @@ export interface QTensor {
   next: string | null;
   /** The float range the quantization was chosen from, or null for fixed-quantization tensors (LOGISTIC/TANH outputs, the recurrent h state). */
   range: [number, number] | null;
+  /** Absent: int8. 'int16': symmetric, zero point 0 (TFLite's 16x8 activations; docs/model-format.md §4.2). */
+  dtype?: 'int16';
 }
 
 export interface QFc {
@@ -81,7 +83,45 @@ export interface QLut {
   table: Int8Array;
 }
 
-export type QOp = QFc | QAddSub | QMul | QLut;
+/** The 16x8 FC (int16 in and out, int8 dense weights, int64 bias; TFLite's 16x8 FULLY_CONNECTED). */
+export interface QFc16 {
+  op: 'FC16';
+  name: string;
+  input: string;
+  output: string;
+  inFeatures: number;
+  outFeatures: number;
+  weights: Int8Array;
+  weightScales: Float32Array;
+  /** int64 bias at scale fround(input_scale · weightScales[o]); the input zero point is 0, so nothing folds. */
+  bias: BigInt64Array;
+  multipliers: Int32Array;
+  shifts: Int8Array;
+  actMin: number;
+  actMax: number;
+}
+
+/** int8 → int16 requantization (TFLite QUANTIZE between integer types). */
+export interface QQuantize {
+  op: 'QUANTIZE';
+  name: string;
+  input: string;
+  output: string;
+  m: number;
+  shift: number;
+}
+
+/** int16 → int16 LUT with interpolation: table[j] = quantize16(f(dequantize(128·j − 32768))), j in [0, 512]. */
+export interface QLut16 {
+  op: 'LUT16';
+  name: string;
+  input: string;
+  output: string;
+  kind: 'other' | 'logistic' | 'tanh';
+  table: Int16Array;
+}
+
+export type QOp = QFc | QAddSub | QMul | QLut | QFc16 | QQuantize | QLut16;
 
 export interface QuantGraph {
   format: 'hil-quant-graph';

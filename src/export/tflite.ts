@@ -12,16 +12,22 @@
 import { Builder } from 'flatbuffers';
 import { HilError } from '../util/errors.js';
 import { HIL_VERSION } from '../util/version.js';
-import type { QFc, QLut, QOp, QTensor, QuantGraph } from './quantGraph.js';
+import type { QFc, QFc16, QLut, QLut16, QOp, QTensor, QuantGraph } from './quantGraph.js';
 
 /** schema.fbs TensorType. */
+const TENSOR_FLOAT32 = 0;
 const TENSOR_INT32 = 2;
+const TENSOR_INT64 = 4;
+const TENSOR_INT16 = 7;
 const TENSOR_INT8 = 9;
 /** schema.fbs BuiltinOperator (all below 127, so the deprecated byte holds them too). */
-export const BUILTIN = { ADD: 0, FULLY_CONNECTED: 9, LOGISTIC: 14, MUL: 18, TANH: 28, SUB: 41 } as const;
+export const BUILTIN = { ADD: 0, DEQUANTIZE: 6, FULLY_CONNECTED: 9, LOGISTIC: 14, MUL: 18, TANH: 28, SUB: 41, QUANTIZE: 114 } as const;
 export type BuiltinName = keyof typeof BUILTIN;
-/** The version TFLite's op_version.cc assigns each op with int8 inputs and outputs. */
-const INT8_OP_VERSION: Record<BuiltinName, number> = { ADD: 2, FULLY_CONNECTED: 4, LOGISTIC: 2, MUL: 2, TANH: 2, SUB: 2 };
+/** The version TFLite's op_version.cc assigns each op with int8 inputs and outputs (DEQUANTIZE: int8 in; QUANTIZE: int16 out). */
+const INT8_OP_VERSION: Record<BuiltinName, number> = { ADD: 2, DEQUANTIZE: 2, FULLY_CONNECTED: 4, LOGISTIC: 2, MUL: 2, TANH: 2, SUB: 2, QUANTIZE: 2 };
+/** The versions of the 16-bit forms: 16x8 FULLY_CONNECTED and int16 LOGISTIC. */
+const INT16_OP_VERSION: Partial<Record<BuiltinName, number>> = { FULLY_CONNECTED: 7, LOGISTIC: 3 };
+const LOGISTIC16_OUT = { scale: 1 / 32768, zeroPoint: 0 };
 /** schema.fbs BuiltinOptions union members. */
 const OPTIONS_FC = 8;
 const OPTIONS_ADD = 11;
@@ -83,6 +89,7 @@ interface FileTensor {
 
 interface FileOp {
   builtin: BuiltinName;
+  version: number;
   inputs: number[];
   outputs: number[];
   activation: number;
@@ -95,7 +102,7 @@ export function fcParamNames(opName: string): { weights: string; bias: string } 
   return { weights: `${opName}.w`, bias: `${opName}.b` };
 }
 
-function bytesOf(a: Int8Array | Int32Array): Uint8Array {
+function bytesOf(a: Int8Array | Int32Array | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
@@ -126,7 +133,7 @@ function flatten(graph: QuantGraph, slice?: number[]): { tensors: FileTensor[]; 
   if (slice && (slice.length === 0 || slice.some((k, j) => !Number.isInteger(k) || k < 0 || k >= graph.ops.length || (j > 0 && k <= slice[j - 1]))))
     throw new HilError(`op slice [${slice}] is not a non-empty ascending list of op indices below ${graph.ops.length}`, 'pass op indices in execution order');
   const chosen = slice ? slice.map((k) => graph.ops[k]) : graph.ops;
-  const reads = (op: QOp): string[] => (op.op === 'FC' || op.op === 'LUT' ? [op.input] : [op.in1, op.in2]);
+  const reads = (op: QOp): string[] => ('input' in op ? [op.input] : [op.in1, op.in2]);
   const referenced = new Set(chosen.flatMap((op) => [...reads(op), op.output]));
   const tensors: FileTensor[] = [];
   const index = new Map<string, number>();
@@ -140,7 +147,7 @@ function flatten(graph: QuantGraph, slice?: number[]): { tensors: FileTensor[]; 
   };
   for (const t of graph.tensors)
     if (referenced.has(t.name) || !slice)
-      addTensor({ name: t.name, shape: [1, t.length], type: TENSOR_INT8, buffer: 0, scales: Float32Array.of(t.scale), zeroPoints: [t.zeroPoint] });
+      addTensor({ name: t.name, shape: [1, t.length], type: t.dtype === 'int16' ? TENSOR_INT16 : TENSOR_INT8, buffer: 0, scales: Float32Array.of(t.scale), zeroPoints: [t.zeroPoint] });
   const tensorOf = (name: string, where: string): QTensor => {
     const t = byName.get(name);
     if (!t) throw new HilError(`${where} refers to tensor ${name}, which the graph does not have`, 're-export the model with hil model export');
@@ -169,27 +176,53 @@ function flatten(graph: QuantGraph, slice?: number[]): { tensors: FileTensor[]; 
     const biasScales = weightScales.map((s) => Math.fround(x.scale * s));
     const w = addTensor({ name: names.weights, shape: [op.outFeatures, op.inFeatures], type: TENSOR_INT8, buffer: constant(bytesOf(op.weights)), scales: weightScales, zeroPoints: zeros });
     const b = addTensor({ name: names.bias, shape: [op.outFeatures], type: TENSOR_INT32, buffer: constant(bytesOf(op.bias)), scales: biasScales, zeroPoints: zeros });
-    return { builtin: 'FULLY_CONNECTED', inputs: [id(op.input, op.name), w, b], outputs: [id(op.output, op.name)], activation: op.activation === 'relu' ? ACT_RELU : ACT_NONE };
+    return { builtin: 'FULLY_CONNECTED', version: INT8_OP_VERSION.FULLY_CONNECTED, inputs: [id(op.input, op.name), w, b], outputs: [id(op.output, op.name)], activation: op.activation === 'relu' ? ACT_RELU : ACT_NONE };
   };
-  const fixedOutput = (op: QLut, want: { scale: number; zeroPoint: number }): void => {
+  // TFLite's 16x8 FULLY_CONNECTED: int16 activations (zero point 0), int8 per-channel weights, int64 bias.
+  const fc16Op = (op: QFc16): FileOp => {
+    const x = tensorOf(op.input, op.name);
+    const names = fcParamNames(op.name);
+    const zeros = new Array<number>(op.outFeatures).fill(0);
+    const biasScales = op.weightScales.map((s) => Math.fround(x.scale * s));
+    const w = addTensor({ name: names.weights, shape: [op.outFeatures, op.inFeatures], type: TENSOR_INT8, buffer: constant(bytesOf(op.weights)), scales: op.weightScales, zeroPoints: zeros });
+    const b = addTensor({ name: names.bias, shape: [op.outFeatures], type: TENSOR_INT64, buffer: constant(bytesOf(op.bias)), scales: biasScales, zeroPoints: zeros });
+    if (op.actMin !== -32768 || op.actMax !== 32767) throw new HilError(`${op.name}: a clamped 16x8 FC has no TFLite form here`, 'only the unclamped output FC is 16-bit');
+    return { builtin: 'FULLY_CONNECTED', version: INT16_OP_VERSION.FULLY_CONNECTED!, inputs: [id(op.input, op.name), w, b], outputs: [id(op.output, op.name)], activation: ACT_NONE };
+  };
+  const fixedOutput = (op: QLut | QLut16, want: { scale: number; zeroPoint: number }): void => {
     const y = tensorOf(op.output, op.name);
     if (y.scale !== Math.fround(want.scale) || y.zeroPoint !== want.zeroPoint)
       throw new HilError(`${op.name}: output ${y.name} has scale ${y.scale} and zero point ${y.zeroPoint}, but TFLite's int8 ${op.kind} needs ${want.scale} and ${want.zeroPoint}`, 're-export with lower.ts, which fixes these quantizations');
   };
-  const ops: FileOp[] = chosen.map((op): FileOp => {
+  const ops: FileOp[] = chosen.flatMap((op): FileOp[] => {
     switch (op.op) {
       case 'FC':
-        return fcOp(op);
+        return [fcOp(op)];
+      case 'FC16':
+        return [fc16Op(op)];
+      case 'QUANTIZE': {
+        // TFLite's QUANTIZE requantizes int16 → int8/int16 but not int8 → int16, so the widening is
+        // DEQUANTIZE then QUANTIZE through a float32 tensor: exact, since lower.ts makes the scale ratio 2^s.
+        const f = addTensor({ name: `${op.output}_float`, shape: [1, tensorOf(op.input, op.name).length], type: TENSOR_FLOAT32, buffer: 0, scales: new Float32Array(0), zeroPoints: [] });
+        return [
+          { builtin: 'DEQUANTIZE', version: INT8_OP_VERSION.DEQUANTIZE, inputs: [id(op.input, op.name)], outputs: [f], activation: ACT_NONE },
+          { builtin: 'QUANTIZE', version: INT8_OP_VERSION.QUANTIZE, inputs: [f], outputs: [id(op.output, op.name)], activation: ACT_NONE },
+        ];
+      }
+      case 'LUT16':
+        if (op.kind !== 'logistic') throw new HilError(`${op.name}: only a logistic int16 table is exported to .tflite`, 'use outputBits 16 only for the mask');
+        fixedOutput(op, LOGISTIC16_OUT);
+        return [{ builtin: 'LOGISTIC', version: INT16_OP_VERSION.LOGISTIC!, inputs: [id(op.input, op.name)], outputs: [id(op.output, op.name)], activation: ACT_NONE }];
       case 'ADD':
       case 'SUB':
       case 'MUL':
         // The runtimes derive the requantization from the tensors' scales; lower.ts used the same formulas.
         if (op.actMin !== -128 || op.actMax !== 127) throw new HilError(`${op.name}: a clamped ${op.op} has no TFLite form here`, 'only FC carries a fused activation in hil graphs');
-        return { builtin: op.op, inputs: [id(op.in1, op.name), id(op.in2, op.name)], outputs: [id(op.output, op.name)], activation: ACT_NONE };
+        return [{ builtin: op.op, version: INT8_OP_VERSION[op.op], inputs: [id(op.in1, op.name), id(op.in2, op.name)], outputs: [id(op.output, op.name)], activation: ACT_NONE }];
       case 'LUT':
         if (op.kind === 'other') throw new HilError(`${op.name}: a general lookup table has no TFLite builtin`, 'only LOGISTIC and TANH tables can be exported to .tflite');
         fixedOutput(op, op.kind === 'logistic' ? LOGISTIC_OUT : TANH_OUT);
-        return { builtin: op.kind === 'logistic' ? 'LOGISTIC' : 'TANH', inputs: [id(op.input, op.name)], outputs: [id(op.output, op.name)], activation: ACT_NONE };
+        return [{ builtin: op.kind === 'logistic' ? 'LOGISTIC' : 'TANH', version: INT8_OP_VERSION.LOGISTIC, inputs: [id(op.input, op.name)], outputs: [id(op.output, op.name)], activation: ACT_NONE }];
     }
   });
 
@@ -231,18 +264,21 @@ function writeTensor(b: Builder, t: FileTensor): number {
   for (let i = t.zeroPoints.length - 1; i >= 0; i--) b.addInt64(BigInt(t.zeroPoints[i]));
   const zeroPoint = b.endVector();
   // QuantizationParameters: min 0, max 1, scale 2, zero_point 3, details_type 4, details 5, quantized_dimension 6.
-  b.startObject(7);
-  b.addFieldOffset(2, scale, 0);
-  b.addFieldOffset(3, zeroPoint, 0);
-  b.addFieldInt32(6, 0, null); // per-channel tensors are quantized along dimension 0 (output channels)
-  const quant = b.endObject();
+  let quant = 0;
+  if (t.scales.length) {
+    b.startObject(7);
+    b.addFieldOffset(2, scale, 0);
+    b.addFieldOffset(3, zeroPoint, 0);
+    b.addFieldInt32(6, 0, null); // per-channel tensors are quantized along dimension 0 (output channels)
+    quant = b.endObject();
+  }
   // Tensor: shape 0, type 1, buffer 2, name 3, quantization 4, is_variable 5, ... has_rank 8.
   b.startObject(9);
   b.addFieldOffset(0, shape, 0);
   b.addFieldInt8(1, t.type, null);
   b.addFieldInt32(2, t.buffer, null);
   b.addFieldOffset(3, name, 0);
-  b.addFieldOffset(4, quant, 0);
+  if (quant) b.addFieldOffset(4, quant, 0);
   b.addFieldInt8(8, 1, null);
   return b.endObject();
 }
@@ -283,15 +319,17 @@ export function writeTfliteDetailed(graph: QuantGraph, options: TfliteOptions = 
   const flat = flatten(graph, options.ops);
   const b = new Builder(1 << 16);
 
-  const used = [...new Set(flat.ops.map((o) => o.builtin))].sort((x, y) => BUILTIN[x] - BUILTIN[y]);
-  const codeIndex = new Map(used.map((name, k) => [name, k]));
-  const codes = used.map((name) => {
+  // One operator code per (builtin, version): the int8 and 16x8 FULLY_CONNECTED are two entries.
+  const key = (o: FileOp) => `${o.builtin}@${o.version}`;
+  const used = [...new Map(flat.ops.map((o) => [key(o), o])).values()].sort((x, y) => BUILTIN[x.builtin] - BUILTIN[y.builtin] || x.version - y.version);
+  const codeIndex = new Map(used.map((o, k) => [key(o), k]));
+  const codes = used.map((o) => {
     // OperatorCode: deprecated_builtin_code 0 (byte; what pre-2.4 parsers such as Arm NN 20.08 read),
     // custom_code 1, version 2, builtin_code 3 (int32; what current runtimes read).
     b.startObject(4);
-    b.addFieldInt8(0, BUILTIN[name], null);
-    b.addFieldInt32(2, INT8_OP_VERSION[name], null);
-    b.addFieldInt32(3, BUILTIN[name], null);
+    b.addFieldInt8(0, BUILTIN[o.builtin], null);
+    b.addFieldInt32(2, o.version, null);
+    b.addFieldInt32(3, BUILTIN[o.builtin], null);
     return b.endObject();
   });
 
@@ -302,7 +340,7 @@ export function writeTfliteDetailed(graph: QuantGraph, options: TfliteOptions = 
     const opts = writeOptions(b, op);
     // Operator: opcode_index 0, inputs 1, outputs 2, builtin_options_type 3, builtin_options 4.
     b.startObject(5);
-    b.addFieldInt32(0, codeIndex.get(op.builtin) as number, null);
+    b.addFieldInt32(0, codeIndex.get(key(op)) as number, null);
     b.addFieldOffset(1, inputs, 0);
     b.addFieldOffset(2, outputs, 0);
     if (opts.type) {

@@ -15,13 +15,20 @@ export const MAX_BLOCK_DIM = 16;
 export const MAX_ADD_LEFT_SHIFT = 23;
 /** float32 1/256: the mask (a LOGISTIC output) must have this scale and zero point -128. */
 export const OUTPUT_SCALE_BITS = 0x3b800000;
+/** float32 1/32768: an int16 mask (a LUT16 logistic output) must have this scale and zero point 0. */
+export const OUTPUT16_SCALE_BITS = 0x38000000;
+export const MAX_FC16_SHIFT = 7;
+export const MAX_FC16_BIAS_BITS = 40;
+export const LUT16_ENTRIES = 513;
 /** a state tensor: kept across frames, `next` is copied into it after each frame. */
 export const TENSOR_FLAG_STATE = 1;
+/** int16 elements (symmetric, zero point 0); without it int8. */
+export const TENSOR_FLAG_INT16 = 2;
 
-export const OP_CODES = { FC: 1, ADD: 2, SUB: 3, MUL: 4, LUT: 5 } as const;
+export const OP_CODES = { FC: 1, ADD: 2, SUB: 3, MUL: 4, LUT: 5, FC16: 6, QUANTIZE: 7, LUT16: 8 } as const;
 export type OpName = keyof typeof OP_CODES;
-export const OP_NAMES: Record<number, OpName> = { 1: 'FC', 2: 'ADD', 3: 'SUB', 4: 'MUL', 5: 'LUT' };
-export const OP_RECORD_BYTES: Record<number, number> = { 1: 44, 2: 32, 3: 32, 4: 20, 5: 268 };
+export const OP_NAMES: Record<number, OpName> = { 1: 'FC', 2: 'ADD', 3: 'SUB', 4: 'MUL', 5: 'LUT', 6: 'FC16', 7: 'QUANTIZE', 8: 'LUT16' };
+export const OP_RECORD_BYTES: Record<number, number> = { 1: 44, 2: 32, 3: 32, 4: 20, 5: 268, 6: 36, 7: 16, 8: 16 };
 export const ENCODINGS = { dense: 0, block: 1, csr: 2 } as const;
 export type EncodingName = keyof typeof ENCODINGS;
 export const ENCODING_NAMES: Record<number, EncodingName> = { 0: 'dense', 1: 'block', 2: 'csr' };
@@ -41,4 +48,7 @@ export const OP_FIELDS = {
   SUB: { in1: 4, in2: 6, out: 8, leftShift: 10, m1: 12, sh1: 16, sh2: 17, sho: 18, m2: 20, mo: 24, actMin: 28, actMax: 29 },
   MUL: { in1: 4, in2: 6, out: 8, sho: 10, mo: 12, actMin: 16, actMax: 17 },
   LUT: { in: 4, out: 6, kind: 8, table: 12 },
+  FC16: { in: 4, out: 6, inFeatures: 8, outFeatures: 10, actMin: 12, actMax: 14, perChannel: 16, weights: 20, bias: 24, mult: 28, shift: 32 },
+  QUANTIZE: { in: 4, out: 6, m: 8, shift: 12 },
+  LUT16: { in: 4, out: 6, kind: 8, table: 12 },
 } as const;

@@ -237,3 +237,22 @@ test('corstone-300 on QEMU: RESET reboots the M55 (AIRCR), and a second session 
   await board.close();
   assert.equal(board.pid, undefined, 'QEMU stopped');
 });
+
+test('corstone-300 on QEMU with a 16-bit output layer (QUANTIZE, the MVE 16x8 FC, LUT16, the Q15 mask): bit-exact with the host engine and the sim board, counters equal', { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async (t) => {
+  const path = join(dir, 'se-tiny-int16out.hilm');
+  exportModel(initFloatModel('se-tiny', 1, 128), path, { kind: 'dense' }, { outputBits: 16 });
+  const blob = new Uint8Array(readFileSync(path));
+  const pcm = clip(1);
+  const host = runClipOnHost(blob, pcm, { cost: COST });
+  const frames = clipToFrames(pcm, 128, 512);
+  const run = await runOn('corstone-300', blob, frames, true, { HIL_BACKEND: 'qemu' });
+  run.frames.forEach((r, f) => {
+    assert.deepEqual(r.output, host.outFrames[f], `frame ${f}: output differs from the host engine`);
+    const c = host.perFrame[f]!;
+    assert.deepEqual([r.macs, r.weightBytes, r.elements, r.ops, r.modelledCycles], [c.macs, c.weightBytes, c.elements, c.ops, c.modelledCycles], `frame ${f} counters`);
+  });
+  const sim = await runOn('sim', blob, frames, true);
+  assert.deepEqual(sim.frames.map((r) => r.output), run.frames.map((r) => r.output), 'bit-exact with --board sim');
+  const net = run.frames.map((r) => Number(r.networkLatency)).sort((a, b) => a - b);
+  t.diagnostic(`se-tiny hop 128 with an int16 output layer: ${frames.length} frames bit-exact; network p50 ${net[net.length >> 1]} emulated M55 instructions; arena ${run.stats.arenaBytes} B`);
+});

@@ -6,7 +6,7 @@ DIR/jobs.json: {"jobs": [{"model": "file.tflite", "steps": [{"<input name>": [in
 Each step lists every subgraph input by name. With "carry", only the first step's values of the carried
 inputs are used; later steps feed the named outputs of the previous step back (a free-running stream).
 Prints {"armnn": version, "backend": "CpuRef", "jobs": [{"inputs": [...], "outputs": [...],
-"steps": [{"<output name>": [int8, ...]}, ...]}]}. Any failure exits non-zero with one line on stderr.
+"steps": [{"<output name>": [int8 or int16, ...]}, ...]}]}. Any failure exits non-zero with one line on stderr.
 """
 import json
 import os
@@ -57,7 +57,9 @@ def main():
                 values = carried[name] if name in carried else step.get(name)
                 if values is None:
                     fail("%s: a step has no values for input %s" % (job["model"], name))
-                array = np.asarray(values, dtype=np.int8)
+                # int16 inputs (a 16-bit output layer's QSymmS16 tensors) keep their width.
+                dtype = np.int16 if info.GetDataType() == ann.DataType_QSymmS16 else np.int8
+                array = np.asarray(values, dtype=dtype)
                 if array.size != info.GetNumElements():
                     fail("%s: input %s needs %d values, got %d" % (job["model"], name, info.GetNumElements(), array.size))
                 data.append(array.reshape(tuple(info.GetShape()[i] for i in range(info.GetNumDimensions()))))
@@ -65,7 +67,7 @@ def main():
             output_tensors = ann.make_output_tensors(out_info)
             runtime.EnqueueWorkload(net_id, input_tensors, output_tensors)
             arrays = ann.workload_tensors_to_ndarray(output_tensors)
-            values = {name: a.astype(np.int8).reshape(-1).tolist() for name, a in zip(outputs, arrays)}
+            values = {name: a.reshape(-1).tolist() for name, a in zip(outputs, arrays)}
             steps.append(values)
             carried = {state: values[out] for state, out in carry.items()}
         runtime.UnloadNetwork(net_id)

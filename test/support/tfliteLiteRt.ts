@@ -13,8 +13,9 @@ import vm from 'node:vm';
 import { HilError } from '../../src/util/errors.js';
 
 const INSTALL_HINT = 'run `npm install` (it is a dependency in package.json) or `npm install --save @litertjs/core`';
-/** LiteRT's ElementType for int8 (litert_model_types). */
+/** LiteRT's ElementTypes for int8 and int16 (litert_model_types; TfLiteType's values). */
 const ELEMENT_INT8 = 9;
+const ELEMENT_INT16 = 7;
 
 /* The embind surface used here; names are the module's. */
 interface EmbindObject {
@@ -102,6 +103,8 @@ export interface TfliteIo {
   name: string;
   shape: number[];
   bytes: number;
+  /** 'int16' for a 16-bit output layer's tensors; their bytes are exchanged little-endian. */
+  type: 'int8' | 'int16';
 }
 
 function ioOf(name: string, t: RankedTensorType, where: string): TfliteIo {
@@ -113,8 +116,8 @@ function ioOf(name: string, t: RankedTensorType, where: string): TfliteIo {
   const type = t.elementType().value;
   const bytes = t.bytes();
   t.delete();
-  if (type !== ELEMENT_INT8) throw new HilError(`LiteRT: ${where} ${name} has element type ${type}, not int8`, 'export the model with hil model export --format tflite');
-  return { name, shape, bytes };
+  if (type !== ELEMENT_INT8 && type !== ELEMENT_INT16) throw new HilError(`LiteRT: ${where} ${name} has element type ${type}, not int8 or int16`, 'export the model with hil model export --format tflite');
+  return { name, shape, bytes, type: type === ELEMENT_INT16 ? 'int16' : 'int8' };
 }
 
 function names(v: EmVector<string>): string[] {

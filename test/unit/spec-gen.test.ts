@@ -70,7 +70,7 @@ test('the generated constants are the protocol and format the docs describe', ()
   assert.equal(Msg.RUN_FRAME, 0x21);
   assert.equal(ERROR_CODES[7], 'protocol version unsupported');
   assert.deepEqual([...LATENCY_KINDS], ['measured', 'emulated', 'modelled']);
-  assert.deepEqual(OP_RECORD_BYTES, { 1: 44, 2: 32, 3: 32, 4: 20, 5: 268 });
+  assert.deepEqual(OP_RECORD_BYTES, { 1: 44, 2: 32, 3: 32, 4: 20, 5: 268, 6: 36, 7: 16, 8: 16 });
   assert.equal(OP_FIELDS.FC.nnz, 40);
   const header = readFileSync(join(root, 'firmware/core/hil_protocol.h'), 'utf8');
   assert.match(header, /#define HIL_RUN_FRAME_REPLY_SAMPLES 40u/);

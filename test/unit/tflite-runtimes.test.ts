@@ -123,7 +123,7 @@ function check(runtime: string, c: Case, run: RuntimeRun): string[] {
     const value = new Map<string, Int8Array>(c.all.inputs.map((n, i) => [n, c.ref[s].inputs[i]]));
     c.all.outputs.forEach((n, i) => value.set(n, outs[i]));
     g.ops.forEach((op, k) => {
-      const ins = (op.op === 'FC' || op.op === 'LUT' ? [op.input] : [op.in1, op.in2]).map((n) => value.get(n) as Int8Array);
+      const ins = ('input' in op ? [op.input] : [op.in1, op.in2]).map((n) => value.get(n) as Int8Array);
       const want = evaluator.evalOp(k, ins);
       const before = perOp.maxAbs;
       perOp.add(outs[k], want);
