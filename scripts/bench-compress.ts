@@ -28,11 +28,11 @@
  * (corstone-300 without it: the M55 and its Ethos-U55 both name 8x8, docs/compression.md "Block shapes").
  *
  * Usage: npm run bench:compress [-- --arch se-small --profile weight-90 --no-build --rescore --val-limit N --board corstone-300
- *                                   --budget block=720,unit=480]
+ *                                   --budget block=720,unit=480 --models <dir with <arch>/model.json>]
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHS, type ArchName } from '../src/model/arch.js';
 import { loadFloatModel } from '../src/model/floatModel.js';
@@ -64,8 +64,12 @@ const { values } = parseArgs({
     'val-limit': { type: 'string' },
     board: { type: 'string' },
     budget: { type: 'string' },
+    models: { type: 'string' },
   },
 });
+/** Where the baselines and their compressed/ directories are: the committed models/, or another tree (a
+ *  smoke run on a baseline of this machine's corpus) with --models. */
+const MODELS = values.models !== undefined ? resolve(values.models) : join(ROOT, 'models');
 const archs = (values.arch ?? ['se-paper', 'se-small']) as ArchName[];
 for (const a of archs) if (!(a in ARCHS)) throw new Error(`unknown arch ${a}`);
 /** se-paper's val set (paper corpus) is 400 mixtures; 100 keep a rebuild's scoring to minutes. */
@@ -101,14 +105,14 @@ const SEED = 1;
 
 /** Why the stored compressed model must be rebuilt, or null when it is current (src/compress/cache.ts). */
 function staleness(arch: ArchName, profile: Profile): string | null {
-  const baselineJson = join(ROOT, 'models', arch, 'model.json');
+  const baselineJson = join(MODELS, arch, 'model.json');
   const id = identityOf(baselineJson, sha256(readFileSync(baselineJson)), profile, SEED);
-  return mismatch(join(ROOT, 'models', arch, 'compressed', profile.name), id, profile.name);
+  return mismatch(join(MODELS, arch, 'compressed', profile.name), id, profile.name);
 }
 
 /** Compresses in this process into the committed place (atomically: <dir>.partial, then renamed). */
 async function build(arch: ArchName, profile: Profile, dir: string, valLimit: number | undefined): Promise<void> {
-  const baselineJson = join(ROOT, 'models', arch, 'model.json');
+  const baselineJson = join(MODELS, arch, 'model.json');
   const id = identityOf(baselineJson, sha256(readFileSync(baselineJson)), profile, SEED);
   err(`bench:compress: building ${arch} ${profile.name} in-process into ${dir}`);
   // A budgeted profile is named <profile>-s<n>; the command names the profile file and the budget that made it.
@@ -121,7 +125,7 @@ async function build(arch: ArchName, profile: Profile, dir: string, valLimit: nu
     outDir: dir,
     valLimit,
     log: (line) => err(`  ${line}`),
-    command: `npm run bench:compress -- --arch ${arch} --profile ${file}${budgeted ? ` ${BUDGET_SOURCE}` : ''}`,
+    command: `npm run bench:compress -- --arch ${arch} --profile ${file}${budgeted ? ` ${BUDGET_SOURCE}` : ''}${values.models ? ` --models ${values.models}` : ''}`,
     budgetSource: budgeted ? BUDGET_SOURCE : undefined,
   });
 }
@@ -130,7 +134,7 @@ async function build(arch: ArchName, profile: Profile, dir: string, valLimit: nu
 async function onBoard(board: string, arch: ArchName, names: string[]): Promise<Map<string, { latency: number; kind: string; unit: string; bitExact: boolean }>> {
   const out = mkdtempSync(join(tmpdir(), 'hil-bench-compress-'));
   try {
-    const plan = planSweep({ model: join(ROOT, 'models', arch), profiles: names.join(','), boards: [board], limit: 1 });
+    const plan = planSweep({ model: join(MODELS, arch), profiles: names.join(','), boards: [board], limit: 1 });
     const summary = await runSweep(plan, out, (e) => {
       if (e.type === 'job-done') err(`bench:compress: ${arch} ${e.job.profile}: one clip on ${board}, ${e.seconds.toFixed(1)} s`);
     });
@@ -169,16 +173,16 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 for (const arch of archs) {
-  const basePath = join(ROOT, 'models', arch, 'model.json');
+  const basePath = join(MODELS, arch, 'model.json');
   if (!existsSync(basePath)) {
-    console.log(`\n${arch}: no baseline at models/${arch}/model.json — skipped (train it first, see docs/training.md)`);
+    console.log(`\n${arch}: no baseline at ${join(values.models ?? 'models', arch, 'model.json')} — skipped (train it first, see docs/training.md)`);
     continue;
   }
   const baseline = loadFloatModel(basePath);
   const valLimit = values['val-limit'] !== undefined ? Number(values['val-limit']) : VAL_LIMIT[arch];
   const missing: string[] = [];
   for (const p of profiles) {
-    const dir = join(ROOT, 'models', arch, 'compressed', p.name);
+    const dir = join(MODELS, arch, 'compressed', p.name);
     const why = staleness(arch, p);
     if (!why) continue;
     if (values['no-build']) missing.push(`${p.name} (${why})`);
@@ -195,7 +199,7 @@ for (const arch of archs) {
   let valItems = 0;
   let corpusDir = '';
   for (const p of current) {
-    const dir = join(ROOT, 'models', arch, 'compressed', p.name);
+    const dir = join(MODELS, arch, 'compressed', p.name);
     const m = readCompressManifest(join(dir, 'manifest.json'));
     if (valIds !== null && m.validation.ids !== valIds) throw new Error(`${dir}: scored on other val mixtures than the other profiles; rebuild it`);
     valIds = m.validation.ids;
@@ -245,7 +249,7 @@ for (const arch of archs) {
   const params = Object.values(baseline.weights).reduce((s, t) => s + t.data.length, 0);
   const float32Bytes = 4 * params;
 
-  console.log(`\n${arch}: baseline models/${arch}/model.json (${params} parameters, float32 ${(float32Bytes / 1024).toFixed(1)} kB), ${val.length} val mixtures of ${corpusDir}`);
+  console.log(`\n${arch}: baseline ${join(values.models ?? 'models', arch, 'model.json')} (${params} parameters, float32 ${(float32Bytes / 1024).toFixed(1)} kB), ${val.length} val mixtures of ${corpusDir}`);
   console.log(`val SDR: noisy ${fmt(noisy.sdr)} dB, float baseline ${fmt(float.sdr)} dB (SI-SDR ${fmt(noisy.sisdr)} → ${fmt(float.sisdr)} dB)`);
   const bl = dense?.board;
   const boardNote = bl ? `; speedup (${bl.kind}): ${values.board}'s network latency per frame, one clip` : '';
