@@ -21,11 +21,18 @@
  * (the sweep's own test), a rebuild is `compressInto` in this process (no subprocess per profile), and the
  * board runs are `planSweep` + `runSweep`.
  *
- * Usage: npm run bench:compress [-- --arch se-small --profile weight-90 --no-build --rescore --val-limit N --board corstone-300]
+ * Per-structure fine-tuning budgets (src/compress/budget.ts): `--budget block=720,unit=480` trains every
+ * profile of those structures for that many steps (`30ep`: epochs) instead of its own, as `<profile>-s720`
+ * next to the committed one; every row prints the budget its manifest records, so a table comparing the
+ * structures says what each was allowed. Profiles with `"block": "board"` take the block shape of --board
+ * (corstone-300 without it: the M55 and its Ethos-U55 both name 8x8, docs/compression.md "Block shapes").
+ *
+ * Usage: npm run bench:compress [-- --arch se-small --profile weight-90 --no-build --rescore --val-limit N --board corstone-300
+ *                                   --budget block=720,unit=480 --models <dir with <arch>/model.json>]
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHS, type ArchName } from '../src/model/arch.js';
 import { loadFloatModel } from '../src/model/floatModel.js';
@@ -34,6 +41,7 @@ import { weightShape } from '../src/model/tfModel.js';
 import { Engine, ETHOS_U55_128_CALIBRATED, frameCycles } from '../src/engine/index.js';
 import { blobMemoryFigures } from '../src/engine/u55Weights.js';
 import { loadProfile, PROFILES_DIR, type Profile } from '../src/compress/profile.js';
+import { budgetCell, budgetOf, formatBudgets, parseBudgets, withBudget, type BudgetRecord } from '../src/compress/budget.js';
 import { repoRoot } from '../src/util/paths.js';
 import { scoreBlob, scoreFloat, scoreNoisy } from '../src/compress/evaluate.js';
 import { readCompressManifest } from '../src/compress/manifestSchema.js';
@@ -41,6 +49,7 @@ import { compressInto, identityOf, mismatch } from '../src/compress/cache.js';
 import { planSweep } from '../src/sweep/plan.js';
 import { readSweep, runSweep } from '../src/sweep/sweep.js';
 import { sha256 } from '../src/util/fsx.js';
+import { HilError } from '../src/util/errors.js';
 
 const ROOT = repoRoot();
 // Compressions and board runs happen in this process now: it yields to other work as the spawned `nice`
@@ -54,8 +63,13 @@ const { values } = parseArgs({
     rescore: { type: 'boolean' },
     'val-limit': { type: 'string' },
     board: { type: 'string' },
+    budget: { type: 'string' },
+    models: { type: 'string' },
   },
 });
+/** Where the baselines and their compressed/ directories are: the committed models/, or another tree (a
+ *  smoke run on a baseline of this machine's corpus) with --models. */
+const MODELS = values.models !== undefined ? resolve(values.models) : join(ROOT, 'models');
 const archs = (values.arch ?? ['se-paper', 'se-small']) as ArchName[];
 for (const a of archs) if (!(a in ARCHS)) throw new Error(`unknown arch ${a}`);
 /** se-paper's val set (paper corpus) is 400 mixtures; 100 keep a rebuild's scoring to minutes. */
@@ -63,10 +77,26 @@ const VAL_LIMIT: Partial<Record<ArchName, number>> = { 'se-paper': 100 };
 
 const allProfiles = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
 const order = ['none', 'weight', 'block', 'unit', 'offline'];
-const profiles: Profile[] = (values.profile ?? allProfiles)
-  .map((p) => loadProfile(p))
+/** The board "block": "board" profiles resolve against. */
+const BLOCK_BOARD = values.board ?? 'corstone-300';
+/** Bad arguments are one line and exit 2, as hil's own commands. */
+function args<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof HilError)) throw e;
+    process.stderr.write(`bench:compress: ${e.line()}\n`);
+    process.exit(2);
+  }
+}
+const budgets = args(() => (values.budget !== undefined ? parseBudgets(values.budget) : new Map()));
+/** What a budgeted manifest records as its budget's source. */
+const BUDGET_SOURCE = budgets.size ? `--budget ${formatBudgets(budgets)}` : undefined;
+const named: Profile[] = (values.profile ?? allProfiles)
+  .map((p) => args(() => loadProfile(p, { board: BLOCK_BOARD })))
   .sort((a, b) => order.indexOf(a.structure) - order.indexOf(b.structure) || a.sparsity - b.sparsity || a.name.localeCompare(b.name));
-if (!profiles.some((p) => p.name === 'dense-int8')) profiles.unshift(loadProfile('dense-int8'));
+if (!named.some((p) => p.name === 'dense-int8')) named.unshift(loadProfile('dense-int8'));
+const profiles = named.map((p) => withBudget(p, budgets.get(p.structure)));
 
 const err = (s: string) => process.stderr.write(s + '\n');
 
@@ -75,24 +105,36 @@ const SEED = 1;
 
 /** Why the stored compressed model must be rebuilt, or null when it is current (src/compress/cache.ts). */
 function staleness(arch: ArchName, profile: Profile): string | null {
-  const baselineJson = join(ROOT, 'models', arch, 'model.json');
+  const baselineJson = join(MODELS, arch, 'model.json');
   const id = identityOf(baselineJson, sha256(readFileSync(baselineJson)), profile, SEED);
-  return mismatch(join(ROOT, 'models', arch, 'compressed', profile.name), id, profile.name);
+  return mismatch(join(MODELS, arch, 'compressed', profile.name), id, profile.name);
 }
 
 /** Compresses in this process into the committed place (atomically: <dir>.partial, then renamed). */
 async function build(arch: ArchName, profile: Profile, dir: string, valLimit: number | undefined): Promise<void> {
-  const baselineJson = join(ROOT, 'models', arch, 'model.json');
+  const baselineJson = join(MODELS, arch, 'model.json');
   const id = identityOf(baselineJson, sha256(readFileSync(baselineJson)), profile, SEED);
   err(`bench:compress: building ${arch} ${profile.name} in-process into ${dir}`);
-  await compressInto({ baselineJson, profile, id, outDir: dir, valLimit, log: (line) => err(`  ${line}`), command: `npm run bench:compress -- --arch ${arch} --profile ${profile.name}` });
+  // A budgeted profile is named <profile>-s<n>; the command names the profile file and the budget that made it.
+  const file = profile.source.replace(/^.*\//, '').replace(/\.json$/, '');
+  const budgeted = profile.name !== file && BUDGET_SOURCE;
+  await compressInto({
+    baselineJson,
+    profile,
+    id,
+    outDir: dir,
+    valLimit,
+    log: (line) => err(`  ${line}`),
+    command: `npm run bench:compress -- --arch ${arch} --profile ${file}${budgeted ? ` ${BUDGET_SOURCE}` : ''}${values.models ? ` --models ${values.models}` : ''}`,
+    budgetSource: budgeted ? BUDGET_SOURCE : undefined,
+  });
 }
 
 /** One clip of each model on the board (one sweep, in this process): network latency per frame (p50) by profile. */
 async function onBoard(board: string, arch: ArchName, names: string[]): Promise<Map<string, { latency: number; kind: string; unit: string; bitExact: boolean }>> {
   const out = mkdtempSync(join(tmpdir(), 'hil-bench-compress-'));
   try {
-    const plan = planSweep({ model: join(ROOT, 'models', arch), profiles: names.join(','), boards: [board], limit: 1 });
+    const plan = planSweep({ model: join(MODELS, arch), profiles: names.join(','), boards: [board], limit: 1 });
     const summary = await runSweep(plan, out, (e) => {
       if (e.type === 'job-done') err(`bench:compress: ${arch} ${e.job.profile}: one clip on ${board}, ${e.seconds.toFixed(1)} s`);
     });
@@ -107,6 +149,8 @@ interface Row {
   board?: { latency: number; kind: string; unit: string; bitExact: boolean };
   profile: string;
   structure: string;
+  /** The fine-tuning budget the manifest records. */
+  budget: BudgetRecord;
   sparsity: number;
   flashBytes: number;
   nonzeroWeightBytes: number;
@@ -122,23 +166,23 @@ const signed = (v: number, d = 2) => (Number.isFinite(v) ? (v >= 0 ? '+' : '−'
 
 function printTable(header: string[], rows: string[][]): void {
   const w = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((cell, c) => (c < 2 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join('  ');
+  const line = (r: string[]) => r.map((cell, c) => (c < 3 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join('  ');
   console.log(line(header));
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   for (const r of rows) console.log(line(r));
 }
 
 for (const arch of archs) {
-  const basePath = join(ROOT, 'models', arch, 'model.json');
+  const basePath = join(MODELS, arch, 'model.json');
   if (!existsSync(basePath)) {
-    console.log(`\n${arch}: no baseline at models/${arch}/model.json — skipped (train it first, see docs/training.md)`);
+    console.log(`\n${arch}: no baseline at ${join(values.models ?? 'models', arch, 'model.json')} — skipped (train it first, see docs/training.md)`);
     continue;
   }
   const baseline = loadFloatModel(basePath);
   const valLimit = values['val-limit'] !== undefined ? Number(values['val-limit']) : VAL_LIMIT[arch];
   const missing: string[] = [];
   for (const p of profiles) {
-    const dir = join(ROOT, 'models', arch, 'compressed', p.name);
+    const dir = join(MODELS, arch, 'compressed', p.name);
     const why = staleness(arch, p);
     if (!why) continue;
     if (values['no-build']) missing.push(`${p.name} (${why})`);
@@ -155,7 +199,7 @@ for (const arch of archs) {
   let valItems = 0;
   let corpusDir = '';
   for (const p of current) {
-    const dir = join(ROOT, 'models', arch, 'compressed', p.name);
+    const dir = join(MODELS, arch, 'compressed', p.name);
     const m = readCompressManifest(join(dir, 'manifest.json'));
     if (valIds !== null && m.validation.ids !== valIds) throw new Error(`${dir}: scored on other val mixtures than the other profiles; rebuild it`);
     valIds = m.validation.ids;
@@ -179,6 +223,7 @@ for (const arch of archs) {
       board: board?.get(p.name),
       profile: p.name,
       structure: p.structure,
+      budget: budgetOf(m),
       sparsity: 1 - stored / full,
       flashBytes: blob.length,
       nonzeroWeightBytes: mem.nonzeroWeightBytes,
@@ -199,22 +244,25 @@ for (const arch of archs) {
   err(`bench:compress: ${arch}: scoring the float baseline on ${val.length} val mixtures`);
   const float = scoreFloat(baseline, val);
   const noisy = scoreNoisy(val);
-  const dense = rows.find((r) => r.profile === 'dense-int8');
+  // dense-int8, or its budgeted variant (--budget none=…)
+  const dense = rows.find((r) => r.structure === 'none');
   const params = Object.values(baseline.weights).reduce((s, t) => s + t.data.length, 0);
   const float32Bytes = 4 * params;
 
-  console.log(`\n${arch}: baseline models/${arch}/model.json (${params} parameters, float32 ${(float32Bytes / 1024).toFixed(1)} kB), ${val.length} val mixtures of ${corpusDir}`);
+  console.log(`\n${arch}: baseline ${join(values.models ?? 'models', arch, 'model.json')} (${params} parameters, float32 ${(float32Bytes / 1024).toFixed(1)} kB), ${val.length} val mixtures of ${corpusDir}`);
   console.log(`val SDR: noisy ${fmt(noisy.sdr)} dB, float baseline ${fmt(float.sdr)} dB (SI-SDR ${fmt(noisy.sisdr)} → ${fmt(float.sisdr)} dB)`);
   const bl = dense?.board;
   const boardNote = bl ? `; speedup (${bl.kind}): ${values.board}'s network latency per frame, one clip` : '';
+  console.log(`fine-tune budget: the steps (or epochs) each row was allowed and the optimizer steps run (whole epochs), from its manifest; * = set by --budget or --epochs, not the profile`);
   console.log(`SDR: int8 blob through the host engine (bit-exact with the device); speedup (modelled): cost model, calibrated Ethos-U55-128 parameters; U55 enc. kB (modelled): Vela-style encoded weights${boardNote}; nothing here is measured on silicon\n`);
   const boardCols = bl ? [`${values.board} network ${bl.unit}/frame (${bl.kind})`, `speedup (${bl.kind})`] : [];
-  const header = ['profile', 'structure', 'sparsity %', 'flash kB', '× vs f32', '× vs int8', 'nonzero kB', 'U55 enc. kB', 'eff. MACs/frame', 'speedup (modelled)', ...boardCols, 'SDR dB', 'ΔSDR vs int8', 'ΔSDR vs float', 'SI-SDR dB'];
+  const header = ['profile', 'structure', 'fine-tune budget', 'sparsity %', 'flash kB', '× vs f32', '× vs int8', 'nonzero kB', 'U55 enc. kB', 'eff. MACs/frame', 'speedup (modelled)', ...boardCols, 'SDR dB', 'ΔSDR vs int8', 'ΔSDR vs float', 'SI-SDR dB'];
   printTable(
     header,
     rows.map((r) => [
       r.profile,
       r.structure,
+      budgetCell(r.budget),
       fmt(100 * r.sparsity, 1),
       fmt(r.flashBytes / 1024, 1),
       fmt(float32Bytes / r.flashBytes, 1),

@@ -9,6 +9,9 @@
  * for each block shape (and scalar at 90 %), and CSR (scalar; its deltas are a serial prefix sum).
  * "Optimised" (MVE below) is MVE on the M55 and DSP on the M4/M7/M33; speedups are against the core's own
  * dense optimised kernel, so the tables say which structure wins on which core.
+ * Last, per core, the block shapes ranked at equal sparsity (nine shapes, firmware/bench/bench.c): the
+ * geometric-mean speedup over the layers (emulated), the same layers' modelled Ethos-U55-128 speedup (cost
+ * model), and the shape fastest at every sparsity — what a board's preferred_block is set from.
  *
  * What "ideal" means: a sparse layer that executes a fraction d (its density: executed MACs / dense MACs,
  * block padding included) of the dense MACs ideally costs d x the dense MVE layer's instructions, a
@@ -27,6 +30,7 @@
 import { buildBenchImages, runBenchImage } from '../test/support/cs300bench.js';
 import { buildMcuBenchImages, mcuBoard, MCU_BOARDS, runMcuBenchImage } from '../test/support/mcubench.js';
 import { HilError } from '../src/util/errors.js';
+import { blockFcCounters, ETHOS_U55_128_CALIBRATED, opCycles } from '../src/engine/index.js';
 
 /** Instructions per tick of the core's timer under -icount shift=0 (1 ns per instruction): set per core
  *  (32 MHz system counter on the Corstone-300: 31.25; 25 MHz timer on MPS2 AN386/AN500: 40; 20 MHz on AN505: 50). */
@@ -76,6 +80,8 @@ interface Line {
   kernel: string;
   block: string;
   sparsity: number;
+  /** Stored blocks (block kernels) or weights. */
+  stored: number;
   macs: number;
   instructions: number;
   perMac: number;
@@ -120,6 +126,7 @@ function analyse(rows: Row[]): ShapeResult[] {
         kernel: r.kernel,
         block: r.kernel.startsWith('block') ? r.block : r.kernel.startsWith('csr') ? '1x1' : '–',
         sparsity: 1 - r.stored / r.all,
+        stored: r.stored,
         macs: r.macs,
         instructions: r.instructions,
         perMac: r.instructions / r.macs,
@@ -227,6 +234,64 @@ function parse16(output: string): Row16[] {
   const re = /^BENCH16 shape=(\d+x\d+) kernel=(\S+) macs=(\d+) ticks=(\d+) reps=(\d+)$/gm;
   return [...output.matchAll(re)].map((m) => ({ shape: m[1]!, kernel: m[2]!, macs: Number(m[3]), instructions: (Number(m[4]) * INSTR_PER_TICK) / Number(m[5]) }));
 }
+/** The sparsities the benchmark keeps blocks at (firmware/bench/bench.c `keeps`). */
+const SPARSITIES = [0.5, 0.75, 0.9];
+
+const geomean = (v: number[]) => (v.length ? Math.exp(v.reduce((s, x) => s + Math.log(x), 0) / v.length) : NaN);
+
+/**
+ * Which block shape pays, at equal sparsity: per shape, the geometric mean over the layers of its speedup
+ * over the dense optimised kernel (emulated), and of the modelled Ethos-U55-128 speedup of the same layer
+ * (src/engine/costModel.ts with the calibrated parameters, the weight stream priced as the engine counts
+ * it: blocks plus row_ptr and col_idx). "U55 brick" marks shapes made of whole 8 (OFM) x 8 (IFM) weight
+ * bricks, the unit the NPU streams (docs/compression.md "Block shapes"), the only zeros it could skip.
+ */
+interface ShapeRank {
+  block: string;
+  /** Per sparsity (SPARSITIES): geometric-mean speedup, emulated on this core. */
+  emulated: number[];
+  /** Per sparsity: geometric-mean modelled Ethos-U55-128 speedup. */
+  modelledU55: number[];
+  u55Brick: boolean;
+}
+
+function rankShapes(results: ShapeResult[]): ShapeRank[] {
+  const blocks = [...new Set(results.flatMap((r) => r.lines.filter((l) => l.kernel === `block-${OPT}`).map((l) => l.block)))];
+  const u55 = (macs: number, weightBytes: number) => opCycles(ETHOS_U55_128_CALIBRATED, { isFc: true, macs, weightBytes, elements: 0 });
+  return blocks.map((block) => {
+    const [br, bc] = block.split('x').map(Number) as [number, number];
+    const at = (s: number, f: (r: ShapeResult, l: Line) => number) =>
+      geomean(
+        results.flatMap((r) => {
+          const l = r.lines.find((x) => x.kernel === `block-${OPT}` && x.block === block && Math.abs(x.sparsity - s) <= 0.02);
+          return l ? [f(r, l)] : [];
+        }),
+      );
+    return {
+      block,
+      emulated: SPARSITIES.map((s) => at(s, (_, l) => l.speedup)),
+      modelledU55: SPARSITIES.map((s) =>
+        at(s, (r, l) => u55(r.out * r.inF, r.out * r.inF) / u55(l.macs, blockFcCounters(Math.ceil(r.out / br), l.stored, br, bc).weightBytes)),
+      ),
+      u55Brick: br % 8 === 0 && bc % 8 === 0,
+    };
+  });
+}
+
+function rankTable(ranks: ShapeRank[]): string {
+  const header = ['block', ...SPARSITIES.map((s) => `${pct(s)} emulated`), ...SPARSITIES.map((s) => `${pct(s)} U55 (modelled)`), 'U55 brick'];
+  const body = [...ranks]
+    .sort((a, b) => b.emulated.at(-1)! - a.emulated.at(-1)!)
+    .map((r) => [r.block, ...r.emulated.map((v) => `${f2(v)}x`), ...r.modelledU55.map((v) => `${f2(v)}x`), r.u55Brick ? 'yes' : 'no']);
+  return align(header, body, 1);
+}
+
+/** The fastest shape on this core at every sparsity, or null when the sparsities disagree. */
+function fastestShape(ranks: ShapeRank[]): string | null {
+  const best = SPARSITIES.map((_, i) => [...ranks].sort((a, b) => b.emulated[i]! - a.emulated[i]!)[0]?.block);
+  return best.every((b) => b === best[0]) ? (best[0] ?? null) : null;
+}
+
 
 async function benchBoard(board: string): Promise<ShapeResult[]> {
   let run: { code: number | null; output: string };
@@ -252,11 +317,13 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const at = process.argv.indexOf('--board');
   const boards = at > 0 ? (process.argv[at + 1] ?? '').split(',').filter(Boolean) : Object.keys(CORES);
-  const all: Record<string, { core: string; unit: string; results: ShapeResult[]; fc16: Row16[] }> = {};
+  const all: Record<string, { core: string; unit: string; results: ShapeResult[]; fc16: Row16[]; shapes: ShapeRank[]; fastest: string | null }> = {};
   for (const board of boards) {
     const results = await benchBoard(board);
     const core = CORES[board]!;
-    all[board] = { core, unit: `emulated ${core.split(' ')[0]} instructions (QEMU -icount shift=0)`, results, fc16: rows16 };
+    const ranks = rankShapes(results);
+    const fastest = fastestShape(ranks);
+    all[board] = { core, unit: `emulated ${core.split(' ')[0]} instructions (QEMU -icount shift=0)`, results, fc16: rows16, shapes: ranks, fastest };
     if (json) continue;
     const name = OPT.toUpperCase();
     process.stdout.write(
@@ -282,6 +349,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\n${board} (${core}): at 90 % sparsity, speedup over dense ${name} and, for block-sparse ${name}, its share of the ideal ` +
         `speedup (goal ≥ ${pct(GOAL_SPARSE_OF_IDEAL)}); CSR is the scalar kernel\n${summary(results)}\n\n`,
+    );
+    process.stdout.write(
+      `${board}: block shapes at equal sparsity, geometric mean over the layers of the speedup over dense ${name} (emulated) and of the ` +
+        `modelled Ethos-U55-128 speedup (cost model, calibrated; weight stream as the engine counts it)\n${rankTable(ranks)}\n` +
+        `fastest on this core at every sparsity: ${fastest ?? 'none (the sparsities disagree)'}\n\n`,
     );
   }
   if (json) {

@@ -122,7 +122,11 @@ int main(void) {
    * in) and output FCs (257 out), and 1024x1024, where per-row costs are amortised. */
   static const uint16_t shapes[][2] = {{128, 128}, {256, 256}, {128, 257}, {256, 257},
                                        {257, 128}, {257, 256}, {1024, 1024}};
-  static const uint8_t blocks[][2] = {{8, 8}, {4, 4}, {1, 16}, {16, 1}};
+  /* The block shapes the kernels take (docs/model-format.md: 1..16 a side; the MVE and DSP kernels
+   * vectorise widths 4, 8 and 16, with fast paths for 8x8, 4x4, 1x16 and 16x1), swept at equal
+   * sparsity so that `npm run bench:kernels` can name each core's fastest shape (preferred_block). */
+  static const uint8_t blocks[][2] = {{8, 8}, {4, 4}, {1, 16}, {16, 1}, {4, 8},
+                                      {4, 16}, {8, 4}, {8, 16}, {16, 16}};
   /* Blocks kept per mille: 50, 75 and 90 % sparsity, and none (the layer's fixed cost: requantisation
    * and per-block-row work, which sparsity cannot remove). */
   static const uint32_t keeps[] = {500, 250, 100, 0};

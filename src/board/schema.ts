@@ -59,6 +59,9 @@ export const BOARD_SCHEMA = Type.Object(
     notes: Type.Optional(Type.String()),
     /** Block shape [rows, cols] that suits this board's kernels; `hil compress` profiles with "block": "board" use it. */
     preferred_block: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 16 }), { minItems: 2, maxItems: 2 })),
+    /** Where preferred_block comes from (a `bench:kernels` measurement, the accelerator's weight tile), so
+     *  that a profile resolved from it can be traced to a figure. */
+    preferred_block_source: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );

@@ -117,6 +117,8 @@ export interface CompressToOptions {
   valLimit?: number;
   log?: (line: string) => void;
   command?: string;
+  /** The manifest's `budget.source` when the profile's budget was set outside its file (src/compress/budget.ts). */
+  budgetSource?: string;
 }
 
 /**
@@ -137,6 +139,7 @@ export async function compressInto(opts: CompressToOptions): Promise<void> {
     valLimit: opts.valLimit,
     log: opts.log,
     command: opts.command,
+    budgetSource: opts.budgetSource,
   });
   rmSync(join(partial, 'train'), { recursive: true, force: true });
   writeJsonAtomic(join(partial, 'identity.json'), { ...opts.id, key: identityKey(opts.id) });

@@ -40,6 +40,9 @@ export interface CompressOptions {
   seed: number;
   /** Overrides the profile's fine-tuning epochs. */
   epochs?: number;
+  /** Where the profile's fine-tuning budget came from, for the manifest's `budget.source` when not the
+   *  profile file itself (e.g. bench:compress's --budget spec). `epochs` records itself. */
+  budgetSource?: string;
   /** Score at most this many val mixtures (default all). */
   valLimit?: number;
   backend?: BackendChoice;
@@ -274,6 +277,13 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
     cost: { ...COST_MODEL, modelledCyclesPerFrame: own.modelledCyclesPerFrame, modelledSecondsPerFrame: own.modelledCyclesPerFrame / COST_MODEL.clockHz },
     validation: { items: val.length, ids: sha256(val.map((v) => v.id).join('\n')), int8, float, noisy, engine: 'host int8 engine (src/engine, bit-exact with the device)' },
     training,
+    budget: {
+      steps: profile.fineTune.steps,
+      epochs: profile.fineTune.epochs,
+      epochsRun: training?.epochs ?? 0,
+      stepsRun: training?.steps ?? 0,
+      source: opts.epochs !== undefined ? `--epochs ${opts.epochs}` : (opts.budgetSource ?? 'profile'),
+    },
     hil: toolVersions(),
     command: opts.command ?? null,
     wallSeconds: (Date.now() - t0) / 1000,

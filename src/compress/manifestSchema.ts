@@ -10,6 +10,7 @@ import { HilError } from '../util/errors.js';
 import { checkFormatVersion, validate } from '../util/schema.js';
 import { ProfileSpecSchema, StructureSchema } from './profile.js';
 import { VelaEstimateSchema } from './vela.js';
+import { BudgetRecordSchema } from './budget.js';
 
 export const COMPRESS_FORMAT = 'hil-compress-manifest';
 /** Every manifest hil compress has written, the committed ones included, is version 1. */
@@ -147,6 +148,9 @@ export const CompressManifestSchema = Type.Object({
     }),
     Type.Null(),
   ]),
+  /** The fine-tuning budget (src/compress/budget.ts); absent in manifests written before it existed, whose
+   *  budget is their profileSpec.fineTune and training record (`budgetOf`). */
+  budget: Type.Optional(BudgetRecordSchema),
   hil: Type.Record(Type.String(), Type.String()),
   command: Type.Union([Type.String(), Type.Null()]),
   wallSeconds: Num,

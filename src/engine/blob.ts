@@ -219,6 +219,13 @@ export interface ModelBlob {
   arena: { inbuf: number; ola: number; re: number; im: number; bytes: number };
 }
 
+/** The work counters (docs/model-format.md §8) of a block-sparse FC: `nnz` stored br x bc blocks in `nbr`
+ *  block rows; the weight stream is the blocks plus row_ptr and col_idx. Also what scripts/bench-kernels.ts
+ *  prices a block shape with, so the modelled NPU figures there are the engine's own. */
+export function blockFcCounters(nbr: number, nnz: number, br: number, bc: number): OpCounters {
+  return { macs: nnz * br * bc, weightBytes: nnz * br * bc + 2 * (nbr + 1 + nnz), elements: 0 };
+}
+
 export function round16(v: number): number {
   return Math.ceil(v / 16) * 16;
 }
@@ -478,7 +485,7 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
       const colIdx = Uint16Array.from({ length: nnz }, (_, k) => u16(colBase + 2 * k));
       const bOff = wOff + blockIndexBytes(nbr, nnz);
       weights = { encoding: 'block', br, bc, rowPtr, colIdx, blocks: new Int8Array(bytes.buffer.slice(bOff, bOff + nnz * br * bc)) };
-      counters = { macs: nnz * br * bc, weightBytes: nnz * br * bc + 2 * (nbr + 1 + nnz), elements: 0 };
+      counters = blockFcCounters(nbr, nnz, br, bc);
     } else if (enc === ENCODINGS.csr) {
       const expected = csrIndexBytes(outF) + 2 * nnz;
       if (wBytes !== expected) fail(`op ${i} (FC): weights bytes ${wBytes} (expected ${expected >>> 0})`);

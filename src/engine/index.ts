@@ -1,6 +1,7 @@
 /** The host model engine: blob parsing/validation, the bit-exact int8 pipeline, framing, cost model. */
 export {
   parseBlob,
+  blockFcCounters,
   arenaLayout,
   BlobError,
   ERR_ARENA_TOO_SMALL,

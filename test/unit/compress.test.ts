@@ -55,15 +55,24 @@ function throwsLine(fn: () => unknown, re: RegExp): void {
 test('every shipped profile validates, is named after its file, and the set covers each structure', () => {
   const files = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'));
   const byStructure: Record<string, number[]> = {};
+  const boardBlock: number[] = [];
   for (const f of files) {
-    const p = loadProfile(f.replace(/\.json$/, ''));
+    // board-block-* take the board's shape; corstone-300's is what bench:compress resolves them with.
+    const p = loadProfile(f.replace(/\.json$/, ''), { board: 'corstone-300' });
     assert.equal(p.name, f.replace(/\.json$/, ''));
+    if (p.name.startsWith('board-block-')) {
+      assert.deepEqual(p.encoding, { kind: 'block', br: 8, bc: 8 }, `${p.name} on corstone-300`);
+      boardBlock.push(p.sparsity);
+      continue;
+    }
     (byStructure[p.structure] ??= []).push(p.sparsity);
   }
+  assert.deepEqual(boardBlock.sort(), [0.7, 0.8, 0.9]);
   for (const s of ['weight', 'block', 'offline']) assert.deepEqual(byStructure[s].sort(), [0.5, 0.7, 0.8, 0.9, 0.95], s);
   assert.ok(byStructure.unit.length >= 3);
   assert.deepEqual(byStructure.none, [0]);
   assert.deepEqual(loadProfile('block-90').encoding, { kind: 'block', br: 8, bc: 8 });
+  throwsLine(() => loadProfile('board-block-80'), /block is "board" but no board was given/);
   assert.deepEqual(loadProfile('weight-90').encoding, { kind: 'csr' });
   assert.deepEqual(loadProfile('unit-50').encoding, { kind: 'dense' });
 });
@@ -289,6 +298,8 @@ test('compress, weight: the target sparsity per matrix, a CSR blob smaller than 
   assert.ok(Number.isFinite(m.validation.int8.sdr) && Number.isFinite(m.validation.float.sdr));
   assert.equal(m.validation.items, corpus.val.length);
   assert.ok(m.training && m.training.steps >= 6);
+  // The budget the profile asked for and what training ran (whole epochs), recorded for bench:compress.
+  assert.deepEqual(m.budget, { steps: 6, epochs: null, epochsRun: m.training.epochs, stepsRun: m.training.steps, source: 'profile' });
 });
 
 test('compress, block: every pruned 4x4 block entirely zero, a block blob smaller than dense with fewer MACs', async () => {
@@ -342,6 +353,8 @@ test('compress, unit: the exported layers shrink and the blob with them', async 
 test('compress, offline: no training, exactly the target sparsity of int8 weights, CSR blob', async () => {
   const m = await run('offline', { sparsity: 0.9 });
   assert.equal(m.training, null);
+  assert.equal(m.budget?.epochsRun, 0);
+  assert.equal(m.budget?.stepsRun, 0);
   assert.ok(!existsSync(join(tmp, 'out', 'offline', 'train')));
   for (const s of Object.values(m.sparsity.perMatrix)) assert.ok(Math.abs(s.achieved - 0.9) < 0.001);
   const blob = parseBlob(new Uint8Array(readFileSync(join(tmp, 'out', 'offline', 'model.hilm'))));
