@@ -411,7 +411,15 @@ export class ProtocolClient {
     // No progress: neither this request nor any other was answered since the budget began.
     const since = Math.max(p.firstSentAt, this.progressAt);
     // A timer may fire a fraction of a millisecond early by this clock, so the last one is marked.
-    if (p.lastChance || since + this.budgetMs(p) <= t) return this.giveUp(p, t - since, since === p.firstSentAt);
+    if (p.lastChance || since + this.budgetMs(p) <= t) {
+      // On a loaded host a later request's timer can fire before an earlier one's. When the earlier one's
+      // budget has run out too, it is the request that failed (the later ones only wait behind it), so it
+      // is the one reported and the rest are abandoned after it.
+      const oldest = this.inFlight.values().next().value as Pending | undefined;
+      const root = oldest && oldest !== p && Math.max(oldest.firstSentAt, this.progressAt) + this.budgetMs(oldest) <= t ? oldest : p;
+      const rootSince = Math.max(root.firstSentAt, this.progressAt);
+      return this.giveUp(root, t - rootSince, rootSince === root.firstSentAt);
+    }
     this.window = 1;
     this.counters.retransmissions++;
     this.counters.timeouts++;
