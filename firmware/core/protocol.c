@@ -394,7 +394,9 @@ static uint16_t frame_hop(const response_t *r, const char *what) {
 
 /* The output hop's CRC-32 over its int16 samples, little-endian: what the host computes of its own
  * engine's output (docs/protocol.md §3, "RUN_FRAME_CRC"). */
-static uint32_t output_crc(uint16_t hop) {
+/* Not inlined: its little-endian copy of the hop then never shares a stack frame with the model's run, so
+ * the stack high-water mark does not depend on which handler ran the frame. */
+static __attribute__((noinline)) uint32_t output_crc(uint16_t hop) {
   uint8_t le[2 * HIL_MAX_HOP];
   for (uint16_t i = 0; i < hop; i++) hil_put_u16(le + 2 * i, (uint16_t)pcm_out[i]);
   return hil_crc32(0, le, 2u * hop);
@@ -449,6 +451,31 @@ static int audio_fits(const response_t *r, const char *what, uint32_t offset, ui
   return 0;
 }
 
+/* A RUN_PRELOADED reply is its frame_index followed by a PRELOADED_FRAME record: one writer serves both. */
+typedef char preloaded_reply_is_index_then_record[(HIL_RUN_PRELOADED_REPLY_LATENCY == 4u &&
+                                                   HIL_RUN_PRELOADED_REPLY_BYTES == 4u + HIL_PRELOADED_FRAME_BYTES &&
+                                                   HIL_RUN_PRELOADED_REPLY_OUTPUT_CRC32 == 4u + HIL_PRELOADED_FRAME_OUTPUT_CRC32)
+                                                      ? 1
+                                                      : -1];
+
+/* Runs the hop at `in` (int16 little-endian) and writes its PRELOADED_FRAME record at `rec`. Not inlined,
+ * so RUN_PRELOADED and RUN_PRELOADED_BATCH run the model at the same stack depth and report the same
+ * stack high-water mark. */
+static __attribute__((noinline)) void run_preloaded_frame(const uint8_t *in, uint16_t hop, uint8_t *rec) {
+  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(in + 2 * i);
+  frame_figures_t g;
+  run_timed(&g);
+  memset(rec, 0, HIL_PRELOADED_FRAME_BYTES); /* reserved bytes */
+  hil_put_u64(rec + HIL_PRELOADED_FRAME_LATENCY, g.latency);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_MODELLED_CYCLES, g.c.modelled_cycles);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_MACS, g.c.macs);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_WEIGHT_BYTES, g.c.weight_bytes);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_ELEMENTS, g.c.elements);
+  hil_put_u16(rec + HIL_PRELOADED_FRAME_OPS, g.c.ops);
+  hil_put_u64(rec + HIL_PRELOADED_FRAME_NETWORK_LATENCY, g.network);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_OUTPUT_CRC32, output_crc(hop));
+}
+
 static void on_run_preloaded(const response_t *r, const hil_frame_t *f) {
   uint16_t hop = frame_hop(r, "RUN_PRELOADED");
   if (!hop || !check_len(r, "RUN_PRELOADED", f->len, HIL_RUN_PRELOADED_REQ_BYTES)) return;
@@ -458,11 +485,10 @@ static void on_run_preloaded(const response_t *r, const hil_frame_t *f) {
   uint32_t index = hil_get_u32(f->payload + HIL_RUN_PRELOADED_REQ_FRAME_INDEX);
   uint32_t offset = hil_get_u32(f->payload + HIL_RUN_PRELOADED_REQ_INPUT_OFFSET);
   if (!audio_fits(r, "RUN_PRELOADED", offset, 1, hop, bytes)) return;
-  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(audio + offset + 2 * i);
-  run_and_count(index);
-  reply_with_crc(r, hop);
+  hil_put_u32(reply_payload + HIL_RUN_PRELOADED_REPLY_FRAME_INDEX, index);
+  run_preloaded_frame(audio + offset, hop, reply_payload + HIL_RUN_PRELOADED_REPLY_LATENCY);
+  reply(r, HIL_RUN_PRELOADED_REPLY_BYTES);
 }
-
 /* The most frames whose records fit one reply. */
 #define BATCH_MAX_FRAMES ((HIL_MAX_PAYLOAD - HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES) / HIL_PRELOADED_FRAME_BYTES)
 
@@ -490,23 +516,12 @@ static void on_run_preloaded_batch(const response_t *r, const hil_frame_t *f) {
   }
   if (!audio_fits(r, what, offset, n, hop, bytes)) return;
   uint8_t *p = reply_payload;
-  memset(p, 0, HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES + (uint32_t)n * HIL_PRELOADED_FRAME_BYTES); /* reserved bytes */
+  memset(p, 0, HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES); /* reserved bytes */
   hil_put_u32(p + HIL_RUN_PRELOADED_BATCH_REPLY_FIRST_FRAME_INDEX, first);
   hil_put_u16(p + HIL_RUN_PRELOADED_BATCH_REPLY_N_FRAMES, n);
   for (uint16_t k = 0; k < n; k++) {
-    const uint8_t *in = audio + offset + 2u * hop * k;
-    for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(in + 2 * i);
-    frame_figures_t g;
-    run_timed(&g);
-    uint8_t *rec = p + HIL_RUN_PRELOADED_BATCH_REPLY_RECORDS + (uint32_t)k * HIL_PRELOADED_FRAME_BYTES;
-    hil_put_u64(rec + HIL_PRELOADED_FRAME_LATENCY, g.latency);
-    hil_put_u32(rec + HIL_PRELOADED_FRAME_MODELLED_CYCLES, g.c.modelled_cycles);
-    hil_put_u32(rec + HIL_PRELOADED_FRAME_MACS, g.c.macs);
-    hil_put_u32(rec + HIL_PRELOADED_FRAME_WEIGHT_BYTES, g.c.weight_bytes);
-    hil_put_u32(rec + HIL_PRELOADED_FRAME_ELEMENTS, g.c.elements);
-    hil_put_u16(rec + HIL_PRELOADED_FRAME_OPS, g.c.ops);
-    hil_put_u64(rec + HIL_PRELOADED_FRAME_NETWORK_LATENCY, g.network);
-    hil_put_u32(rec + HIL_PRELOADED_FRAME_OUTPUT_CRC32, output_crc(hop));
+    run_preloaded_frame(audio + offset + 2u * hop * k, hop,
+                        p + HIL_RUN_PRELOADED_BATCH_REPLY_RECORDS + (uint32_t)k * HIL_PRELOADED_FRAME_BYTES);
   }
   reply(r, (uint16_t)(HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES + (uint32_t)n * HIL_PRELOADED_FRAME_BYTES));
 }
