@@ -179,3 +179,13 @@ export function renderDocHelloReply(s: ProtocolSpec): string {
   const hello = s.messages.find((m) => m.name === 'HELLO')!;
   return `\`${proseFields(hello.reply!)}\``;
 }
+
+/** The PRELOADED_FRAME record's fields, as docs/protocol.md §3 writes them. */
+export function renderDocPreloadedFrame(s: ProtocolSpec): string {
+  const rows = ['| offset | field |', '|---|---|'];
+  for (const r of recordLayouts(s)) {
+    for (const x of r.layout.fields) rows.push(`| ${x.offset} | \`${proseFields([x])}\` |`);
+    rows.push(`| ${r.layout.fixedBytes} | (${r.name}_BYTES) |`);
+  }
+  return rows.join('\n');
+}
