@@ -67,7 +67,7 @@ export type BenchmarkEvent =
   | { type: 'note'; text: string };
 
 const SAMPLE_RATE = 16000;
-/** RUN_FRAME requests kept on the line at once; the client's credit bounds them further. */
+/** Frame requests (a batch counts as one) kept on the line at once; the client's credit bounds them further. */
 const FRAME_WINDOW = 4;
 
 interface Clip {
