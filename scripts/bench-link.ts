@@ -8,8 +8,8 @@
  * included):
  *   audio s / wall s   seconds of 16 kHz audio measured per second of wall time (≥ 1: faster than real time);
  *   payload B/s        audio payload moved: PCM in + PCM out (stream), PCM in + a 4-byte CRC out (crc), a
- *                      4-byte CRC out (preload);
- *   efficiency         the host→device payload (the PCM in; none with preload) in B/s over the line's
+ *                      4-byte CRC out (preload, preload-batch);
+ *   efficiency         the host→device payload (the PCM in; none when preloaded) in B/s over the line's
  *                      host→device bulk rate: the direction that limits an emulated UART;
  *   wire B/frame       encoded bytes both ways per frame (requests, replies, delimiters);
  *   device latency     the device's own figure per frame (instructions on corstone-300 under QEMU, modelled
@@ -17,11 +17,12 @@
  *   emulator CPU       the emulator process's CPU time per frame (/proc), and the instructions per frame
  *                      over the wall and over that CPU time: QEMU's emulation speed (MIPS).
  *
- * With --instances 2,4 it then runs `--link preload` on that many boards at once (each its own QEMU and
+ * With --instances 2,4 it then runs each preloading mode measured (preload, preload-batch) on that many
+ * boards at once (each its own QEMU and
  * host process, the same clips) and prints their aggregate: all the audio over the wall time from the first clip's start to
  * the last clip's end (conservative: an instance still booting counts as idle time).
  *
- * Usage: npm run bench:link [-- --boards sim,corstone-300 --modes stream,crc,preload --limit 2 --model models/se-small --instances 2,4]
+ * Usage: npm run bench:link [-- --boards sim,corstone-300 --modes stream,crc,preload,preload-batch --limit 2 --model models/se-small --instances 2,4]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadBoard } from '../src/board/registry.js';
 import { Msg } from '../src/link/messages.js';
-import { LINK_MODES, type LinkMode } from '../src/link/session.js';
+import { isPreloadMode, LINK_MODES, type LinkMode } from '../src/link/session.js';
 import { runBenchmark } from '../src/run/benchmark.js';
 import { repoPath } from '../src/util/paths.js';
 
@@ -46,6 +47,8 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '' },
     /** Internal: one preloading run for --instances, its stretch printed as JSON. */
     child: { type: 'string' },
+    /** Internal: the child's link mode. */
+    'child-mode': { type: 'string', default: 'preload' },
   },
 });
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -107,7 +110,7 @@ const capacities = new Map<string, number>();
 const limit = Number(values.limit);
 
 if (values.child) {
-  process.stdout.write(JSON.stringify(await preloadStretch(values.child)));
+  process.stdout.write(JSON.stringify(await preloadStretch(values.child, values['child-mode'] as LinkMode)));
   process.exit(0);
 }
 
@@ -147,7 +150,7 @@ for (const board of values.boards!.split(',').filter(Boolean)) {
       const hop = 256;
       const perFrame = mode === 'stream' ? 4 * hop : mode === 'crc' ? 2 * hop + 4 : 4;
       const payloadRate = (frames * perFrame) / linkSeconds;
-      const inRate = (frames * (mode === 'preload' ? 0 : 2 * hop)) / linkSeconds;
+      const inRate = (frames * (isPreloadMode(mode) ? 0 : 2 * hop)) / linkSeconds;
       const row: Row = {
         board,
         mode,
@@ -173,14 +176,14 @@ for (const board of values.boards!.split(',').filter(Boolean)) {
 }
 
 /** One preloading run's clip stretches, as wall-clock times (comparable across processes). */
-async function preloadStretch(board: string): Promise<{ first: number; last: number; audio: number; mine: number; bitExact: boolean }> {
+async function preloadStretch(board: string, mode: LinkMode): Promise<{ first: number; last: number; audio: number; mine: number; bitExact: boolean }> {
   let first = Infinity;
   let last = 0;
   let linkPhases = 0;
   let mine = 0;
   const out = mkdtempSync(join(tmpdir(), `hil-bench-link-${basename(board)}-par-`));
   try {
-    const file = await runBenchmark({ board, model: values.model, limit, out, link: 'preload' }, (e) => {
+    const file = await runBenchmark({ board, model: values.model, limit, out, link: mode }, (e) => {
       if (e.type !== 'phase') return;
       // A clip's stretch starts when its reference run ends ('host') and ends with its 'link' phase.
       if (e.phase === 'host' && linkPhases > 0) first = Math.min(first, Date.now());
@@ -200,11 +203,11 @@ async function preloadStretch(board: string): Promise<{ first: number; last: num
  * them: one host engine each): all their audio over the span from the first clip's start to the last
  * clip's end.
  */
-async function parallel(board: string, n: number): Promise<{ audioPerWall: number; perInstance: number[]; bitExact: boolean; load: string }> {
+async function parallel(board: string, n: number, mode: LinkMode): Promise<{ audioPerWall: number; perInstance: number[]; bitExact: boolean; load: string }> {
   const script = fileURLToPath(import.meta.url);
   const child = () =>
     new Promise<Awaited<ReturnType<typeof preloadStretch>>>((done, fail) => {
-      const args = [...process.execArgv, script, '--child', board, '--limit', String(limit), '--model', values.model!];
+      const args = [...process.execArgv, script, '--child', board, '--child-mode', mode, '--limit', String(limit), '--model', values.model!];
       execFile(process.execPath, args, { maxBuffer: 1 << 20 }, (e, stdout) => (e ? fail(e) : done(JSON.parse(stdout))));
     });
   const runs = await Promise.all(Array.from({ length: n }, child));
@@ -216,11 +219,14 @@ async function parallel(board: string, n: number): Promise<{ audioPerWall: numbe
 
 const par: string[] = [];
 for (const board of values.boards!.split(',').filter(Boolean)) {
-  if (!rows.some((r) => r.board === board && r.mode === 'preload')) continue;
+  // Each preloading mode that ran, in its order: the machine is shared, so comparisons want them adjacent.
+  const modes = rows.filter((r) => r.board === board && isPreloadMode(r.mode)).map((r) => r.mode);
   for (const n of values.instances!.split(',').filter(Boolean).map(Number)) {
-    const p = await parallel(board, n);
-    err(`bench:link: ${board} preload ×${n}: ${p.audioPerWall.toFixed(2)} audio s per wall s together (load ${p.load})`);
-    par.push(`| ${board} | ${n} | ${p.audioPerWall.toFixed(2)} | ${p.perInstance.map((v) => v.toFixed(2)).join(', ')} | ${p.bitExact ? 'yes' : 'NO'} | ${p.load} |`);
+    for (const mode of modes) {
+      const p = await parallel(board, n, mode);
+      err(`bench:link: ${board} ${mode} ×${n}: ${p.audioPerWall.toFixed(2)} audio s per wall s together (load ${p.load})`);
+      par.push(`| ${board} | ${n} × ${mode} | ${p.audioPerWall.toFixed(2)} | ${p.perInstance.map((v) => v.toFixed(2)).join(', ')} | ${p.bitExact ? 'yes' : 'NO'} | ${p.load} |`);
+    }
   }
 }
 
@@ -238,7 +244,7 @@ process.stdout.write(
     ),
     '',
     ...(par.length
-      ? ['| board | instances (--link preload) | audio s / wall s, together | each instance | bit-exact | load |', '|---|---|---|---|---|---|', ...par, '']
+      ? ['| board | instances × link mode | audio s / wall s, together | each instance | bit-exact | load |', '|---|---|---|---|---|---|', ...par, '']
       : []),
   ].join('\n'),
 );

@@ -45,6 +45,7 @@ export function generatedFiles(root = repoRoot()): Record<string, string> {
       'hello-reply': proto.renderDocHelloReply(p),
       'latency-kinds': proto.renderDocLatencyKinds(p),
       errors: proto.renderDocErrors(p),
+      'preloaded-frame': proto.renderDocPreloadedFrame(p),
     }),
     [at('docs/model-format.md')]: docs('docs/model-format.md', { layout: mf.renderDocLayout(m) }),
   };

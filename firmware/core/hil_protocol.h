@@ -2,7 +2,7 @@
 #ifndef HIL_PROTOCOL_H
 #define HIL_PROTOCOL_H
 
-/* 2: RUN_FRAME replies carry network_latency (the graph alone); RUN_FRAME_CRC and RUN_PRELOADED are a compatible extension of version 2 */
+/* 2: RUN_FRAME replies carry network_latency (the graph alone); RUN_FRAME_CRC, RUN_PRELOADED and RUN_PRELOADED_BATCH are a compatible extension of version 2 */
 #define HIL_PROTOCOL_VERSION 2u
 #define HIL_PROTOCOL_VERSION_TEXT "2"
 /* requests whose responses the device remembers; the host never sends a request this many or more ahead (in seq) of its oldest unanswered one */
@@ -24,6 +24,7 @@ enum {
   HIL_MSG_RUN_FRAME = 0x21,
   HIL_MSG_RUN_FRAME_CRC = 0x22,
   HIL_MSG_RUN_PRELOADED = 0x23,
+  HIL_MSG_RUN_PRELOADED_BATCH = 0x24,
   HIL_MSG_GET_STATS = 0x30,
   HIL_MSG_RESET = 0x3F,
   HIL_MSG_LOG = 0x7E,
@@ -137,6 +138,14 @@ enum {
 #define HIL_RUN_PRELOADED_REPLY_NETWORK_LATENCY 32u
 #define HIL_RUN_PRELOADED_REPLY_OUTPUT_CRC32 40u
 #define HIL_RUN_PRELOADED_REPLY_BYTES 44u
+#define HIL_RUN_PRELOADED_BATCH_REQ_FIRST_FRAME_INDEX 0u
+#define HIL_RUN_PRELOADED_BATCH_REQ_INPUT_OFFSET 4u
+#define HIL_RUN_PRELOADED_BATCH_REQ_N_FRAMES 8u
+#define HIL_RUN_PRELOADED_BATCH_REQ_BYTES 10u
+#define HIL_RUN_PRELOADED_BATCH_REPLY_FIRST_FRAME_INDEX 0u
+#define HIL_RUN_PRELOADED_BATCH_REPLY_N_FRAMES 4u
+#define HIL_RUN_PRELOADED_BATCH_REPLY_RECORDS 8u
+#define HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES 8u
 #define HIL_GET_STATS_REQ_BYTES 0u
 #define HIL_GET_STATS_REPLY_IMAGE_FLASH_BYTES 0u
 #define HIL_GET_STATS_REPLY_MODEL_FLASH_BYTES 4u
@@ -154,5 +163,15 @@ enum {
 #define HIL_ERROR_CODE 0u
 #define HIL_ERROR_MESSAGE 2u
 #define HIL_ERROR_FIXED_BYTES 2u
+/* record PRELOADED_FRAME: one frame of a RUN_PRELOADED_BATCH reply: a RUN_PRELOADED reply without frame_index (it is first_frame_index + the record's position) */
+#define HIL_PRELOADED_FRAME_LATENCY 0u
+#define HIL_PRELOADED_FRAME_MODELLED_CYCLES 8u
+#define HIL_PRELOADED_FRAME_MACS 12u
+#define HIL_PRELOADED_FRAME_WEIGHT_BYTES 16u
+#define HIL_PRELOADED_FRAME_ELEMENTS 20u
+#define HIL_PRELOADED_FRAME_OPS 24u
+#define HIL_PRELOADED_FRAME_NETWORK_LATENCY 28u
+#define HIL_PRELOADED_FRAME_OUTPUT_CRC32 36u
+#define HIL_PRELOADED_FRAME_BYTES 40u
 
 #endif

@@ -346,28 +346,39 @@ static void on_stream_reset(const response_t *r, const hil_frame_t *f) {
   reply(r, HIL_STREAM_RESET_REPLY_BYTES);
 }
 
-/* Runs the active model on pcm_in into pcm_out and writes the reply's fixed part (the layouts of RUN_FRAME,
- * RUN_FRAME_CRC and RUN_PRELOADED replies agree up to network_latency; hil_protocol.h has them all). */
-static void run_and_count(uint32_t index) {
+/* One frame's figures, as every frame reply carries them. */
+typedef struct {
   hil_frame_counters_t c;
-  memset(&c, 0, sizeof c);
+  uint64_t latency, network;
+} frame_figures_t;
+
+/* Runs the active model on pcm_in into pcm_out, timed, and counts it. */
+static void run_timed(frame_figures_t *o) {
+  memset(&o->c, 0, sizeof o->c);
   uint64_t t0 = hil_port_latency_now();
-  hil_model_run_frame(&S.model, pcm_in, pcm_out, &c);
+  hil_model_run_frame(&S.model, pcm_in, pcm_out, &o->c);
   uint64_t t1 = hil_port_latency_now();
   S.frames_run++;
   const int modelled = hil_port_latency_kind() == HIL_LATENCY_MODELLED;
-  uint64_t latency = modelled ? c.modelled_cycles : t1 - t0;
-  uint64_t network = modelled ? c.network_modelled_cycles : c.network_clock;
+  o->latency = modelled ? o->c.modelled_cycles : t1 - t0;
+  o->network = modelled ? o->c.network_modelled_cycles : o->c.network_clock;
+}
+
+/* Runs the active model on pcm_in into pcm_out and writes the reply's fixed part (the layouts of RUN_FRAME,
+ * RUN_FRAME_CRC and RUN_PRELOADED replies agree up to network_latency; hil_protocol.h has them all). */
+static void run_and_count(uint32_t index) {
+  frame_figures_t f;
+  run_timed(&f);
   uint8_t *p = reply_payload;
   memset(p, 0, HIL_RUN_FRAME_REPLY_FIXED_BYTES); /* reserved bytes */
   hil_put_u32(p + HIL_RUN_FRAME_REPLY_FRAME_INDEX, index);
-  hil_put_u64(p + HIL_RUN_FRAME_REPLY_LATENCY, latency);
-  hil_put_u32(p + HIL_RUN_FRAME_REPLY_MODELLED_CYCLES, c.modelled_cycles);
-  hil_put_u32(p + HIL_RUN_FRAME_REPLY_MACS, c.macs);
-  hil_put_u32(p + HIL_RUN_FRAME_REPLY_WEIGHT_BYTES, c.weight_bytes);
-  hil_put_u32(p + HIL_RUN_FRAME_REPLY_ELEMENTS, c.elements);
-  hil_put_u16(p + HIL_RUN_FRAME_REPLY_OPS, c.ops);
-  hil_put_u64(p + HIL_RUN_FRAME_REPLY_NETWORK_LATENCY, network);
+  hil_put_u64(p + HIL_RUN_FRAME_REPLY_LATENCY, f.latency);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_MODELLED_CYCLES, f.c.modelled_cycles);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_MACS, f.c.macs);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_WEIGHT_BYTES, f.c.weight_bytes);
+  hil_put_u32(p + HIL_RUN_FRAME_REPLY_ELEMENTS, f.c.elements);
+  hil_put_u16(p + HIL_RUN_FRAME_REPLY_OPS, f.c.ops);
+  hil_put_u64(p + HIL_RUN_FRAME_REPLY_NETWORK_LATENCY, f.network);
 }
 
 /* The checks every frame request shares; returns the model's hop, or 0 after sending the error. */
@@ -383,10 +394,16 @@ static uint16_t frame_hop(const response_t *r, const char *what) {
 
 /* The output hop's CRC-32 over its int16 samples, little-endian: what the host computes of its own
  * engine's output (docs/protocol.md §3, "RUN_FRAME_CRC"). */
-static void reply_with_crc(const response_t *r, uint16_t hop) {
+/* Not inlined: its little-endian copy of the hop then never shares a stack frame with the model's run, so
+ * the stack high-water mark does not depend on which handler ran the frame. */
+static __attribute__((noinline)) uint32_t output_crc(uint16_t hop) {
   uint8_t le[2 * HIL_MAX_HOP];
   for (uint16_t i = 0; i < hop; i++) hil_put_u16(le + 2 * i, (uint16_t)pcm_out[i]);
-  hil_put_u32(reply_payload + HIL_RUN_FRAME_CRC_REPLY_OUTPUT_CRC32, hil_crc32(0, le, 2u * hop));
+  return hil_crc32(0, le, 2u * hop);
+}
+
+static void reply_with_crc(const response_t *r, uint16_t hop) {
+  hil_put_u32(reply_payload + HIL_RUN_FRAME_CRC_REPLY_OUTPUT_CRC32, output_crc(hop));
   reply(r, HIL_RUN_FRAME_CRC_REPLY_BYTES);
 }
 
@@ -406,30 +423,107 @@ static void on_run_frame(const response_t *r, const hil_frame_t *f) {
   reply(r, (uint16_t)(HIL_RUN_FRAME_REPLY_FIXED_BYTES + 2u * hop));
 }
 
+/* The audio partition, or NULL after the error for a port without one. */
+static const uint8_t *audio_partition(const response_t *r, const char *what, uint32_t *bytes) {
+  *bytes = 0;
+  const uint8_t *audio = hil_port_audio_partition(bytes);
+  if (audio && *bytes) return audio;
+  text_t t = error_text();
+  text_add(&t, what);
+  text_add(&t, ": this port has no audio partition (stream the samples with RUN_FRAME)");
+  send_error_text(r, HIL_ERR_BAD_STATE);
+  return NULL;
+}
+
+/* Whether `frames` hops from byte `offset` lie inside the partition; else the error is sent. */
+static int audio_fits(const response_t *r, const char *what, uint32_t offset, uint32_t frames, uint16_t hop, uint32_t bytes) {
+  if (offset <= bytes && (bytes - offset) / (2u * hop) >= frames) return 1;
+  text_t t = error_text();
+  text_add(&t, what);
+  text_add(&t, ": input_offset ");
+  text_u32(&t, offset);
+  text_add(&t, " plus ");
+  text_u32(&t, frames);
+  text_add(&t, " hop(s) runs past the ");
+  text_u32(&t, bytes);
+  text_add(&t, "-byte audio partition");
+  send_error_text(r, HIL_ERR_BAD_REQUEST);
+  return 0;
+}
+
+/* A RUN_PRELOADED reply is its frame_index followed by a PRELOADED_FRAME record: one writer serves both. */
+typedef char preloaded_reply_is_index_then_record[(HIL_RUN_PRELOADED_REPLY_LATENCY == 4u &&
+                                                   HIL_RUN_PRELOADED_REPLY_BYTES == 4u + HIL_PRELOADED_FRAME_BYTES &&
+                                                   HIL_RUN_PRELOADED_REPLY_OUTPUT_CRC32 == 4u + HIL_PRELOADED_FRAME_OUTPUT_CRC32)
+                                                      ? 1
+                                                      : -1];
+
+/* Runs the hop at `in` (int16 little-endian) and writes its PRELOADED_FRAME record at `rec`. Not inlined,
+ * so RUN_PRELOADED and RUN_PRELOADED_BATCH run the model at the same stack depth and report the same
+ * stack high-water mark. */
+static __attribute__((noinline)) void run_preloaded_frame(const uint8_t *in, uint16_t hop, uint8_t *rec) {
+  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(in + 2 * i);
+  frame_figures_t g;
+  run_timed(&g);
+  memset(rec, 0, HIL_PRELOADED_FRAME_BYTES); /* reserved bytes */
+  hil_put_u64(rec + HIL_PRELOADED_FRAME_LATENCY, g.latency);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_MODELLED_CYCLES, g.c.modelled_cycles);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_MACS, g.c.macs);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_WEIGHT_BYTES, g.c.weight_bytes);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_ELEMENTS, g.c.elements);
+  hil_put_u16(rec + HIL_PRELOADED_FRAME_OPS, g.c.ops);
+  hil_put_u64(rec + HIL_PRELOADED_FRAME_NETWORK_LATENCY, g.network);
+  hil_put_u32(rec + HIL_PRELOADED_FRAME_OUTPUT_CRC32, output_crc(hop));
+}
+
 static void on_run_preloaded(const response_t *r, const hil_frame_t *f) {
   uint16_t hop = frame_hop(r, "RUN_PRELOADED");
   if (!hop || !check_len(r, "RUN_PRELOADED", f->len, HIL_RUN_PRELOADED_REQ_BYTES)) return;
-  uint32_t bytes = 0;
-  const uint8_t *audio = hil_port_audio_partition(&bytes);
-  if (!audio || !bytes) {
-    send_error(r, HIL_ERR_BAD_STATE, "RUN_PRELOADED: this port has no audio partition (stream the samples with RUN_FRAME)");
-    return;
-  }
+  uint32_t bytes;
+  const uint8_t *audio = audio_partition(r, "RUN_PRELOADED", &bytes);
+  if (!audio) return;
   uint32_t index = hil_get_u32(f->payload + HIL_RUN_PRELOADED_REQ_FRAME_INDEX);
   uint32_t offset = hil_get_u32(f->payload + HIL_RUN_PRELOADED_REQ_INPUT_OFFSET);
-  if (offset > bytes || bytes - offset < 2u * hop) {
+  if (!audio_fits(r, "RUN_PRELOADED", offset, 1, hop, bytes)) return;
+  hil_put_u32(reply_payload + HIL_RUN_PRELOADED_REPLY_FRAME_INDEX, index);
+  run_preloaded_frame(audio + offset, hop, reply_payload + HIL_RUN_PRELOADED_REPLY_LATENCY);
+  reply(r, HIL_RUN_PRELOADED_REPLY_BYTES);
+}
+/* The most frames whose records fit one reply. */
+#define BATCH_MAX_FRAMES ((HIL_MAX_PAYLOAD - HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES) / HIL_PRELOADED_FRAME_BYTES)
+
+/* n_frames RUN_PRELOADED in one request: everything is checked before the first frame runs, so a refused
+ * batch leaves the stream where it was, and an accepted one advances it exactly as n single requests. */
+static void on_run_preloaded_batch(const response_t *r, const hil_frame_t *f) {
+  const char *what = "RUN_PRELOADED_BATCH";
+  uint16_t hop = frame_hop(r, what);
+  if (!hop || !check_len(r, what, f->len, HIL_RUN_PRELOADED_BATCH_REQ_BYTES)) return;
+  uint32_t bytes;
+  const uint8_t *audio = audio_partition(r, what, &bytes);
+  if (!audio) return;
+  uint32_t first = hil_get_u32(f->payload + HIL_RUN_PRELOADED_BATCH_REQ_FIRST_FRAME_INDEX);
+  uint32_t offset = hil_get_u32(f->payload + HIL_RUN_PRELOADED_BATCH_REQ_INPUT_OFFSET);
+  uint16_t n = hil_get_u16(f->payload + HIL_RUN_PRELOADED_BATCH_REQ_N_FRAMES);
+  if (n == 0 || n > BATCH_MAX_FRAMES) {
     text_t t = error_text();
-    text_add(&t, "RUN_PRELOADED: input_offset ");
-    text_u32(&t, offset);
-    text_add(&t, " plus one hop runs past the ");
-    text_u32(&t, bytes);
-    text_add(&t, "-byte audio partition");
+    text_add(&t, "RUN_PRELOADED_BATCH: n_frames ");
+    text_u32(&t, n);
+    text_add(&t, " is not within 1..");
+    text_u32(&t, BATCH_MAX_FRAMES);
+    text_add(&t, " (the records of a reply must fit max_payload)");
     send_error_text(r, HIL_ERR_BAD_REQUEST);
     return;
   }
-  for (uint16_t i = 0; i < hop; i++) pcm_in[i] = (int16_t)hil_get_u16(audio + offset + 2 * i);
-  run_and_count(index);
-  reply_with_crc(r, hop);
+  if (!audio_fits(r, what, offset, n, hop, bytes)) return;
+  uint8_t *p = reply_payload;
+  memset(p, 0, HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES); /* reserved bytes */
+  hil_put_u32(p + HIL_RUN_PRELOADED_BATCH_REPLY_FIRST_FRAME_INDEX, first);
+  hil_put_u16(p + HIL_RUN_PRELOADED_BATCH_REPLY_N_FRAMES, n);
+  for (uint16_t k = 0; k < n; k++) {
+    run_preloaded_frame(audio + offset + 2u * hop * k, hop,
+                        p + HIL_RUN_PRELOADED_BATCH_REPLY_RECORDS + (uint32_t)k * HIL_PRELOADED_FRAME_BYTES);
+  }
+  reply(r, (uint16_t)(HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES + (uint32_t)n * HIL_PRELOADED_FRAME_BYTES));
 }
 
 static void on_get_stats(const response_t *r, const hil_frame_t *f) {
@@ -465,6 +559,7 @@ static void execute(const response_t *r, const hil_frame_t *f) {
     case HIL_MSG_RUN_FRAME:
     case HIL_MSG_RUN_FRAME_CRC: on_run_frame(r, f); break;
     case HIL_MSG_RUN_PRELOADED: on_run_preloaded(r, f); break;
+    case HIL_MSG_RUN_PRELOADED_BATCH: on_run_preloaded_batch(r, f); break;
     case HIL_MSG_GET_STATS: on_get_stats(r, f); break;
     case HIL_MSG_RESET: on_reset(r, f); break;
     default: {

@@ -471,6 +471,96 @@ static void test_session(uint16_t hop, uint8_t latency_kind) {
   loopback_set_latency_kind(HIL_LATENCY_MEASURED);
 }
 
+static void add_batch(uint16_t seq, uint8_t flags, uint32_t first, uint32_t offset, uint16_t n) {
+  uint8_t p[HIL_RUN_PRELOADED_BATCH_REQ_BYTES];
+  hil_put_u32(p + HIL_RUN_PRELOADED_BATCH_REQ_FIRST_FRAME_INDEX, first);
+  hil_put_u32(p + HIL_RUN_PRELOADED_BATCH_REQ_INPUT_OFFSET, offset);
+  hil_put_u16(p + HIL_RUN_PRELOADED_BATCH_REQ_N_FRAMES, n);
+  add_frame(HIL_MSG_RUN_PRELOADED_BATCH, flags, seq, p, sizeof p);
+}
+
+/* RUN_PRELOADED_BATCH against RUN_PRELOADED over the same preloaded clip: the same records, frames_run
+ * advanced by exactly n per batch, a retransmitted batch answered from memory without running again, and
+ * bad batches refused before any frame runs. */
+static uint8_t audio_image[8 * 2 * 256];
+
+static void test_preloaded_batch(uint16_t hop) {
+  const uint32_t frames = 8, max_n = (HIL_MAX_PAYLOAD - HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES) / HIL_PRELOADED_FRAME_BYTES;
+  int16_t x[256];
+  for (uint32_t k = 0; k < frames; k++) {
+    pcm_frame(x, hop, k);
+    for (uint16_t i = 0; i < hop; i++) hil_put_u16(audio_image + 2u * (hop * k + i), (uint16_t)x[i]);
+  }
+  const uint32_t image_bytes = 2u * hop * frames;
+  loopback_set_audio(audio_image, image_bytes);
+  build_blob(hop, 7);
+  add_hello();
+  uint16_t s = 1;
+  add_config(s++, 128);
+  s = add_upload(s, 700);
+  add_frame(0x20, 0, s++, NULL, 0);
+  for (uint32_t k = 0; k < frames; k++) add_u32_pair(HIL_MSG_RUN_PRELOADED, s++, k, 2u * hop * k);
+  add_frame(0x20, 0, s++, NULL, 0);
+  add_batch(s++, 0, 0, 0, 5);
+  add_batch(s++, 0, 5, 2u * hop * 5, 3);
+  add_batch((uint16_t)(s - 1), HIL_FLAG_RETRANSMIT, 5, 2u * hop * 5, 3);
+  add_frame(0x30, 0, s++, NULL, 0);
+  add_batch(s++, 0, 0, 0, 0);
+  add_batch(s++, 0, 0, 0, (uint16_t)(max_n + 1));
+  add_batch(s++, 0, 6, 2u * hop * 6, 3); /* the third hop runs past the image */
+  add_frame(0x30, 0, s++, NULL, 0);
+  serve();
+
+  size_t base = 3 + 1 + (blob_bytes + 699) / 700; /* HELLO, CONFIG, MODEL_BEGIN, chunks, MODEL_ACTIVATE */
+  CHECK(reply_n(base - 1) && reply_n(base - 1)->type == 0x92, "MODEL_ACTIVATE reply");
+  CHECK(reply_n(base) && reply_n(base)->type == 0xA0, "STREAM_RESET reply");
+  const hil_frame_t *single[8];
+  for (uint32_t k = 0; k < frames; k++) {
+    single[k] = reply_n(base + 1 + k);
+    CHECK(single[k] && single[k]->type == 0xA3 && single[k]->len == HIL_RUN_PRELOADED_REPLY_BYTES, "RUN_PRELOADED reply %u", k);
+    if (!single[k] || single[k]->type != 0xA3) return;
+  }
+  size_t b = base + 1 + frames + 1;
+  const hil_frame_t *b1 = reply_n(b), *b2 = reply_n(b + 1), *again = reply_n(b + 2);
+  const hil_frame_t *batches[2] = {b1, b2};
+  const uint32_t firsts[2] = {0, 5}, counts[2] = {5, 3};
+  for (int j = 0; j < 2; j++) {
+    const hil_frame_t *r = batches[j];
+    CHECK(r && r->type == 0xA4 && r->len == HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES + counts[j] * HIL_PRELOADED_FRAME_BYTES,
+          "RUN_PRELOADED_BATCH reply %d (type 0x%02x: %s)", j, r ? r->type : 0, error_text(r));
+    if (!r || r->type != 0xA4) return;
+    CHECK(hil_get_u32(r->payload + HIL_RUN_PRELOADED_BATCH_REPLY_FIRST_FRAME_INDEX) == firsts[j] &&
+              hil_get_u16(r->payload + HIL_RUN_PRELOADED_BATCH_REPLY_N_FRAMES) == counts[j],
+          "batch %d echoes first_frame_index and n_frames", j);
+    for (uint32_t k = 0; k < counts[j]; k++) {
+      const uint8_t *rec = r->payload + HIL_RUN_PRELOADED_BATCH_REPLY_RECORDS + k * HIL_PRELOADED_FRAME_BYTES;
+      /* A record is a RUN_PRELOADED reply without its frame_index: byte for byte the same figures. */
+      CHECK(memcmp(rec, single[firsts[j] + k]->payload + HIL_RUN_PRELOADED_REPLY_LATENCY, HIL_PRELOADED_FRAME_BYTES) == 0,
+            "hop %u: batch record %u equals RUN_PRELOADED's reply for frame %u", hop, k, firsts[j] + k);
+    }
+  }
+  CHECK(again && again->type == 0xA4 && again->len == b2->len && memcmp(again->payload, b2->payload, b2->len) == 0,
+        "the retransmitted batch gets the remembered reply");
+  const hil_frame_t *st = reply_n(b + 3);
+  CHECK(st && st->type == 0xB0 && hil_get_u32(st->payload + HIL_GET_STATS_REPLY_FRAMES_RUN) == 2 * frames,
+        "frames_run %u: 8 single frames and 5 + 3 batched, the retransmission not run again", st ? hil_get_u32(st->payload + 24) : 0);
+  CHECK(is_error(reply_n(b + 4), 1) && strstr(error_text(reply_n(b + 4)), "n_frames 0 is not within 1.."), "n_frames 0: %s", error_text(reply_n(b + 4)));
+  CHECK(is_error(reply_n(b + 5), 1) && strstr(error_text(reply_n(b + 5)), "max_payload"), "n_frames over the maximum: %s", error_text(reply_n(b + 5)));
+  CHECK(is_error(reply_n(b + 6), 1) && strstr(error_text(reply_n(b + 6)), "plus 3 hop(s) runs past the"), "batch past the image: %s", error_text(reply_n(b + 6)));
+  const hil_frame_t *st2 = reply_n(b + 7);
+  CHECK(st2 && st2->type == 0xB0 && hil_get_u32(st2->payload + HIL_GET_STATS_REPLY_FRAMES_RUN) == 2 * frames, "refused batches ran no frame");
+
+  /* A port without an audio partition refuses in one line, error 3. */
+  loopback_set_audio(NULL, 0);
+  add_hello();
+  add_config(1, 128);
+  s = add_upload(2, 700);
+  add_batch(s++, 0, 0, 0, 1);
+  serve();
+  const hil_frame_t *no = reply_n(3 + 1 + (blob_bytes + 699) / 700);
+  CHECK(is_error(no, 3) && strstr(error_text(no), "RUN_PRELOADED_BATCH: this port has no audio partition"), "no audio partition: %s", error_text(no));
+}
+
 static void test_order_drops_reset(void) {
   build_blob(128, 1);
   add_hello();
@@ -521,6 +611,8 @@ int main(void) {
   test_session(128, HIL_LATENCY_MEASURED);
   test_session(256, HIL_LATENCY_MODELLED);
   test_order_drops_reset();
+  test_preloaded_batch(128);
+  test_preloaded_batch(256);
   printf("test_protocol: %d checks, %d failures\n", checks, failures);
   return failures ? 1 : 0;
 }

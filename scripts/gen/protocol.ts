@@ -15,6 +15,16 @@ export interface ProtocolSpec {
   log_levels: { name: string; code: number }[];
   errors: { code: number; name: string; text: string; doc: string }[];
   messages: { name: string; type: number; request?: SpecField[]; reply?: SpecField[]; payload?: SpecField[]; doc: string }[];
+  /** Fixed-size records repeated in a message's `bytes` tail (RUN_PRELOADED_BATCH's frames). */
+  records?: { name: string; fields: SpecField[]; doc: string }[];
+}
+
+function recordLayouts(s: ProtocolSpec): { name: string; doc: string; fields: SpecField[]; layout: Layout }[] {
+  return (s.records ?? []).map((r) => {
+    const l = layout(r.fields, `${SPEC} record ${r.name}`);
+    if (l.variable) throw new Error(`${SPEC}: record ${r.name} must be fixed-size`);
+    return { ...r, layout: l };
+  });
 }
 
 const SPEC = 'docs/spec/protocol.json';
@@ -64,6 +74,11 @@ export function renderC(s: ProtocolSpec): string {
     const p = `HIL_${f.msg}${f.dir ? `_${f.dir}` : ''}`;
     for (const x of f.layout.fields) if (x.type !== 'pad' && x.offset >= 0) L.push(`#define ${p}_${upper(x.name)} ${x.offset}u`);
     L.push(`#define ${p}_${f.layout.variable ? 'FIXED_BYTES' : 'BYTES'} ${f.layout.fixedBytes}u`);
+  }
+  for (const r of recordLayouts(s)) {
+    L.push(`/* record ${r.name}: ${r.doc} */`);
+    for (const x of r.layout.fields) if (x.type !== 'pad') L.push(`#define HIL_${r.name}_${upper(x.name)} ${x.offset}u`);
+    L.push(`#define HIL_${r.name}_BYTES ${r.layout.fixedBytes}u`);
   }
   L.push('', '#endif', '');
   return L.join('\n');
@@ -124,6 +139,18 @@ export function renderTs(s: ProtocolSpec): string {
     else L.push(`  [Reply.${m.name}]: ${names.get(`${m.name}:REPLY`)};`);
   }
   L.push('}', 'export type MessageType = keyof Payloads;', '', 'export const LAYOUTS: Record<MessageType, Layout> = {', ...layouts, '};', '');
+  const records = recordLayouts(s);
+  for (const r of records) {
+    const t = camel(r.name.toLowerCase()).replace(/^./, (c) => c.toUpperCase());
+    const members = r.fields.filter((x) => x.type !== 'pad').map((x) => `  ${camel(x.name)}: ${TS_TYPE[x.type] ?? 'number'};`);
+    L.push(`/** ${r.doc}. */`, `export interface ${t}Record {\n${members.join('\n')}\n}`, `export const ${r.name}_BYTES = ${r.layout.fixedBytes};`);
+  }
+  L.push('', '/** Layouts of the fixed-size records some payloads repeat. */', 'export const RECORD_LAYOUTS = {');
+  for (const r of records) {
+    const fl = r.fields.map((x) => (x.type === 'pad' ? `['${camel(x.name)}', 'pad', ${x.bytes}]` : `['${camel(x.name)}', '${TS_KIND[x.type] ?? x.type}']`));
+    L.push(`  ${r.name}: [${fl.join(', ')}] as Layout,`);
+  }
+  L.push('} as const;', '');
   return L.join('\n');
 }
 
@@ -151,4 +178,14 @@ export function renderDocLatencyKinds(s: ProtocolSpec): string {
 export function renderDocHelloReply(s: ProtocolSpec): string {
   const hello = s.messages.find((m) => m.name === 'HELLO')!;
   return `\`${proseFields(hello.reply!)}\``;
+}
+
+/** The PRELOADED_FRAME record's fields, as docs/protocol.md §3 writes them. */
+export function renderDocPreloadedFrame(s: ProtocolSpec): string {
+  const rows = ['| offset | field |', '|---|---|'];
+  for (const r of recordLayouts(s)) {
+    for (const x of r.layout.fields) rows.push(`| ${x.offset} | \`${proseFields([x])}\` |`);
+    rows.push(`| ${r.layout.fixedBytes} | (${r.name}_BYTES) |`);
+  }
+  return rows.join('\n');
 }

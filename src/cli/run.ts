@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'only the first n clips')
     .option('--overwrite', 'replace results already in --out instead of resuming')
     .option('--json', 'print the results as JSON on stdout (no table, no progress bar)')
-    .option('--link <mode>', 'how audio crosses the line: stream (samples both ways, the default), crc (only a CRC-32 of each output frame comes back, checked against the host engine), preload (clips placed in memory by the emulator\'s loader; corstone-300 under QEMU)', 'stream')
+    .option('--link <mode>', 'how audio crosses the line: stream (samples both ways, the default), crc (only a CRC-32 of each output frame comes back, checked against the host engine), preload (clips placed in memory by the emulator\'s loader; corstone-300 under QEMU), preload-batch (preload, up to 25 frames per request)', 'stream')
     .option('--port <port>', 'serial board: its port, a path, /dev/serial/by-id/... or VID:PID[:serial] (overrides the board file)')
     .action(
       action(async (opts: RunOptions) => {

@@ -7,6 +7,7 @@
 import {
   ERROR_CODES,
   LAYOUTS,
+  RECORD_LAYOUTS,
   LATENCY_KINDS,
   LatencyKindCode,
   Msg,
@@ -78,6 +79,46 @@ export function encodePayload<T extends MessageType>(type: T, fields: Payloads[T
       parts.push(v as Uint8Array);
     } else {
       parts.push(Buffer.from(String(v), 'utf8'));
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** The fixed-size records a payload's `bytes` tail repeats (RUN_PRELOADED_BATCH's PRELOADED_FRAME), decoded. */
+export function decodeRecords<T>(type: number, record: keyof typeof RECORD_LAYOUTS, bytes: Uint8Array): T[] {
+  const layout = RECORD_LAYOUTS[record];
+  const size = layout.reduce((n, [, kind, pad]) => n + (kind === 'pad' ? pad! : SIZE[kind]!), 0);
+  if (bytes.length % size) bad(type, `${bytes.length} record bytes, not a whole number of ${size}-byte ${record} records`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: T[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const r: Record<string, unknown> = {};
+    for (const [name, kind, pad] of layout) {
+      if (kind === 'u8') r[name] = dv.getUint8(at);
+      else if (kind === 'u16') r[name] = dv.getUint16(at, true);
+      else if (kind === 'u32') r[name] = dv.getUint32(at, true);
+      else if (kind === 'u64') r[name] = dv.getBigUint64(at, true);
+      at += kind === 'pad' ? pad! : SIZE[kind]!;
+    }
+    out.push(r as T);
+  }
+  return out;
+}
+
+/** Records laid out back to back, the inverse of decodeRecords (the tests' fake device sends them). */
+export function encodeRecords(record: keyof typeof RECORD_LAYOUTS, records: readonly object[]): Uint8Array {
+  const layout = RECORD_LAYOUTS[record];
+  const parts: Uint8Array[] = [];
+  for (const rec of records) {
+    const obj = rec as Record<string, unknown>;
+    for (const [name, kind, pad] of layout) {
+      const b = new Uint8Array(kind === 'pad' ? pad! : SIZE[kind]!);
+      const dv = new DataView(b.buffer);
+      if (kind === 'u8') dv.setUint8(0, Number(obj[name]));
+      else if (kind === 'u16') dv.setUint16(0, Number(obj[name]), true);
+      else if (kind === 'u32') dv.setUint32(0, Number(obj[name]), true);
+      else if (kind === 'u64') dv.setBigUint64(0, BigInt(obj[name] as bigint | number), true);
+      parts.push(b);
     }
   }
   return Buffer.concat(parts);

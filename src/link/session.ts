@@ -5,11 +5,18 @@
 import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
 import { ProtocolClient, type LinkStats, type RttSummary } from './client.js';
-import { DeviceResetError, StreamStateError } from './errors.js';
+import { DeviceError, DeviceResetError, StreamStateError } from './errors.js';
 import { MAX_PAYLOAD } from './frame.js';
 import {
+  decodeRecords,
+  ErrorCode,
   latencyKindName,
   Msg,
+  LAYOUTS,
+  PRELOADED_FRAME_BYTES,
+  Reply,
+  type PreloadedFrameRecord,
+  type RunPreloadedBatchReply,
   PROTOCOL_VERSION,
   type ModelActivateReply,
   type ConfigRequest,
@@ -35,10 +42,15 @@ export function linkStatsDelta(before: LinkStats, after: LinkStats): LinkStats {
  * How a frame's audio crosses the line (docs/protocol.md §3): `stream` sends the input hop and returns the
  * output hop (RUN_FRAME); `crc` sends the input and returns only the output's CRC-32 (RUN_FRAME_CRC);
  * `preload` sends neither: the input was placed in the device's audio partition by the board's loader
- * and the output's CRC-32 comes back (RUN_PRELOADED).
+ * and the output's CRC-32 comes back (RUN_PRELOADED); `preload-batch` is `preload` with as many frames
+ * per request as one reply's records hold (RUN_PRELOADED_BATCH), so the request and the reply's framing
+ * cross the line once per batch instead of once per frame. A separate mode rather than what `preload`
+ * does when it can, so that the two stay comparable on the same firmware and a row says which ran.
  */
-export type LinkMode = 'stream' | 'crc' | 'preload';
-export const LINK_MODES: readonly LinkMode[] = ['stream', 'crc', 'preload'];
+export type LinkMode = 'stream' | 'crc' | 'preload' | 'preload-batch';
+export const LINK_MODES: readonly LinkMode[] = ['stream', 'crc', 'preload', 'preload-batch'];
+/** Modes whose clips the board's loader places in memory before boot. */
+export const isPreloadMode = (mode: LinkMode): boolean => mode === 'preload' || mode === 'preload-batch';
 
 /** CRC-32 (the frame CRC of docs/protocol.md §2) of int16 samples laid out little-endian: what a
  *  RUN_FRAME_CRC or RUN_PRELOADED reply carries for the device's output hop. */
@@ -84,6 +96,30 @@ export interface SessionOptions {
 const MIN_CHUNK_BYTES = 64;
 /** Chunks queued ahead of the line during an upload: enough to fill the duplicate window. */
 const UPLOAD_AHEAD = 4;
+
+/** The RUN_PRELOADED_BATCH reply before its records: every field of its layout but the `records` tail. */
+const BATCH_REPLY_FIXED_BYTES = LAYOUTS[Reply.RUN_PRELOADED_BATCH].reduce(
+  (n, [name, kind, pad]) => n + (name === 'records' ? 0 : kind === 'pad' ? pad! : ({ u8: 1, u16: 2, u32: 4, u64: 8 } as Record<string, number>)[kind]!),
+  0,
+);
+
+type FrameFigures = Omit<PreloadedFrameRecord, 'outputCrc32'> & { outputCrc32?: number };
+
+/** A frame reply's figures as a FrameResult; a 64-bit latency stays a bigint only beyond 2^53. */
+function frameResult(r: FrameFigures, output: Int16Array | null): FrameResult {
+  const small = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+  return {
+    output,
+    outputCrc32: output ? samplesCrc32(output) : r.outputCrc32!,
+    latency: small(r.latency),
+    networkLatency: small(r.networkLatency),
+    modelledCycles: r.modelledCycles,
+    macs: r.macs,
+    weightBytes: r.weightBytes,
+    elements: r.elements,
+    ops: r.ops,
+  };
+}
 
 export class Session {
   readonly client: ProtocolClient;
@@ -268,6 +304,45 @@ export class Session {
     return this.counted(label, index, () => this.client.request(Msg.RUN_PRELOADED, { frameIndex: index >>> 0, inputOffset }, { label }), null);
   }
 
+  /**
+   * The most frames one RUN_PRELOADED_BATCH may ask for: as many PRELOADED_FRAME records as fit the
+   * device's max_payload after the reply's fixed part (25 at the 1024-byte maximum).
+   */
+  get maxBatchFrames(): number {
+    const maxPayload = Math.min(this.helloReply?.maxPayload ?? MAX_PAYLOAD, MAX_PAYLOAD);
+    return Math.max(0, Math.floor((maxPayload - BATCH_REPLY_FIXED_BYTES) / PRELOADED_FRAME_BYTES));
+  }
+
+  /**
+   * Runs `count` consecutive preloaded hops, frame `first + k` reading its input at `inputOffset + k × 2 ×
+   * hop` (RUN_PRELOADED_BATCH): the same frames, counters and CRCs as `count` runPreloaded calls, in one
+   * request. A device whose firmware predates the message answers error 2, said here in one line.
+   */
+  async runPreloadedBatch(first: number, inputOffset: number, count: number): Promise<FrameResult[]> {
+    const label = `RUN_PRELOADED_BATCH frame_index ${first}..${first + count - 1}`;
+    this.frameHop(label);
+    const max = this.maxBatchFrames;
+    if (!Number.isInteger(count) || count < 1 || count > max) {
+      throw new HilError(`runPreloadedBatch: ${count} frames asked for, one request holds 1 to ${max}`, 'split the frames into batches of at most that many');
+    }
+    let r: RunPreloadedBatchReply;
+    try {
+      r = await this.client.request(Msg.RUN_PRELOADED_BATCH, { firstFrameIndex: first >>> 0, inputOffset, nFrames: count }, { label });
+    } catch (e) {
+      this.streamLost ??= e as Error;
+      if (e instanceof DeviceError && e.code === ErrorCode.UNKNOWN_TYPE) {
+        throw new HilError(`${label}: the board's firmware does not know RUN_PRELOADED_BATCH (error 2, unknown type)`, 'rebuild and reflash the firmware, or use --link preload');
+      }
+      throw e;
+    }
+    if (r.firstFrameIndex !== first >>> 0 || r.nFrames !== count) {
+      throw new HilError(`${label}: the reply is for ${r.nFrames} frames from frame_index ${r.firstFrameIndex}`);
+    }
+    const records = decodeRecords<PreloadedFrameRecord>(Reply.RUN_PRELOADED_BATCH, 'PRELOADED_FRAME', r.records);
+    if (records.length !== count) throw new HilError(`${label}: the reply carries ${records.length} frame records, expected ${count}`);
+    return records.map((f) => frameResult(f, null));
+  }
+
   private frameHop(label: string): number {
     if (this.resetError && !this.active) throw new DeviceResetError(label, this.resetError.banner);
     const hop = this.active?.hop;
@@ -296,17 +371,7 @@ export class Session {
       if (r.samples?.length !== hop) throw new HilError(`${label}: the reply has ${r.samples?.length ?? 0} samples, expected ${hop}`);
       output = r.samples;
     }
-    return {
-      output,
-      outputCrc32: output ? samplesCrc32(output) : r.outputCrc32!,
-      latency: r.latency <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.latency) : r.latency,
-      networkLatency: r.networkLatency <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r.networkLatency) : r.networkLatency,
-      modelledCycles: r.modelledCycles,
-      macs: r.macs,
-      weightBytes: r.weightBytes,
-      elements: r.elements,
-      ops: r.ops,
-    };
+    return frameResult(r, output);
   }
 
   async stats(): Promise<GetStatsReply> {

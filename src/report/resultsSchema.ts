@@ -25,8 +25,8 @@ export const ProvenanceSchema = Type.Object({
   audioDir: Type.String(),
   cleanDir: Type.Union([Type.String(), Type.Null()]),
   versions: Type.Record(Type.String(), Type.String()),
-  /** How audio crossed the line (`hil run --link`): crc or preload; absent for stream, the default. */
-  linkMode: Type.Optional(Type.Union([Type.Literal('crc'), Type.Literal('preload')])),
+  /** How audio crossed the line (`hil run --link`): crc, preload or preload-batch; absent for stream, the default. */
+  linkMode: Type.Optional(Type.Union([Type.Literal('crc'), Type.Literal('preload'), Type.Literal('preload-batch')])),
 });
 export type Provenance = Static<typeof ProvenanceSchema>;
 
@@ -57,9 +57,10 @@ export const ClipLinkSchema = Type.Object({
   resyncs: Type.Integer({ minimum: 0 }),
   /** Times the clip was run again from STREAM_RESET after a device reset or a noisy line failed it. */
   clipRetries: Type.Integer({ minimum: 0 }),
-  /** How audio crossed the line: stream (samples both ways), crc (output CRC-32 back) or preload (clips
-   *  placed by the loader, output CRC-32 back); absent in rows stored before hil recorded it (stream). */
-  mode: Type.Optional(Type.Union([Type.Literal('stream'), Type.Literal('crc'), Type.Literal('preload')])),
+  /** How audio crossed the line: stream (samples both ways), crc (output CRC-32 back), preload (clips
+   *  placed by the loader, output CRC-32 back) or preload-batch (preload, many frames per request); absent
+   *  in rows stored before hil recorded it (stream). */
+  mode: Type.Optional(Type.Union([Type.Literal('stream'), Type.Literal('crc'), Type.Literal('preload'), Type.Literal('preload-batch')])),
 });
 export type ClipLink = Static<typeof ClipLinkSchema>;
 

@@ -14,7 +14,7 @@ import { readPcm16, fromInt16, writePcm16, type Pcm16 } from '../data/wav.js';
 import { clipToFrames, framesToClip, parseBlob, runClipOnHost, type CostParams, type ModelBlob } from '../engine/index.js';
 import { LATENCY_KINDS, LatencyKindCode, type GetStatsReply } from '../link/messages.js';
 import { DeviceResetError, LinkNoisyError, StreamStateError } from '../link/errors.js';
-import { LINK_MODES, linkStatsDelta, samplesCrc32, type FrameResult, type LinkMode, type Session } from '../link/session.js';
+import { isPreloadMode, LINK_MODES, linkStatsDelta, samplesCrc32, type FrameResult, type LinkMode, type Session } from '../link/session.js';
 import { scorePair } from '../metrics/index.js';
 import { SilentEstimateError } from '../metrics/validate.js';
 import { checkIdentity } from './identity.js';
@@ -44,7 +44,7 @@ export interface BenchmarkOptions {
    * `--link`: how audio crosses the line (src/link/session.ts LinkMode). `stream` (the default, and what
    * real silicon uses) sends and returns samples; `crc` returns only each output hop's CRC-32, checked
    * against the host engine's; `preload` also has the board's loader place the clips in memory before
-   * boot (emulated boards only). Latency figures are the device's own counters in every mode.
+   * boot (emulated boards only), and `preload-batch` then asks for many frames per request. Latency figures are the device's own counters in every mode.
    */
   link?: LinkMode;
   /** Tests only: perturbs the host engine's output at these frames of every clip (a model/engine mismatch), so
@@ -67,7 +67,7 @@ export type BenchmarkEvent =
   | { type: 'note'; text: string };
 
 const SAMPLE_RATE = 16000;
-/** RUN_FRAME requests kept on the line at once; the client's credit bounds them further. */
+/** Frame requests (a batch counts as one) kept on the line at once; the client's credit bounds them further. */
 const FRAME_WINDOW = 4;
 
 interface Clip {
@@ -159,31 +159,45 @@ function costParams(board: Board): CostParams {
 /** How often a clip is run again after a device reset or a noisy line failed it, before the run fails. */
 const MAX_CLIP_RETRIES = 2;
 
-/** Sends one frame request: RUN_FRAME, RUN_FRAME_CRC or RUN_PRELOADED by the link mode. */
-type SendFrame = (session: Session, i: number) => Promise<FrameResult>;
-
-function frameSender(mode: LinkMode, frames: Int16Array[], preloadOffset: number, hop: number): SendFrame {
-  if (mode === 'crc') return (session, i) => session.runFrameCrc(i, frames[i]!);
-  if (mode === 'preload') return (session, i) => session.runPreloaded(i, preloadOffset + 2 * hop * i);
-  return (session, i) => session.runFrame(i, frames[i]!);
+/**
+ * Sends the requests of a clip's frames: `batch` frames per request from frame `first` (one, except in
+ * preload-batch), each request's results in frame order.
+ */
+interface FrameSender {
+  batch: number;
+  send: (session: Session, first: number, count: number) => Promise<FrameResult[]>;
 }
 
-/** Runs one clip through the session, keeping a few frames in flight. Errors name the frame. */
-async function streamClip(session: Session, count: number, send: SendFrame, onFrame: (i: number) => void): Promise<FrameResult[]> {
+function frameSender(mode: LinkMode, session: Session, frames: Int16Array[], preloadOffset: number, hop: number): FrameSender {
+  const one = (f: (s: Session, i: number) => Promise<FrameResult>): FrameSender => ({ batch: 1, send: async (s, i) => [await f(s, i)] });
+  if (mode === 'crc') return one((s, i) => s.runFrameCrc(i, frames[i]!));
+  if (mode === 'preload') return one((s, i) => s.runPreloaded(i, preloadOffset + 2 * hop * i));
+  if (mode === 'preload-batch') {
+    if (session.maxBatchFrames < 1) throw new HilError(`--link preload-batch: the board's max payload (${session.device?.maxPayload} bytes) holds no frame record`, 'use --link preload');
+    return { batch: session.maxBatchFrames, send: (s, i, n) => s.runPreloadedBatch(i, preloadOffset + 2 * hop * i, n) };
+  }
+  return one((s, i) => s.runFrame(i, frames[i]!));
+}
+
+/** Runs one clip through the session, keeping a few requests in flight. Errors name the (first) frame. */
+async function streamClip(session: Session, count: number, sender: FrameSender, onFrame: (i: number) => void): Promise<FrameResult[]> {
   const results: FrameResult[] = new Array(count);
   const inFlight = new Map<number, Promise<void>>();
-  for (let i = 0; i < count; i++) {
-    const p = send(session, i).then(
-      (r) => {
-        results[i] = r;
-        inFlight.delete(i);
-        onFrame(i);
+  for (let first = 0; first < count; first += sender.batch) {
+    const n = Math.min(sender.batch, count - first);
+    const p = sender.send(session, first, n).then(
+      (rs) => {
+        rs.forEach((r, k) => {
+          results[first + k] = r;
+          onFrame(first + k);
+        });
+        inFlight.delete(first);
       },
       (e: Error) => {
-        throw Object.assign(e, { frame: i });
+        throw Object.assign(e, { frame: first });
       },
     );
-    inFlight.set(i, p);
+    inFlight.set(first, p);
     if (inFlight.size >= FRAME_WINDOW) await Promise.race(inFlight.values());
   }
   await Promise.all(inFlight.values());
@@ -191,7 +205,7 @@ async function streamClip(session: Session, count: number, send: SendFrame, onFr
 }
 
 /** One clip on the device: a fresh stream, every frame, then the memory report. */
-async function measureClip(session: Session, count: number, send: SendFrame, onFrame: (i: number) => void): Promise<{ results: FrameResult[]; stats: GetStatsReply }> {
+async function measureClip(session: Session, count: number, send: FrameSender, onFrame: (i: number) => void): Promise<{ results: FrameResult[]; stats: GetStatsReply }> {
   await session.resetStream();
   const results = await streamClip(session, count, send, onFrame);
   return { results, stats: await session.stats() };
@@ -275,8 +289,8 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
     // Absent means stream, so stores written before link modes existed still resume.
     ...(mode === 'stream' ? {} : { linkMode: mode }),
   };
-  if (mode === 'preload' && !board.preloadAudio) {
-    throw new HilError(`--link preload: board ${board.name} (${provenance.boardBackend}) has no loader that can place clips in memory`, 'use --link crc (or stream)');
+  if (isPreloadMode(mode) && !board.preloadAudio) {
+    throw new HilError(`--link ${mode}: board ${board.name} (${provenance.boardBackend}) has no loader that can place clips in memory`, 'use --link crc (or stream)');
   }
   const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false, note);
   try {
@@ -346,7 +360,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
     // Inside the try: flashing the sim creates its temporary directory, which close() removes.
     const placed = await board.flash(model.blob);
     // Preloading: every clip still to run, frames back to back, placed by the loader with the model.
-    const preload = mode === 'preload' ? audioImage(inputs.map((i) => clipToFrames(i.pcm.samples, blob.hop, blob.nFft))) : null;
+    const preload = isPreloadMode(mode) ? audioImage(inputs.map((i) => clipToFrames(i.pcm.samples, blob.hop, blob.nFft))) : null;
     if (preload) {
       await board.preloadAudio!(preload.image);
       onEvent({ type: 'note', text: `${inputs.length} clips preloaded into the board's audio partition by its loader (${preload.image.length} bytes)` });
@@ -368,7 +382,7 @@ async function measure(store: ResultsStore, allInputs: Input[], ctx: MeasureCont
     for (const [clipIndex, { clip, pcm, clean: cleanPcm }] of inputs.entries()) {
       const expected = runClipOnHost(blob, pcm.samples, { cost });
       for (const f of ctx.faultHostFrames) if (expected.outFrames[f]) expected.outFrames[f]![0] ^= 1;
-      const send = frameSender(mode, clipToFrames(pcm.samples, blob.hop, blob.nFft), preload?.offsets[clipIndex] ?? 0, blob.hop);
+      const send = frameSender(mode, session, clipToFrames(pcm.samples, blob.hop, blob.nFft), preload?.offsets[clipIndex] ?? 0, blob.hop);
       phase('host');
       const frames = clipToFrames(pcm.samples, blob.hop, blob.nFft);
       const linkBefore = session.linkStats();

@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import seedrandom from 'seedrandom';
 import { cobsDecode, cobsEncode, cobsMaxEncoded } from '../../src/link/cobs.js';
 import { decodeChunk, encodeRawFrame, encodeWireFrame, FrameDecoder, type Frame } from '../../src/link/frame.js';
-import { decodePayload, encodePayload, messageName, Msg, Reply, REPLY, type MessageType } from '../../src/link/messages.js';
+import { decodePayload, decodeRecords, encodePayload, encodeRecords, messageName, Msg, PRELOADED_FRAME_BYTES, Reply, REPLY, type MessageType } from '../../src/link/messages.js';
 import { samplesCrc32 } from '../../src/link/session.js';
 
 interface Vectors {
@@ -17,6 +17,7 @@ interface Vectors {
   frames: { name: string; type: number; flags: number; seq: number; fields: Record<string, unknown>; payload: string; raw: string; crc: number; wire: string }[];
   dropped: { name: string; chunk: string }[];
   output_crc32: { name: string; samples: number[]; crc: number }[];
+  preloaded_frame_records: Record<string, unknown>[];
 }
 const V: Vectors = JSON.parse(readFileSync(new URL('../vectors/protocol.json', import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -72,7 +73,7 @@ function camel(fields: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(fields)) {
     const name = k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
     if (name === 'samples') out[name] = Int16Array.from(v as number[]);
-    else if (name === 'data') out[name] = hex(v as string);
+    else if (name === 'data' || name === 'records') out[name] = hex(v as string);
     else if (name === 'latency' || name === 'networkLatency') out[name] = BigInt(v as number);
     else out[name] = v;
   }
@@ -86,6 +87,17 @@ test('message payloads encode from and decode to the documented fields', () => {
     assert.equal(toHex(encodePayload(type, fields as never)), v.payload, `encode ${v.name}`);
     assert.deepEqual(decodePayload(type, hex(v.payload)), fields, `decode ${v.name}`);
   }
+});
+
+test('RUN_PRELOADED_BATCH reply records decode to the documented PRELOADED_FRAME fields, and back', () => {
+  const v = V.frames.find((f) => f.name === 'RUN_PRELOADED_BATCH reply')!;
+  const reply = decodePayload(Reply.RUN_PRELOADED_BATCH, hex(v.payload));
+  const want = V.preloaded_frame_records.map(camel);
+  assert.equal(reply.nFrames, want.length);
+  assert.equal(reply.records.length, want.length * PRELOADED_FRAME_BYTES);
+  assert.deepEqual(decodeRecords(Reply.RUN_PRELOADED_BATCH, 'PRELOADED_FRAME', reply.records), want);
+  assert.equal(toHex(encodeRecords('PRELOADED_FRAME', want)), toHex(reply.records));
+  assert.throws(() => decodeRecords(Reply.RUN_PRELOADED_BATCH, 'PRELOADED_FRAME', reply.records.subarray(1)), /malformed RUN_PRELOADED_BATCH reply: 119 record bytes, not a whole number of 40-byte/);
 });
 
 test('malformed payloads are refused with a one-line error naming the message', () => {

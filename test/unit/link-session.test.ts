@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { DeviceResetError, LinkError, StreamStateError } from '../../src/link/errors.js';
 import { parseBanner, StreamTransport } from '../../src/link/transport.js';
 import { linkStatsDelta, Session, type LinkTiming } from '../../src/link/session.js';
+import { Msg } from '../../src/link/messages.js';
 import { FakeDevice, type FakeDeviceOptions } from './support/fake-device.js';
 
 const LINK: LinkTiming = { banner_ms: 100, start_ms: 1000, rto_initial_ms: 20, rto_min_ms: 20, rto_max_ms: 100, give_up_ms: 200, activate_ms: 100, chunk_bytes: 480 };
@@ -70,5 +71,28 @@ test('a device reset mid-session: pending and later frames fail as such until th
   const d = linkStatsDelta(before, s.linkStats());
   assert.equal(d.deviceResets, 1);
   assert.equal(d.resyncs, 1, 'the device restarted its sequence, so the next request went after a HELLO');
+  await s.close();
+});
+
+test('RUN_PRELOADED_BATCH: one FrameResult per record in frame order; a lost reply is answered from memory, not run again', async () => {
+  const { dev, s } = await open({ dropReply: (f, copy) => f.type === Msg.RUN_PRELOADED_BATCH && copy === 1 });
+  await s.resetStream();
+  assert.equal(s.maxBatchFrames, 25, '(1024 - 8) / 40 records fit the fake\'s max payload');
+  const r = await s.runPreloadedBatch(10, 4096, 3);
+  assert.deepEqual(
+    r.map((f) => [f.latency, f.networkLatency, f.modelledCycles, f.outputCrc32, f.output]),
+    [10, 11, 12].map((i, k) => [1000 + i, 500 + i, 1000 + i, 4096 + 256 * k, null]),
+  );
+  assert.equal(dev.executed.filter((e) => e.type === Msg.RUN_PRELOADED_BATCH).length, 1, 'the retransmission was not executed');
+  assert.ok(s.linkStats().retransmissions >= 1);
+  await assert.rejects(s.runPreloadedBatch(0, 0, 26), /runPreloadedBatch: 26 frames asked for, one request holds 1 to 25/);
+  await assert.rejects(s.runPreloadedBatch(0, 0, 0), /1 to 25/);
+  await s.close();
+});
+
+test('RUN_PRELOADED_BATCH on firmware that predates it: error 2 said in one line, with the way out', async () => {
+  const { s } = await open({ unknownTypes: [Msg.RUN_PRELOADED_BATCH] });
+  await s.resetStream();
+  await assert.rejects(s.runPreloadedBatch(0, 0, 4), /RUN_PRELOADED_BATCH frame_index 0\.\.3: the board's firmware does not know RUN_PRELOADED_BATCH \(error 2, unknown type\)/);
   await s.close();
 });

@@ -95,6 +95,19 @@ cost = dict(macs_per_cycle=128, weight_bytes_per_cycle=8, elements_per_cycle=8, 
 hello_reply = dict(protocol_version=2, max_payload=1024, rx_credit_bytes=4096, model_partition_bytes=4194304,
                    arena_capacity_bytes=262144, clock_hz=500000000, latency_kind=2,
                    firmware_name="hil-firmware", firmware_version="0.1.0", board_name="sim", build_id="0123456789abcdef")
+# PRELOADED_FRAME records: a RUN_PRELOADED reply without frame_index.
+batch_records = [
+    dict(latency=143698 + k, modelled_cycles=31000, macs=23000, weight_bytes=23500, elements=900, ops=20,
+         network_latency=120000 + k, output_crc32=zlib.crc32(i16s(samples(128, 10 + k))))
+    for k in range(3)
+]
+
+
+def batch_record(r):
+    return struct.pack("<QIIIIH2xQI", r["latency"], r["modelled_cycles"], r["macs"], r["weight_bytes"], r["elements"],
+                       r["ops"], r["network_latency"], r["output_crc32"])
+
+
 # Messages: (name, type, seq, fields, payload). `fields` uses the names of docs/protocol.md §3.
 messages = [
     ("HELLO", 0x01, 0, dict(protocol_version=2), struct.pack("<H", 2)),
@@ -139,6 +152,12 @@ messages = [
      dict(frame_index=8, latency=5000, modelled_cycles=31000, macs=23000, weight_bytes=23500, elements=900, ops=20,
           network_latency=4000, output_crc32=0xCAFEF00D),
      struct.pack("<IQIIIIHHQI", 8, 5000, 31000, 23000, 23500, 900, 20, 0, 4000, 0xCAFEF00D)),
+    # n RUN_PRELOADED in one request; the reply's records are PRELOADED_FRAME (batch_records below).
+    ("RUN_PRELOADED_BATCH", 0x24, 12, dict(first_frame_index=16, input_offset=8192, n_frames=3),
+     struct.pack("<IIH", 16, 8192, 3)),
+    ("RUN_PRELOADED_BATCH reply", 0xA4, 12,
+     dict(first_frame_index=16, n_frames=3, records=hx(b"".join(batch_record(r) for r in batch_records))),
+     struct.pack("<IH2x", 16, 3) + b"".join(batch_record(r) for r in batch_records)),
 ]
 
 
@@ -194,5 +213,6 @@ print(json.dumps({
     "cobs_invalid": [dict(name=n, encoded=hx(e)) for n, e in cobs_invalid],
     "frames": frames,
     "dropped": [dict(name=n, chunk=c) for n, c in dropped],
+    "preloaded_frame_records": batch_records,
     "output_crc32": [dict(name=n, samples=v, crc=zlib.crc32(struct.pack("<%dh" % len(v), *v))) for n, v in output_crc_cases],
 }, indent=1))

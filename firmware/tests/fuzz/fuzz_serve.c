@@ -91,6 +91,8 @@ static int is_device_type(uint8_t t) {
     case HIL_MSG_MODEL_CHUNK | HIL_MSG_REPLY: case HIL_MSG_MODEL_ACTIVATE | HIL_MSG_REPLY:
     case HIL_MSG_STREAM_RESET | HIL_MSG_REPLY: case HIL_MSG_RUN_FRAME | HIL_MSG_REPLY: case HIL_MSG_GET_STATS | HIL_MSG_REPLY:
     case HIL_MSG_RESET | HIL_MSG_REPLY: case HIL_MSG_LOG: case HIL_MSG_ERROR: return 1;
+    case HIL_MSG_RUN_FRAME_CRC | HIL_MSG_REPLY: case HIL_MSG_RUN_PRELOADED | HIL_MSG_REPLY:
+    case HIL_MSG_RUN_PRELOADED_BATCH | HIL_MSG_REPLY: return 1;
     default: return 0;
   }
 }
@@ -128,6 +130,12 @@ static void check_output(unsigned activate_at) {
         fail("a RUN_FRAME reply whose length fits no hop", i);
       runs++;
     }
+    if (f.type == (HIL_MSG_RUN_PRELOADED_BATCH | HIL_MSG_REPLY)) {
+      uint16_t nf = f.len >= HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES ? hil_get_u16(f.payload + HIL_RUN_PRELOADED_BATCH_REPLY_N_FRAMES) : 0;
+      if (nf == 0 || f.len != HIL_RUN_PRELOADED_BATCH_REPLY_FIXED_BYTES + (uint32_t)nf * HIL_PRELOADED_FRAME_BYTES)
+        fail("a RUN_PRELOADED_BATCH reply whose length is not its n_frames records", i);
+      runs += nf;
+    }
     if (frames == activate_at && f.type != (HIL_MSG_MODEL_ACTIVATE | HIL_MSG_REPLY)) fail("the scripted MODEL_ACTIVATE failed", i);
     frames++;
     i = j + 1;
@@ -137,6 +145,10 @@ static void check_output(unsigned activate_at) {
   n_inputs_with_run += runs > 0;
 }
 
+/* An audio partition for RUN_PRELOADED and RUN_PRELOADED_BATCH: a size no whole number of hops fills, so
+ * offsets near its end exercise the bounds checks. */
+static uint8_t audio[20002];
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t setup = size ? data[0] : 0;
   const model_t *m = &models[(setup & FUZZ_SETUP_MODEL_MASK) % FUZZ_SERVE_N_MODELS];
@@ -144,6 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* A previous input may have uploaded over the partition. */
   memcpy(loopback_partition(), m->bytes, m->len);
   loopback_limit(0, 0);
+  for (size_t i = 0; i < sizeof audio; i++) audio[i] = (uint8_t)(i * 131u + (i >> 9));
+  loopback_set_audio(audio, sizeof audio);
   loopback_set_latency_kind(setup & FUZZ_SETUP_MODELLED ? HIL_LATENCY_MODELLED : HIL_LATENCY_MEASURED);
 
   script_len = 0;

@@ -70,6 +70,14 @@ static void u32_pair(uint8_t type, uint32_t a, uint32_t b) {
   frame(type, p, 8);
 }
 
+static void batch(uint32_t first, uint32_t offset, uint16_t n) {
+  uint8_t p[HIL_RUN_PRELOADED_BATCH_REQ_BYTES];
+  hil_put_u32(p + HIL_RUN_PRELOADED_BATCH_REQ_FIRST_FRAME_INDEX, first);
+  hil_put_u32(p + HIL_RUN_PRELOADED_BATCH_REQ_INPUT_OFFSET, offset);
+  hil_put_u16(p + HIL_RUN_PRELOADED_BATCH_REQ_N_FRAMES, n);
+  frame(HIL_MSG_RUN_PRELOADED_BATCH, p, sizeof p);
+}
+
 static void save(const char *name) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -110,6 +118,23 @@ int main(int argc, char **argv) {
     config(64);
     run_frame(hops[i], 1);
     snprintf(name, sizeof name, "run-modelled-model%u", i);
+    save(name);
+  }
+
+  /* Preloaded frames, one at a time and batched (the harness gives the port a 20002-byte audio
+   * partition): a retransmitted batch, and batches refused for n or for running past the partition. */
+  for (unsigned i = 0; i < 2; i++) {
+    begin((uint8_t)i);
+    frame(HIL_MSG_STREAM_RESET, NULL, 0);
+    u32_pair(HIL_MSG_RUN_PRELOADED, 0, 0);
+    batch(1, 2u * hops[i], 5);
+    record(FUZZ_OP_REPEAT, NULL, 0);
+    batch(6, 12u * hops[i], 25);
+    batch(0, 0, 0);
+    batch(0, 0, 26);
+    batch(0, 20002u - 4u * hops[i], 3); /* two hops fit, the third does not */
+    frame(HIL_MSG_GET_STATS, NULL, 0);
+    snprintf(name, sizeof name, "preloaded-model%u", i);
     save(name);
   }
 

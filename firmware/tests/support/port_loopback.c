@@ -74,9 +74,17 @@ uint8_t *hil_port_arena(uint32_t *size_bytes) {
   return arena;
 }
 
+/* None by default, as on a port whose clips are streamed; a test sets one to drive RUN_PRELOADED*. */
+static const uint8_t *audio;
+static uint32_t audio_bytes;
+void loopback_set_audio(const uint8_t *bytes, uint32_t len) {
+  audio = bytes;
+  audio_bytes = len;
+}
+
 const uint8_t *hil_port_audio_partition(uint32_t *size_bytes) {
-  *size_bytes = 0; /* no loader places audio here: clips are streamed */
-  return NULL;
+  *size_bytes = audio_bytes;
+  return audio;
 }
 
 /* Fixed figures, distinct per field so a test sees each one land in its place; a loopback has no real

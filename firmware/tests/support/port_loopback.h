@@ -19,6 +19,8 @@ void loopback_set_latency_kind(uint8_t kind);
 /* Limits the partition/arena the port offers (0 restores the full size), to provoke errors 4 and 8. */
 void loopback_limit(uint32_t partition_bytes, uint32_t arena_bytes);
 uint8_t *loopback_partition(void);
+/* The audio partition RUN_PRELOADED and RUN_PRELOADED_BATCH read; NULL (the default) for none. */
+void loopback_set_audio(const uint8_t *bytes, uint32_t len);
 unsigned loopback_resets(void);
 
 #endif

@@ -5,7 +5,7 @@
  */
 import { Duplex, PassThrough } from 'node:stream';
 import { encodeWireFrame, FrameDecoder, type Frame } from '../../../src/link/frame.js';
-import { decodePayload, encodePayload, Msg, PROTOCOL_VERSION, REPLY, Reply, type MessageType, type Payloads } from '../../../src/link/messages.js';
+import { decodePayload, encodePayload, encodeRecords, Msg, PROTOCOL_VERSION, REPLY, Reply, type MessageType, type Payloads } from '../../../src/link/messages.js';
 
 export interface FakeDeviceOptions {
   rxCreditBytes?: number;
@@ -19,6 +19,8 @@ export interface FakeDeviceOptions {
   silent?: boolean;
   /** Say so in a warning LOG when a request is dropped, as the firmware does. */
   logDrops?: boolean;
+  /** Request types this firmware predates: answered with error 2 (unknown type), as the firmware does. */
+  unknownTypes?: number[];
 }
 
 export class FakeDevice {
@@ -103,7 +105,28 @@ export class FakeDevice {
     this.lastSeq = f.seq;
     const entry: { type: number; seq: number; flags: number; frameIndex?: number } = { type: f.type, seq: f.seq, flags: f.flags };
     this.executed.push(entry);
+    if (this.opts.unknownTypes?.includes(f.type)) {
+      this.send(f, Msg.ERROR, { code: 2, message: `unknown message type 0x${f.type.toString(16)}` }, answered, true);
+      return;
+    }
     switch (f.type) {
+      case Msg.RUN_PRELOADED_BATCH: {
+        // Figures that name their frame and input offset, so a record is checkably its frame's.
+        const r = decodePayload(Msg.RUN_PRELOADED_BATCH, f.payload);
+        entry.frameIndex = r.firstFrameIndex;
+        const records = Array.from({ length: r.nFrames }, (_, k) => ({
+          latency: 1000n + BigInt(r.firstFrameIndex + k),
+          modelledCycles: 1000 + r.firstFrameIndex + k,
+          macs: 1,
+          weightBytes: 2,
+          elements: 3,
+          ops: 4,
+          networkLatency: 500n + BigInt(r.firstFrameIndex + k),
+          outputCrc32: r.inputOffset + 256 * k,
+        }));
+        this.send(f, Reply.RUN_PRELOADED_BATCH, { firstFrameIndex: r.firstFrameIndex, nFrames: r.nFrames, records: encodeRecords('PRELOADED_FRAME', records) }, answered, true);
+        return;
+      }
       case Msg.RUN_FRAME: {
         const r = decodePayload(Msg.RUN_FRAME, f.payload);
         entry.frameIndex = r.frameIndex;
