@@ -108,8 +108,8 @@ export interface FcWeightsCsr {
 }
 export type FcWeights = FcWeightsDense | FcWeightsBlock | FcWeightsCsr;
 
-export interface BlobFcOp extends OpBase {
-  op: 'FC';
+/** What the int8 FC and the 16x8 FC records share. */
+interface FcFields {
   input: number;
   output: number;
   inFeatures: number;
@@ -118,11 +118,15 @@ export interface BlobFcOp extends OpBase {
   actMax: number;
   perChannel: boolean;
   weightsOffset: number;
+  mult: Int32Array;
+  shift: Int8Array;
+}
+
+export interface BlobFcOp extends OpBase, FcFields {
+  op: 'FC';
   weightsBytes: number;
   nnz: number;
   biasEff: Int32Array;
-  mult: Int32Array;
-  shift: Int8Array;
   weights: FcWeights;
 }
 export interface BlobAddOp extends OpBase {
@@ -158,20 +162,10 @@ export interface BlobLutOp extends OpBase {
   table: Int8Array;
 }
 /** The 16x8 FC: int16 input and output, int8 dense weights, int64 bias (§5). */
-export interface BlobFc16Op extends OpBase {
+export interface BlobFc16Op extends OpBase, FcFields {
   op: 'FC16';
-  input: number;
-  output: number;
-  inFeatures: number;
-  outFeatures: number;
-  actMin: number;
-  actMax: number;
-  perChannel: boolean;
-  weightsOffset: number;
   w: Int8Array;
   bias: BigInt64Array;
-  mult: Int32Array;
-  shift: Int8Array;
 }
 /** int8 → int16 requantization (TFLite QUANTIZE between integer types). */
 export interface BlobQuantizeOp extends OpBase {
