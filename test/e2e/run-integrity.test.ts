@@ -157,8 +157,16 @@ describe('hil run: what it keeps', () => {
   });
 
   test('a second run into the same --out is refused naming the first one\'s pid; the first finishes unharmed', async () => {
+    // 32 clips (64 s of audio), so the first run is still going when the second starts even on an idle
+    // machine: with the four clips alone it once finished before the second reached the lock.
+    const many = join(dir, 'many');
+    const names = Array.from({ length: 32 }, (_, k) => `m${String(k).padStart(2, '0')}.wav`);
+    for (const sub of ['noisy', 'clean']) {
+      mkdirSync(join(many, sub), { recursive: true });
+      names.forEach((n, k) => writeFileSync(join(many, sub, n), readFileSync(join(dir, sub, `c${k % 4}.wav`))));
+    }
     const out = join(dir, 'concurrent');
-    const args = ['run', '--board', 'sim', '--model', modelDir, '--audio', join(dir, 'noisy'), '--clean', join(dir, 'clean'), '--out', out];
+    const args = ['run', '--board', 'sim', '--model', modelDir, '--audio', join(many, 'noisy'), '--clean', join(many, 'clean'), '--out', out];
     const first = start(args);
     await first.until(/clips, \d+ frames on sim/);
     const second = hil(args);
@@ -167,8 +175,8 @@ describe('hil run: what it keeps', () => {
     assert.match(second.stderr, new RegExp(`concurrent is in use by pid ${first.child.pid} \\(hil run\\) \\(wait for it to finish or stop it \\(kill ${first.child.pid}\\), or use another --out\\)`));
     assert.deepEqual(await first.exit, { code: 0, signal: null }, first.stderr());
     const results: ResultsFile = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    assert.deepEqual(results.rows.map((r) => r.clip), ['c0.wav', 'c1.wav', 'c2.wav', 'c3.wav']);
-    assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trimEnd().split('\n').length, 5);
+    assert.deepEqual(results.rows.map((r) => r.clip), names);
+    assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trimEnd().split('\n').length, names.length + 1);
   });
 
   test('Ctrl-C: one line saying what was kept and how to resume, exit code 130, no temporary directory left; the rerun resumes', async () => {
