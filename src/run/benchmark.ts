@@ -21,9 +21,10 @@ import { checkIdentity } from './identity.js';
 import { RunLogs } from './logs.js';
 import { resolveModel, type ResolvedModel } from './resolveModel.js';
 import type { ClipInput, ClipResult, Provenance, ResultsFile } from '../report/resultsSchema.js';
-import { ResultsStore, ROWS_FILE } from './results.js';
+import { DifferentRunError, ResultsStore, ROWS_FILE } from './results.js';
 import { summarize } from '../report/stats.js';
 import { HilError } from '../util/errors.js';
+import { sha256 } from '../util/fsx.js';
 import { toolVersions } from '../util/version.js';
 
 export interface BenchmarkOptions {
@@ -262,13 +263,13 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   // The board's driver actions and its line are logged to <out>/logs/ (attached once --out is locked).
   const logs = new RunLogs();
   const board = await loadBoard(opts.board, { port: opts.port, log: logs.link, boardLog: logs.board });
-  const outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
+  let outDir = resolve(opts.out ?? join('runs', `${board.name}-${model.name}-${model.sha256.slice(0, 8)}`));
   const note = (text: string) => onEvent({ type: 'note', text });
   // Every input is checked before --out is created or locked and before the firmware is built, so a
   // refused input leaves no trace and costs no wait; clips already stored are skipped by a peek at
   // rows.jsonl, and the store checks again under its lock.
   const alreadyDone = opts.overwrite ? new Set<string>() : peekDone(outDir);
-  const inputs = readInputs(
+  let inputs = readInputs(
     clips.filter((c) => !alreadyDone.has(c.name)),
     note,
   );
@@ -292,7 +293,23 @@ export async function runBenchmark(opts: BenchmarkOptions, onEvent: (e: Benchmar
   if (isPreloadMode(mode) && !board.preloadAudio) {
     throw new HilError(`--link ${mode}: board ${board.name} (${provenance.boardBackend}) has no loader that can place clips in memory`, 'use --link crc (or stream)');
   }
-  const store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false, note);
+  let store: ResultsStore;
+  try {
+    store = ResultsStore.open(outDir, provenance, opts.overwrite ?? false, note);
+  } catch (e) {
+    // The default directory is named by board and model only, so after the firmware or the clips changed it
+    // holds another run: rather than refuse a rerun of the same command (npm run demo after an update), this
+    // run goes to a directory named by its whole provenance, and a rerun of it resumes there.
+    if (opts.out !== undefined || !(e instanceof DifferentRunError)) throw e;
+    outDir = `${outDir}-${sha256(JSON.stringify({ ...provenance, versions: undefined })).slice(0, 8)}`;
+    note(`the default output directory holds another run (other firmware, clips or settings); this one goes to ${outDir}`);
+    const done = peekDone(outDir);
+    inputs = readInputs(
+      clips.filter((c) => !done.has(c.name)),
+      note,
+    );
+    store = ResultsStore.open(outDir, provenance, false, note);
+  }
   try {
     logs.attach(outDir);
     logs.board('info', `run: board ${board.name} (${provenance.boardBackend}), firmware build ${firmware.build_id}, model ${model.name} ${model.sha256.slice(0, 12)}`);

@@ -137,8 +137,11 @@ function legacyRows(dir: string): { meta: Provenance; rows: ClipResult[] } | nul
   return { meta: existing.provenance, rows: existing.rows };
 }
 
+/** An output directory that holds another run's results (a caller that chose the directory may pick another). */
+export class DifferentRunError extends HilError {}
+
 function differentRun(dir: string): HilError {
-  return new HilError(`${dir} holds results of a different run (model, board, firmware or audio differ)`, 'use another --out, or --overwrite to replace them');
+  return new DifferentRunError(`${dir} holds results of a different run (model, board, firmware or audio differ)`, 'use another --out, or --overwrite to replace them');
 }
 
 const SPEC: StoreSpec<typeof ClipResultSchema, typeof ProvenanceSchema> = {

@@ -9,6 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import wavefilePkg from 'wavefile';
 import { toInt16, writePcm16 } from '../../src/data/wav.js';
@@ -177,6 +179,31 @@ describe('hil run: what it keeps', () => {
     const results: ResultsFile = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     assert.deepEqual(results.rows.map((r) => r.clip), names);
     assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trimEnd().split('\n').length, names.length + 1);
+  });
+
+  test('without --out, a run that differs from the default directory\'s goes to a directory of its own, and its rerun resumes there', () => {
+    // Its own working directory, so the default runs/ is fresh; tsx by absolute URL, since that
+    // directory has no node_modules.
+    const cwd = mkdtempSync(join(tmpdir(), 'hil-default-out-'));
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const run = (audio: string) =>
+      spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), 'run', '--board', 'sim', '--model', modelDir, '--audio', audio, '--limit', '1'], { cwd, encoding: 'utf8', timeout: 180_000 });
+    const other = clipsWith('default-out', () => {}).noisy;
+    try {
+      const first = run(join(dir, 'noisy'));
+      assert.equal(first.status, 0, first.stderr);
+      const second = run(other);
+      assert.equal(second.status, 0, second.stderr);
+      assert.match(second.stderr, /the default output directory holds another run \(other firmware, clips or settings\); this one goes to .*runs\/sim-model-[0-9a-f]{8}-[0-9a-f]{8}/);
+      const dirs = readdirSync(join(cwd, 'runs')).sort();
+      assert.equal(dirs.length, 2, dirs.join(', '));
+      const again = run(other);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stderr, /1 clips? already done/);
+      assert.deepEqual(readdirSync(join(cwd, 'runs')).sort(), dirs, 'the rerun resumed in the same directory');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   test('Ctrl-C: one line saying what was kept and how to resume, exit code 130, no temporary directory left; the rerun resumes', async () => {
