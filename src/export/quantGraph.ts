@@ -23,8 +23,8 @@ export interface QTensor {
   dtype?: 'int16';
 }
 
-export interface QFc {
-  op: 'FC';
+/** What the int8 FC and the 16x8 FC share: int8 weights per output channel, requantization, clamp. */
+interface QFcFields {
   name: string;
   input: string;
   output: string;
@@ -33,14 +33,18 @@ export interface QFc {
   /** int8 [out][in]; zeros stand for pruned weights (the blob encoding decides whether they are stored). */
   weights: Int8Array;
   weightScales: Float32Array;
-  /** int32 bias at scale fround(input_scale · weightScales[o]), zero point 0 (the .tflite bias tensor). */
-  bias: Int32Array;
-  /** bias − input_zp · Σ_i W[o][i]: what the blob stores (docs/model-format.md §5). */
-  biasEff: Int32Array;
   multipliers: Int32Array;
   shifts: Int8Array;
   actMin: number;
   actMax: number;
+}
+
+export interface QFc extends QFcFields {
+  op: 'FC';
+  /** int32 bias at scale fround(input_scale · weightScales[o]), zero point 0 (the .tflite bias tensor). */
+  bias: Int32Array;
+  /** bias − input_zp · Σ_i W[o][i]: what the blob stores (docs/model-format.md §5). */
+  biasEff: Int32Array;
   activation: 'none' | 'relu';
 }
 
@@ -84,21 +88,10 @@ export interface QLut {
 }
 
 /** The 16x8 FC (int16 in and out, int8 dense weights, int64 bias; TFLite's 16x8 FULLY_CONNECTED). */
-export interface QFc16 {
+export interface QFc16 extends QFcFields {
   op: 'FC16';
-  name: string;
-  input: string;
-  output: string;
-  inFeatures: number;
-  outFeatures: number;
-  weights: Int8Array;
-  weightScales: Float32Array;
   /** int64 bias at scale fround(input_scale · weightScales[o]); the input zero point is 0, so nothing folds. */
   bias: BigInt64Array;
-  multipliers: Int32Array;
-  shifts: Int8Array;
-  actMin: number;
-  actMax: number;
 }
 
 /** int8 → int16 requantization (TFLite QUANTIZE between integer types). */
