@@ -30,6 +30,7 @@ interface SweepCliOptions {
   audio?: string;
   clean?: string;
   split?: string;
+  corpus?: string;
   limit?: string;
   instances?: string;
   port?: string;
@@ -61,6 +62,7 @@ export function sweepOptions(fileArg: string | undefined, opts: SweepCliOptions)
       ['--audio', opts.audio],
       ['--clean', opts.clean],
       ['--split', opts.split],
+      ['--corpus', opts.corpus],
     ] as const) {
       if (v !== undefined) throw new HilError(`${flag} cannot be given with a sweep file (${file})`, 'edit the sweep file, or leave the file out and give every flag; --boards, --limit, --instances and --seed override the file');
     }
@@ -72,7 +74,7 @@ export function sweepOptions(fileArg: string | undefined, opts: SweepCliOptions)
   const missing = (['model', 'profiles', 'boards'] as const).filter((k) => opts[k] === undefined);
   if (missing.length > 0) throw new HilError(`hil sweep needs a sweep file or ${missing.map((m) => `--${m}`).join(', ')}`, 'e.g. hil sweep sweeps/se-small-sim.json --out runs/x, or hil sweep --model models/se-small --profiles dense-int8 --boards sim --out runs/x');
   const split = opts.split as SweepOptions['split'];
-  return { model: list(opts.model!), profiles: opts.profiles!, boards: list(opts.boards!), audio: opts.audio, clean: opts.clean, split, limit, instances, seed };
+  return { model: list(opts.model!), profiles: opts.profiles!, boards: list(opts.boards!), audio: opts.audio, clean: opts.clean, split, corpus: opts.corpus, limit, instances, seed };
 }
 
 function duration(seconds: number): string {
@@ -109,7 +111,8 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'sweep directory: rows.jsonl and runs/<board>/<model>/<profile>/')
     .option('--audio <dir>', 'directory of noisy WAV clips (default: the built-in corpus, test split)')
     .option('--clean <dir>', 'directory of clean references with the same file names')
-    .option('--split <name>', 'without --audio: the built-in corpus split, test (8 clips, the default) or val (32)')
+    .option('--split <name>', 'without --audio: the built-in corpus split, test (8 clips, the default) or val (32); with --corpus, real-test too')
+    .option('--corpus <size|dir>', 'without --audio: clips of this corpus instead of the built-in one (e.g. real, with --split real-test: held-out real speech)')
     .option('--limit <n>', 'only the first n clips')
     .option('--instances <list>', 'board instances run at once, e.g. sim=2 (default 1 per board)')
     .option('--seed <n>', 'seed of the compressions (default 1, as the committed models)')

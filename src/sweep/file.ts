@@ -16,7 +16,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { HilError } from '../util/errors.js';
 import { checkFormatVersion, StringEnum, validate } from '../util/schema.js';
-import { BUILTIN_SPLITS, type SweepOptions } from './plan.js';
+import { SIZE_NAMES } from '../data/manifest.js';
+import { BUILTIN_SPLITS, CORPUS_SPLITS, type SweepOptions } from './plan.js';
 
 export const SWEEP_FILE_FORMAT = 'hil-sweep';
 export const SWEEP_FILE_VERSION = 1;
@@ -41,8 +42,12 @@ export const SweepFileSchema = Type.Object(
         {
           audio: Type.Optional(Name),
           clean: Type.Optional(Name),
-          /** Without audio: a split of the built-in corpus (default test; its 8 clips are few, val has 32). */
-          split: Type.Optional(StringEnum(BUILTIN_SPLITS)),
+          /** Without audio: another corpus than the built-in one: a size (`real`, built on first use with seed 1)
+           *  or a directory relative to this file. */
+          corpus: Type.Optional(Name),
+          /** Without audio: a split of the built-in corpus (default test; its 8 clips are few, val has 32), or
+           *  with corpus, of that corpus (real-test: the held-out real speech of the real sizes). */
+          split: Type.Optional(StringEnum(CORPUS_SPLITS)),
           limit: Type.Optional(Type.Integer({ minimum: 1 })),
         },
         { additionalProperties: false },
@@ -67,6 +72,10 @@ export function parseSweepFile(json: unknown, path: string): SweepOptions {
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(here, p));
   const boardRef = (b: string) => (b.includes('/') || b.endsWith('.json') ? rel(b) : b);
   if (f.clips?.split !== undefined && f.clips.audio !== undefined) throw new HilError(`${path}: clips.split and clips.audio are both given`, 'clips.split picks a split of the built-in corpus; clips.audio names your own clips');
+  if (f.clips?.corpus !== undefined && f.clips.audio !== undefined) throw new HilError(`${path}: clips.corpus and clips.audio are both given`, 'clips.corpus picks a corpus made by hil data build; clips.audio names your own clips');
+  if (f.clips?.corpus === undefined && f.clips?.split !== undefined && !(BUILTIN_SPLITS as readonly string[]).includes(f.clips.split)) {
+    throw new HilError(`${path}: clips.split "${f.clips.split}" is not a split of the built-in corpus (${BUILTIN_SPLITS.join(', ')})`, 'name the corpus that has it in clips.corpus, e.g. "corpus": "real"');
+  }
   if (f.clips?.clean !== undefined && f.clips.audio === undefined) throw new HilError(`${path}: clips.clean is given without clips.audio`, 'give the noisy directory as clips.audio, or leave both out for the built-in corpus');
   const boards = f.boards.map(boardRef);
   const instances: Record<string, number> = {};
@@ -78,6 +87,7 @@ export function parseSweepFile(json: unknown, path: string): SweepOptions {
     audio: f.clips?.audio === undefined ? undefined : rel(f.clips.audio),
     clean: f.clips?.clean === undefined ? undefined : rel(f.clips.clean),
     split: f.clips?.split,
+    corpus: f.clips?.corpus === undefined ? undefined : (SIZE_NAMES as readonly string[]).includes(f.clips.corpus) ? f.clips.corpus : rel(f.clips.corpus),
     limit: f.clips?.limit,
     instances,
     seed: f.seed,

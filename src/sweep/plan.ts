@@ -21,6 +21,7 @@ import { readCompressManifest, type CompressManifest } from '../compress/manifes
 import { readBoardFile, resolveBoardPath } from '../board/registry.js';
 import { checkLimit } from '../run/benchmark.js';
 import { defaultCorpusDir, ensureCorpus } from '../data/corpus.js';
+import { SIZE_NAMES, type SizeName } from '../data/manifest.js';
 import { HilError } from '../util/errors.js';
 import { sha256 } from '../util/fsx.js';
 import { parseBlob } from '../engine/index.js';
@@ -37,7 +38,11 @@ export interface SweepOptions {
   clean?: string;
   /** Without `audio`: this split of the built-in corpus (small, seed 1) instead of its test split, whose 8
    *  clips are few for a study: `val` has 32 (the compressions score themselves on these too). */
-  split?: BuiltinSplit;
+  split?: BuiltinSplit | CorpusSplit;
+  /** Without `audio`: a corpus other than the built-in one, a size `hil data build` makes (built on first
+   *  use, seed 1; e.g. `real`, whose `real-test` split holds speakers and noise training never sees) or a
+   *  corpus directory; `split` picks its split (default test). */
+  corpus?: string;
   limit?: number;
   /** Board instances run at once, by board name ('sim' → 2); 1 for a board not named. */
   instances?: Record<string, number>;
@@ -53,7 +58,15 @@ export interface SweepOptions {
 
 export const BUILTIN_SPLITS = ['test', 'val'] as const;
 export type BuiltinSplit = (typeof BUILTIN_SPLITS)[number];
+/** The splits a named corpus may have (real-test only in the real sizes). */
+export const CORPUS_SPLITS = ['test', 'val', 'real-test'] as const;
+export type CorpusSplit = (typeof CORPUS_SPLITS)[number];
 const BUILTIN = { size: 'small', seed: 1 } as const;
+
+/** The directory of a sweep's `corpus`: a size name (seed 1) or a directory. */
+function corpusDirOf(corpus: string): string {
+  return (SIZE_NAMES as readonly string[]).includes(corpus) ? defaultCorpusDir(corpus as SizeName, 1) : resolve(corpus);
+}
 
 /** The noisy and clean directories of a split of the built-in corpus. */
 export function builtinSplitDirs(split: BuiltinSplit): { audio: string; clean: string } {
@@ -232,10 +245,18 @@ export function resolveSweep(opts: SweepOptions): SweepDraft {
     instances[b] = n;
   }
   for (const b of boards) instances[b] ??= 1;
-  if (opts.split !== undefined) {
+  if (opts.corpus !== undefined) {
+    if (opts.audio !== undefined) throw new HilError(`a corpus (${opts.corpus}) and --audio ${opts.audio} are both given`, 'give one clip set');
+    const split = opts.split ?? 'test';
+    if (!(CORPUS_SPLITS as readonly string[]).includes(split)) throw new HilError(`split "${split}" is not one of ${CORPUS_SPLITS.join(', ')}`);
+    const dir = corpusDirOf(opts.corpus);
+    const audio = join(dir, split, 'noisy');
+    if (!existsSync(audio)) throw new HilError(`the corpus ${opts.corpus} has no ${split} split (${audio} is missing)`, 'pick a split it has; real-test is in the real sizes only (hil data build --size real)');
+    opts = { ...opts, audio, clean: join(dir, split, 'clean'), split: undefined };
+  } else if (opts.split !== undefined) {
     if (opts.audio !== undefined) throw new HilError(`a split (${opts.split}) of the built-in corpus and --audio ${opts.audio} are both given`, 'give one clip set');
-    if (!BUILTIN_SPLITS.includes(opts.split)) throw new HilError(`split "${String(opts.split)}" is not one of ${BUILTIN_SPLITS.join(', ')}`);
-    const d = builtinSplitDirs(opts.split);
+    if (!(BUILTIN_SPLITS as readonly string[]).includes(opts.split)) throw new HilError(`split "${String(opts.split)}" is not one of ${BUILTIN_SPLITS.join(', ')}`);
+    const d = builtinSplitDirs(opts.split as BuiltinSplit);
     if (!existsSync(d.audio)) throw new HilError(`the built-in corpus has no ${d.audio} yet`, 'build it with `hil data build --size small` (hil sweep builds it first)');
     opts = { ...opts, audio: d.audio, clean: d.clean };
   }
@@ -341,7 +362,9 @@ export type PrepareEvent =
  */
 export async function prepareSweep(opts: SweepOptions, onEvent: (e: PrepareEvent) => void = () => {}, command?: string): Promise<SweepPlan> {
   // The built-in corpus is made on first use (about two minutes), as `hil run` does.
-  if (opts.split !== undefined && opts.audio === undefined) await ensureCorpus(BUILTIN);
+  if (opts.corpus !== undefined && opts.audio === undefined) {
+    if ((SIZE_NAMES as readonly string[]).includes(opts.corpus)) await ensureCorpus({ size: opts.corpus as SizeName, seed: 1 });
+  } else if (opts.split !== undefined && opts.audio === undefined) await ensureCorpus(BUILTIN);
   const draft = resolveSweep(opts);
   for (const e of draft.entries) onEvent({ type: 'model', model: e.baseline.name, profile: e.profile.name, source: e.source, dir: e.dir, reason: e.reason });
   for (const e of draft.entries) {
