@@ -81,6 +81,10 @@ test('withInit: <profile>-scratch with another identity; the profile itself for 
   assert.notEqual(identityKey({ ...id, profileSha256: profileSha256(s) }), identityKey(id), 'the cache never takes one for the other');
   assert.equal(p.name, 'weight-90', 'the profile itself is not changed');
   throwsLine(() => parseInit('fresh'), /^--init "fresh" is not one of baseline, scratch/);
+  assert.throws(
+    () => parseInit('fresh'),
+    (e: unknown) => e instanceof HilError && e.line() === '--init "fresh" is not one of baseline, scratch (baseline fine-tunes the trained baseline; scratch trains from the seeded random init)',
+  );
   throwsLine(() => withInit(loadProfile('offline-90'), 'scratch'), /offline-90 is offline and does not train/);
 });
 
