@@ -37,7 +37,7 @@
  *                                   --budget block=720,unit=480 --scratch --models <dir with <arch>/model.json>]
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHS, type ArchName } from '../src/model/arch.js';
@@ -59,8 +59,8 @@ import { HilError } from '../src/util/errors.js';
 
 const ROOT = repoRoot();
 // Compressions and board runs happen in this process now: it yields to other work as the spawned `nice`
-// commands did.
-setPriority(10);
+// commands did, and never takes back a lower priority it was started with (`nice -n 15 npm run …`).
+setPriority(Math.max(10, getPriority()));
 const { values } = parseArgs({
   options: {
     arch: { type: 'string', multiple: true },
