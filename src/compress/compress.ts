@@ -2,8 +2,9 @@
  * `hil compress`: a trained baseline + a profile → a compressed model directory (docs/compression.md):
  * `model.json` (the FloatModel: pruned weights at 0, unit-pruned layers smaller), `model.hilm` (the blob
  * in the profile's encoding) and `manifest.json` (what it costs and how good it is). Learned structures
- * fine-tune through train() with the pruning hooks and QAT; training state lives in `<out>/train/` and a
- * rerun resumes from its checkpoint. The offline baseline prunes the post-training-quantized graph.
+ * fine-tune through train() with the pruning hooks and QAT (or, with `fine_tune.init: "scratch"`, train from
+ * the seeded random init under the same schedule; see `trainStart`); training state lives in `<out>/train/`
+ * and a rerun resumes from its checkpoint. The offline baseline prunes the post-training-quantized graph.
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
