@@ -21,17 +21,19 @@ export function register(program: Command): void {
     .option('--corpus <dir|size>', "corpus for fine-tuning and validation (default: the baseline's training corpus)")
     .option('--board <name|file>', 'board whose preferred_block a profile with "block": "board" uses')
     .option('--epochs <n>', "fine-tuning epochs (default: the profile's)")
+    .option('--init <from>', "baseline (fine-tune its weights) or scratch (train from the seeded random init; the profile is named <profile>-scratch); default: the profile's fine_tune.init")
     .option('--seed <n>', 'seed for remixing and batch order', '1')
     .option('--val-limit <n>', 'score at most this many val mixtures (default all)')
     .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu', 'auto')
     .option('--overwrite', 'replace the compressed model and training state in --out instead of refusing another run\'s')
     .action(
       action(async (o: Record<string, string | boolean | undefined>) => {
-        const { loadProfile } = await import('../compress/profile.js');
+        const { loadProfile, parseInit, withInit } = await import('../compress/profile.js');
         const { baselinePath, compress } = await import('../compress/compress.js');
         const { loadFloatModel } = await import('../model/floatModel.js');
         const { loadTrainCorpus } = await import('../model/dataset.js');
-        const profile = loadProfile(String(o.profile), { board: o.board === undefined ? undefined : String(o.board) });
+        const init = o.init === undefined ? undefined : parseInit(String(o.init));
+        const profile = withInit(loadProfile(String(o.profile), { board: o.board === undefined ? undefined : String(o.board) }), init);
         const bPath = baselinePath(String(o.model));
         const baseline = loadFloatModel(bPath);
         const cSpec = o.corpus === undefined ? baselineCorpus(baseline) : String(o.corpus);
@@ -43,7 +45,7 @@ export function register(program: Command): void {
         if (valLimit !== undefined && valLimit < 1) throw new HilError(`--val-limit must be at least 1, got ${valLimit}`);
         const corpus = loadTrainCorpus(dir);
         const out = resolve(String(o.out));
-        process.stderr.write(`hil compress: ${profile.name} (${profile.structure}) on ${bPath}, corpus ${dir}: ${corpus.speech.length} speech, ${corpus.val.length} val mixtures → ${out}\n`);
+        process.stderr.write(`hil compress: ${profile.name} (${profile.structure}${profile.fineTune.init === 'scratch' ? ', from scratch' : ''}) on ${bPath}, corpus ${dir}: ${corpus.speech.length} speech, ${corpus.val.length} val mixtures → ${out}\n`);
         const m = await compress({
           baseline: bPath,
           profile,

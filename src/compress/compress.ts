@@ -2,8 +2,9 @@
  * `hil compress`: a trained baseline + a profile → a compressed model directory (docs/compression.md):
  * `model.json` (the FloatModel: pruned weights at 0, unit-pruned layers smaller), `model.hilm` (the blob
  * in the profile's encoding) and `manifest.json` (what it costs and how good it is). Learned structures
- * fine-tune through train() with the pruning hooks and QAT; training state lives in `<out>/train/` and a
- * rerun resumes from its checkpoint. The offline baseline prunes the post-training-quantized graph.
+ * fine-tune through train() with the pruning hooks and QAT (or, with `fine_tune.init: "scratch"`, train from
+ * the seeded random init under the same schedule; see `trainStart`); training state lives in `<out>/train/`
+ * and a rerun resumes from its checkpoint. The offline baseline prunes the post-training-quantized graph.
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { ARCHS, type Arch } from '../model/arch.js';
 import { loadFloatModel, saveFloatModel, type FloatModel } from '../model/floatModel.js';
 import { stepsPerEpoch, type TrainCorpus } from '../model/dataset.js';
 import type { BackendChoice } from '../model/tfBackend.js';
+import type { QatOptions } from '../model/train.js';
 import { floatModelDigest, lowerToQuantGraph } from '../export/lower.js';
 import { writeBlobDetailed } from '../export/blob.js';
 import type { QuantGraph } from '../export/quantGraph.js';
@@ -125,6 +127,22 @@ function checkPruneTargets(profile: Profile, arch: Arch, matrices: readonly stri
   }
 }
 
+/**
+ * Where training starts and how fast it moves. Fine-tuning starts from the baseline's weights and ranges,
+ * quantization-aware from the first step, at the profile's (small) rate. From scratch
+ * (`fine_tune.init: "scratch"`) starts from train()'s seeded random init, as `hil train` does, with no
+ * trained ranges yet, so QAT waits for `hil train --qat`'s float warm-up; and at the peak and floor rate the
+ * baseline itself was trained with, since a fine-tuning rate would leave a random init mostly untrained in
+ * a fine-tuning budget.
+ */
+export function trainStart(profile: Profile, baseline: FloatModel): { init?: FloatModel; qat: QatOptions; lr: number; lrFloor?: number } {
+  const ft = profile.fineTune;
+  if (ft.init !== 'scratch') return { init: baseline, qat: { enabled: ft.qat, warmupSteps: 0 }, lr: ft.lr };
+  const prov = baseline.provenance as { lr?: unknown; lrFloor?: unknown };
+  // Baselines record both; train()'s defaults are what one that does not was trained with.
+  return { qat: { enabled: ft.qat }, lr: typeof prov.lr === 'number' ? prov.lr : 2e-3, lrFloor: typeof prov.lrFloor === 'number' ? prov.lrFloor : 0.05 };
+}
+
 export async function compress(opts: CompressOptions): Promise<CompressManifest> {
   const t0 = Date.now();
   const profile = opts.profile;
@@ -184,6 +202,9 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
   } else {
     if (epochs > 0) {
       const { train, LOSS_KINDS } = await import('../model/train.js');
+      const start = trainStart(profile, baseline);
+      const fromScratch = start.init === undefined;
+      if (fromScratch) log(`from scratch: the seeded random init of ${arch.name} (seed ${opts.seed}), lr ${start.lr} as the baseline was trained, ${ft.qat ? 'int8 QAT after the float warm-up' : 'float'}; the baseline gives the arch, corpus and float reference only`);
       // Fine-tuning continues the baseline's own objective: its loss (models from before the loss option
       // were trained on magnitudes) and its feature normalisation, so that dense-int8 and every pruned
       // profile differ from the baseline only by the structure.
@@ -196,9 +217,10 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
         corpus,
         epochs,
         seed: opts.seed,
-        // The baseline is trained (with QAT ranges): fake quantization from the first step, ranges
-        // re-observed while the structure changes and frozen at 80 % for the last stretch.
-        qat: { enabled: profile.fineTune.qat, warmupSteps: 0 },
+        // The start (trainStart): a fine-tuned baseline is trained (with QAT ranges), so fake quantization
+        // from the first step, ranges re-observed while the structure changes and frozen at 80 % for the
+        // last stretch; from scratch, the random init after a float warm-up.
+        ...start,
         outDir: join(opts.outDir, 'train'),
         // The pruning hooks follow the profile: training state of another profile, baseline, corpus or
         // seed must not be resumed under this one's name.
@@ -206,8 +228,6 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
         lockedBy: `hil compress ${profile.name}`,
         batchSize,
         frames,
-        lr: profile.fineTune.lr,
-        init: baseline,
         hooks: pruningHooks(profile, arch, log),
         loss,
         ...(profile.fineTune.distill ? { distill: { teacher: baseline, weight: profile.fineTune.distill } } : {}),
@@ -215,11 +235,11 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
         backend: opts.backend,
         valEvery: Math.max(1, Math.ceil(epochs / 4)),
         log,
-        provenance: { producer: 'hil compress', profile: profile.name, structure: s, baseline: { path: shown(bPath), digest: hex(floatModelDigest(baseline)) } },
+        provenance: { producer: 'hil compress', profile: profile.name, structure: s, baseline: { path: shown(bPath), digest: hex(floatModelDigest(baseline)) }, ...(fromScratch ? { init: 'scratch' } : {}) },
       });
       model = result.model;
       const last = result.history.at(-1);
-      training = { epochs, steps: last?.step ?? 0, lr: profile.fineTune.lr, qat: profile.fineTune.qat, loss, ...(profile.fineTune.distill ? { distill: profile.fineTune.distill } : {}), featureNorm: baseline.featureNorm !== undefined, batchSize, frames, history: result.history };
+      training = { epochs, steps: last?.step ?? 0, lr: start.lr, qat: ft.qat, loss, ...(fromScratch ? { init: { from: 'scratch' as const, seed: opts.seed, lrFloor: start.lrFloor ?? 0.05 } } : {}), ...(profile.fineTune.distill ? { distill: profile.fineTune.distill } : {}), featureNorm: baseline.featureNorm !== undefined, batchSize, frames, history: result.history };
     }
     if (s === 'unit') {
       const shrunk = shrinkUnits(model);

@@ -141,6 +141,9 @@ export const CompressManifestSchema = Type.Object({
       loss: Type.String(),
       /** Weight of the distillation loss against the dense baseline; absent when not distilled. */
       distill: Type.Optional(Num),
+      /** Present when trained from the seeded random init (profile `fine_tune.init: "scratch"`) instead of
+       *  fine-tuned from the baseline: the init's seed and the lr floor of the baseline's schedule. */
+      init: Type.Optional(Type.Object({ from: Type.Literal('scratch'), seed: Int, lrFloor: Num })),
       featureNorm: Type.Boolean(),
       batchSize: Int,
       frames: Int,

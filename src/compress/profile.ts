@@ -45,6 +45,13 @@ export const FineTuneSchema = Type.Object({
    * it keep their resolved hash and their committed compressions stay valid.
    */
   distill: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  /**
+   * "scratch": train from the arch's seeded random init (the one `hil train` starts from) instead of the
+   * baseline's weights, with the same pruning schedule and QAT (after the float warm-up `hil train --qat`
+   * uses) and the learning rate the baseline was trained with. Absent means from the baseline, so profiles
+   * written before it keep their resolved hash and their committed compressions stay valid.
+   */
+  init: Type.Optional(Type.Literal('scratch')),
 });
 export type FineTune = Static<typeof FineTuneSchema>;
 
@@ -79,6 +86,10 @@ export const ProfileSpecSchema = Type.Object({
 /** What src/compress works with; `source` is the profile's path, for messages and the manifest. */
 export type Profile = Omit<Static<typeof ProfileSpecSchema>, 'file'> & { source: string };
 
+/** Where training starts: the baseline's weights (fine-tuning) or the seeded random init (from scratch). */
+export const INITS = ['baseline', 'scratch'] as const;
+export type Init = (typeof INITS)[number];
+
 const fraction = Type.Number({ minimum: 0, maximum: 1 });
 
 /** A profile file (profiles/*.json) as written: optional fields are filled in by parseProfile. */
@@ -111,6 +122,7 @@ export const PROFILE_SCHEMA = Type.Object(
           lr: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
           qat: Type.Optional(Type.Boolean()),
           distill: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          init: Type.Optional(StringEnum(INITS)),
         },
         { additionalProperties: false },
       ),
@@ -173,6 +185,8 @@ export function parseProfile(json: unknown, file: string, opts: ProfileOptions =
     lr: ft.lr ?? DEFAULT_FINE_TUNE.lr,
     qat: ft.qat ?? DEFAULT_FINE_TUNE.qat,
     ...(ft.distill ? { distill: ft.distill } : {}),
+    // "baseline" is the default written out: it resolves to the absent field, the same identity.
+    ...(ft.init === 'scratch' ? { init: 'scratch' as const } : {}),
   };
   const s = raw.structure;
   if (s === 'none' && raw.sparsity !== 0) throw bad('sparsity', `must be 0 for structure "none", got ${raw.sparsity}`, 'use structure weight, block, unit or offline to prune');
@@ -181,6 +195,8 @@ export function parseProfile(json: unknown, file: string, opts: ProfileOptions =
     throw bad(fineTune.steps === null ? 'fine_tune.epochs' : 'fine_tune.steps', 'is 0, but a learned structure needs training', 'use structure "offline" for pruning without training');
   if (fineTune.distill !== undefined && s !== 'weight' && s !== 'block' && s !== 'unit')
     throw bad('fine_tune.distill', `is only meaningful for a learned structure (weight, block or unit), not "${s}"`, 'remove the field');
+  if (fineTune.init === 'scratch' && s === 'offline')
+    throw bad('fine_tune.init', '"scratch" needs training, which structure "offline" does without', 'remove the field, or use structure weight, block, unit or none');
   if (raw.block !== undefined && s !== 'block') throw bad('block', `is only meaningful for structure "block", not "${s}"`, 'remove the field');
 
   let block: [number, number] | null = null;
@@ -212,6 +228,30 @@ export function parseProfile(json: unknown, file: string, opts: ProfileOptions =
   // Only a 16-bit output is recorded, so every int8 profile keeps the identity (and cache key) it had.
   const outputBits = raw.output_bits === 16 ? { outputBits: 16 as const } : {};
   return { name: raw.name, description: raw.description ?? '', structure: s, sparsity: raw.sparsity, block, schedule, fineTune, prune, encoding, ...outputBits, source: file };
+}
+
+/**
+ * The profile trained from `init`: "scratch" sets `fine_tune.init` and suffixes the name `-scratch`, so the
+ * result's identity and directory never collide with the fine-tuned one; the profile's own init leaves it
+ * unchanged (same identity, same directory).
+ */
+export function withInit(profile: Profile, init: Init | undefined): Profile {
+  if (init === undefined || init === initOf(profile)) return profile;
+  if (profile.structure === 'offline') throw new HilError(`--init ${init}: profile ${profile.name} is offline and does not train`, 'use a profile of structure weight, block, unit or none');
+  const { init: _old, ...ft } = profile.fineTune;
+  // A scratch profile fine-tuned instead: `x-scratch` becomes `x`, any other name gains `-baseline`.
+  if (init === 'baseline') return { ...profile, name: profile.name.endsWith('-scratch') ? profile.name.slice(0, -'-scratch'.length) : `${profile.name}-baseline`, fineTune: ft };
+  return { ...profile, name: `${profile.name}-scratch`, fineTune: { ...ft, init: 'scratch' } };
+}
+
+export function initOf(profile: Pick<Profile, 'fineTune'>): Init {
+  return profile.fineTune.init === 'scratch' ? 'scratch' : 'baseline';
+}
+
+/** `--init` as given on a command line (`where` names the option). */
+export function parseInit(value: string, where = '--init'): Init {
+  if (!(INITS as readonly string[]).includes(value)) throw new HilError(`${where} "${value}" is not one of ${INITS.join(', ')}`, 'baseline fine-tunes the trained baseline; scratch trains from the seeded random init');
+  return value as Init;
 }
 
 /** weight → csr, block → its own blocks, unit → dense (the layers shrank), offline → csr, none → dense. */
