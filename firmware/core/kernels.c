@@ -47,6 +47,34 @@ void hil_fc_csr_scalar(const hil_fc_args_t *a, const hil_fc_csr_t *w) {
   }
 }
 
+void hil_fc_csr4_scalar(const hil_fc_args_t *a, const hil_fc_csr4_t *w) {
+  const uint8_t *c = w->codes;
+  const int8_t *v = w->value, *x = a->x;
+  for (uint32_t o = 0; o < a->out_features; o++) {
+    const uint8_t *end = c + ((uint32_t)w->row_codes[o] + 1u) / 2u;
+    /* Column -1 before the first code (unsigned wrap-around is defined), so a first code d is column d - 1.
+     * A row's pad nibble reads as an escape: it moves the column without touching x or the values. */
+    uint32_t col = UINT32_MAX;
+    int32_t dot = 0;
+    for (; c < end; c++) {
+      const uint32_t b = *c, lo = b & 15u, hi = b >> 4;
+      if (lo) {
+        col += lo;
+        dot += (int32_t)*v++ * (int32_t)x[col];
+      } else {
+        col += 15u;
+      }
+      if (hi) {
+        col += hi;
+        dot += (int32_t)*v++ * (int32_t)x[col];
+      } else {
+        col += 15u;
+      }
+    }
+    a->y[o] = hil_fc_requant(a, o, dot);
+  }
+}
+
 void hil_add_scalar(const hil_add_params_t *p, const int8_t *x1, const int8_t *x2, int8_t *y, uint32_t n,
                     int subtract) {
   for (uint32_t i = 0; i < n; i++) {
