@@ -11,8 +11,12 @@
  *    cores, `--no-emulated` skips QEMU).
  * 3. Flash (the blob's bytes) of each committed blob as stored and with its FC weights re-encoded by
  *    `auto` (src/export/reencode.ts), against the nonzero int8 weight bytes.
+ * 4. With --network: the weight-70 and weight-90 blobs of both models re-encoded as CSR and as CSR4, run
+ *    on the corstone-300 firmware under QEMU for 17 frames of a seeded speech-like clip: emulated network
+ *    instructions per frame (median), the engine's counters, and whether every output equals the host
+ *    engine's.
  *
- *   npm run bench:encodings [-- --board corstone-300,m4,m7] [--no-emulated] [--json]
+ *   npm run bench:encodings [-- --board corstone-300,m4,m7] [--no-emulated] [--network] [--json]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +28,9 @@ import { HilError } from '../src/util/errors.js';
 import { repoRoot } from '../src/util/paths.js';
 import { buildBenchImages, runBenchImage } from '../test/support/cs300bench.js';
 import { buildMcuBenchImages, mcuBoard, runMcuBenchImage } from '../test/support/mcubench.js';
+import { scaleToPeak, speechLike } from '../test/support/speechlike.js';
+import { loadBoard } from '../src/board/registry.js';
+import { clipToFrames, ETHOS_U55_128, runClipOnHost } from '../src/engine/index.js';
 
 const ROOT = repoRoot();
 const MODELS = ['se-paper', 'se-small'];
@@ -115,6 +122,51 @@ async function emulated(board: string): Promise<KernelRow[]> {
   return rows;
 }
 
+interface NetworkRow {
+  blob: string;
+  encoding: string;
+  bytes: number;
+  macs: number;
+  weightBytes: number;
+  /** Median over the frames: emulated M55 instructions of the graph alone. */
+  networkInstructions: number;
+  bitExact: boolean;
+}
+
+async function network(model: string, level: string): Promise<NetworkRow[]> {
+  const orig = new Uint8Array(readFileSync(join(ROOT, 'models', model, 'compressed', level, 'model.hilm')));
+  const pcm = Int16Array.from(scaleToPeak(speechLike(0.25, 'bench-encodings'), 0.5), (v) => Math.round(v * 32767));
+  const rows: NetworkRow[] = [];
+  for (const kind of ['csr', 'csr4'] as const) {
+    const blob = reencodeBlob(orig, { kind }).bytes;
+    const host = runClipOnHost(blob, pcm, { cost: ETHOS_U55_128 });
+    const frames = clipToFrames(pcm, parseBlob(blob).hop, 512);
+    const board = await loadBoard('corstone-300');
+    try {
+      await board.flash(blob);
+      const s = await board.open();
+      await s.hello();
+      await s.configure({ ...ETHOS_U55_128 });
+      await s.loadModel(blob);
+      await s.resetStream();
+      const res = await Promise.all(frames.map((f, i) => s.runFrame(i, f)));
+      const net = res.map((r) => Number(r.networkLatency)).sort((a, b) => a - b);
+      rows.push({
+        blob: `${model}/${level}`,
+        encoding: kind,
+        bytes: blob.length,
+        macs: res[0]!.macs,
+        weightBytes: res[0]!.weightBytes,
+        networkInstructions: net[net.length >> 1]!,
+        bitExact: res.every((r, i) => r.output.length === host.outFrames[i]!.length && r.output.every((v, k) => v === host.outFrames[i]![k])),
+      });
+    } finally {
+      await board.close();
+    }
+  }
+  return rows;
+}
+
 function align(header: string[], body: string[][]): string {
   const w = header.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
   return [header, ...body].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
@@ -135,8 +187,14 @@ async function main(): Promise<void> {
   const flash = MODELS.flatMap((m) => levels(m).filter((l) => Number(l.split('-')[1]) >= 70).map((l) => flashOf(m, l)));
   const kernels: KernelRow[] = [];
   for (const b of boards) kernels.push(...(await emulated(b)));
+  const nets: NetworkRow[] = [];
+  if (process.argv.includes('--network')) {
+    // The QEMU backend of boards/corstone-300.json, whatever HIL_BACKEND the caller has.
+    process.env.HIL_BACKEND = 'qemu';
+    for (const m of MODELS) for (const l of ['weight-70', 'weight-90']) if (levels(m).includes(l)) nets.push(...(await network(m, l)));
+  }
   if (json) {
-    process.stdout.write(`${JSON.stringify({ bytesPerStoredWeight: { unit: 'measured on the host', rows: bytes }, instructionsPerMac: { unit: 'emulated instructions (QEMU -icount)', rows: kernels }, flash: { unit: 'measured on the host (kB = 1024 bytes)', rows: flash } }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ bytesPerStoredWeight: { unit: 'measured on the host', rows: bytes }, instructionsPerMac: { unit: 'emulated instructions (QEMU -icount)', rows: kernels }, network: { unit: 'emulated M55 instructions per frame (corstone-300, QEMU)', rows: nets }, flash: { unit: 'measured on the host (kB = 1024 bytes)', rows: flash } }, null, 2)}\n`);
     return;
   }
   const f2 = (v: number) => v.toFixed(2);
@@ -151,6 +209,11 @@ async function main(): Promise<void> {
         `${align(['kernel', ...SPARSITIES.map((s) => `${Math.round(100 * s)}%`)], KERNELS.map((k) => [k, ...SPARSITIES.map((s) => ((r) => (r ? f2(r.perMac) : '–'))(rows.find((r) => r.kernel === k && r.sparsity === s)))]))}\n\n`,
     );
   }
+  if (nets.length)
+    process.stdout.write(
+      'Whole network on the corstone-300 firmware under QEMU (emulated M55 instructions per frame, median of 17 frames; counters from the engine)\n' +
+        `${align(['blob', 'encoding', 'bytes', 'MACs/frame', 'weight bytes/frame', 'network instr/frame', 'bit-exact with host'], nets.map((r) => [r.blob, r.encoding, String(r.bytes), String(r.macs), String(r.weightBytes), String(r.networkInstructions), r.bitExact ? 'yes' : 'NO']))}\n\n`,
+    );
   process.stdout.write(
     'Flash of the committed blobs, as stored and re-encoded with auto (measured on the host; kB = 1024 bytes)\n' +
       `${align(['blob', 'stored kB', 'auto kB', 'nonzero int8 kB', 'auto picks'], flash.map((r) => [r.blob, r.storedKb.toFixed(1), r.autoKb.toFixed(1), r.nonzeroKb.toFixed(1), r.encodings]))}\n`,
