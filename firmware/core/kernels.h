@@ -65,6 +65,7 @@ void hil_fc_csr4_scalar(const hil_fc_args_t *a, const hil_fc_csr4_t *w);
 #define HIL_KERNELS_MVE 1
 void hil_fc_dense_mve(const hil_fc_args_t *a, const int8_t *w);
 void hil_fc_block_mve(const hil_fc_args_t *a, const hil_fc_block_t *w); /* falls back for widths not 4/8/16 */
+void hil_fc_csr4_mve(const hil_fc_args_t *a, const hil_fc_csr4_t *w);
 #else
 #define HIL_KERNELS_MVE 0
 #endif
@@ -99,8 +100,15 @@ static inline void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w)
 #endif
 }
 static inline void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w) { hil_fc_csr_scalar(a, w); }
-/* Like CSR's, the 4-bit deltas are a serial prefix sum, so MVE and DSP builds run the scalar kernel too. */
-static inline void hil_fc_csr4(const hil_fc_args_t *a, const hil_fc_csr4_t *w) { hil_fc_csr4_scalar(a, w); }
+/* CSR4's 4-bit deltas are prefix-summed 16 at a time on MVE (kernels_mve.c); DSP builds run the scalar
+ * kernel, whose escape-free words already go without a branch per code. */
+static inline void hil_fc_csr4(const hil_fc_args_t *a, const hil_fc_csr4_t *w) {
+#if HIL_KERNELS_MVE
+  hil_fc_csr4_mve(a, w);
+#else
+  hil_fc_csr4_scalar(a, w);
+#endif
+}
 
 /* The 16x8 FC (TFLite's int16 FULLY_CONNECTED, CMSIS-NN's arm_fully_connected_s16): int16 input and
  * output (zero point 0), int8 dense weights [out][in], int64 bias, an int64 accumulator and the 64-bit
