@@ -83,7 +83,7 @@ void hil_fc_csr4_scalar(const hil_fc_args_t *a, const hil_fc_csr4_t *w) {
     const int words = 6u * w->row_codes[o] >= a->in_features;
     for (; words && end - c >= 4; c += 4) {
       uint32_t q;
-      memcpy(&q, c, 4); /* rows start on any byte: an unaligned load where the core has one */
+      memcpy(&q, c, 4); /* rows start on any byte: an unaligned load; little-endian, so code 0 is bits 0-3 */
       if ((q - 0x11111111u) & ~q & 0x88888888u) {
         for (uint32_t k = 0; k < 4; k++) dot = csr4_byte(c[k], &col, &v, x, dot);
         continue;
@@ -96,7 +96,7 @@ void hil_fc_csr4_scalar(const hil_fc_args_t *a, const hil_fc_csr4_t *w) {
 #undef HIL_CSR4_CODE
       v += 8;
     }
-    /* A counted loop (a low-overhead loop on Armv8.1-M) over the bytes left. */
+    /* The bytes left, as a counted loop (a little tighter on the M55 than a pointer compare). */
     const uint32_t left = (uint32_t)(end - c);
     for (uint32_t k = 0; k < left; k++) dot = csr4_byte(c[k], &col, &v, x, dot);
     c = end;
