@@ -6,7 +6,8 @@
  * takes several beats on silicon, an SMLAD once though it is two MACs, and memory is free.
  *
  * Per layer shape (out x in): dense (scalar and optimised), block-sparse optimised at 50/75/90 % sparsity
- * for each block shape (and scalar at 90 %), and CSR (scalar; its deltas are a serial prefix sum).
+ * for each block shape (and scalar at 90 %), and at 50/70/80/90/95 % unstructured sparsity CSR, CSR4 and
+ * the bitmap prototype (all scalar: their column indices are a serial prefix sum or bit scan).
  * "Optimised" (MVE below) is MVE on the M55 and DSP on the M4/M7/M33; speedups are against the core's own
  * dense optimised kernel, so the tables say which structure wins on which core.
  * Last, per core, the block shapes ranked at equal sparsity (nine shapes, firmware/bench/bench.c): the
@@ -124,7 +125,7 @@ function analyse(rows: Row[]): ShapeResult[] {
       const speedup = dense.instructions / r.instructions;
       lines.push({
         kernel: r.kernel,
-        block: r.kernel.startsWith('block') ? r.block : r.kernel.startsWith('csr') ? '1x1' : '–',
+        block: r.kernel.startsWith('block') ? r.block : r.kernel.startsWith('csr') || r.kernel.startsWith('bitmap') ? '1x1' : '–',
         sparsity: 1 - r.stored / r.all,
         stored: r.stored,
         macs: r.macs,
@@ -145,7 +146,9 @@ function analyse(rows: Row[]): ShapeResult[] {
       for (const k of [`block-${OPT}`, 'block-scalar'])
         for (const r of here.filter((x) => x.kernel === k && x.block === block && x.stored > 0)) add(r, empty?.instructions ?? NaN);
     }
-    for (const r of here.filter((x) => x.kernel === 'csr-scalar')) add(r, NaN);
+    // Weight-level encodings at 50/70/80/90/95 % (CSR, CSR4 scalar and as the engine runs it, and the bitmap
+    // prototype, firmware/bench/bench.c).
+    for (const k of ['csr-scalar', 'csr4-scalar', `csr4-${OPT}`, 'bitmap-scalar']) for (const r of here.filter((x) => x.kernel === k)) add(r, NaN);
 
     const d = lines.find((l) => l.kernel === `dense-${OPT}`)!;
     // The dense goal is the M55's (MVE); on the DSP cores the figure is put against the scalar kernel.
@@ -215,7 +218,7 @@ function summary(results: ShapeResult[]): string {
       const l = r.lines.find((x) => x.kernel === `block-${OPT}` && x.block === b && Math.abs(x.sparsity - 0.9) <= 0.02);
       return l ? `${f2(l.speedup)}x: ${pct(l.wholeOfIdeal)} / ${pct(l.macWorkOfIdeal)}` : '–';
     }),
-    ((l) => (l ? `${f2(l.speedup)}x` : '–'))(r.lines.find((x) => x.kernel === 'csr-scalar')),
+    ((l) => (l ? `${f2(l.speedup)}x` : '–'))(r.lines.find((x) => x.kernel === 'csr-scalar' && Math.abs(x.sparsity - 0.9) <= 0.02)),
   ]);
   return align(header, body, 1);
 }

@@ -50,7 +50,8 @@ export const ENGINE_VECTORS: VectorSpec[] = [
   {
     name: 'tiny-mixed',
     model: () => recalibrated(pruneMagnitude(tinyModel(7), 0.25)),
-    blob: { encoding: { kind: 'auto' }, perOp: { fc_in: { kind: 'block', br: 8, bc: 8 }, 'gru0.fc_hn': { kind: 'block', br: 16, bc: 1 }, fc_out: { kind: 'csr' } } },
+    // Every FC without an override is CSR, what `auto` chose for them before CSR4 (format encoding 3) existed.
+    blob: { encoding: { kind: 'csr' }, perOp: { fc_in: { kind: 'block', br: 8, bc: 8 }, 'gru0.fc_hn': { kind: 'block', br: 16, bc: 1 }, fc_out: { kind: 'csr' } } },
     samples: 4000,
   },
   // se-small sizes (128-wide GRUs, two layers) with every FC at the smallest encoding `auto` finds.
@@ -62,6 +63,9 @@ export const ENGINE_VECTORS: VectorSpec[] = [
   // encodings elsewhere (fc_out stays dense: FC16 is dense only).
   { name: 'tiny-int16out', model: () => tinyModel(9), blob: { encoding: { kind: 'dense' } }, samples: 6000, lower: { outputBits: 16 } },
   { name: 'small-int16out-auto', model: () => recalibrated(pruneBlocks(initFloatModel('se-small', 10), 4, 4, 0.3)), blob: { encoding: { kind: 'auto' } }, samples: 3000, lower: { outputBits: 16 } },
+  // CSR4 (4-bit deltas): 70 % unstructured sparsity, and fc_in with rows of gaps over 255 (many escapes in a
+  // row, odd and even code counts) and empty rows.
+  { name: 'tiny-csr4', model: () => recalibrated(pruneForCsrGaps(tinyModel(11))), blob: { encoding: { kind: 'csr4' } }, samples: 6000 },
 ];
 
 export type Files = Map<string, Uint8Array>;
@@ -179,6 +183,7 @@ function structuralRegions(blob: Uint8Array): { fields: number[]; indexArrays: [
       const w = op.weights;
       if (w.encoding === 'block') indexArrays.push([op.weightsOffset, 2 * (w.rowPtr.length + w.colIdx.length)]);
       if (w.encoding === 'csr') indexArrays.push([op.weightsOffset, 2 * w.rowNnz.length], [op.weightsOffset + Math.ceil(w.rowNnz.length / 2) * 4, op.nnz]);
+      if (w.encoding === 'csr4') indexArrays.push([op.weightsOffset, 2 * w.rowCodes.length], [op.weightsOffset + Math.ceil(w.rowCodes.length / 2) * 4, w.codes.length]);
       indexArrays.push([dv.getUint32(r + 28, true), 4 * op.outFeatures], [dv.getUint32(r + 32, true), op.outFeatures]);
     } else if (op.op !== 'LUT') fields.push(r + 10, r + 12, r + 16, r + 17, r + 18, r + 28);
     dataStart = Math.max(dataStart, r + OP_RECORD_BYTES[OP_CODES[op.op]]);
@@ -188,13 +193,16 @@ function structuralRegions(blob: Uint8Array): { fields: number[]; indexArrays: [
 
 /**
  * Seeded blob mutations. The first FUZZ_CASES (seed 1, the int8 bases) are what corruptions.txt has
- * always held; the int16-output cases (seed 2) follow them, so the older lines stay byte-identical.
+ * always held; the int16-output cases (seed 2) and then the CSR4 ones (seed 3) follow them, so the older
+ * lines stay byte-identical.
  */
 export function corruptions(blobs: Map<string, Uint8Array>, count = FUZZ_CASES): Mutation[] {
   return [
     ...mutations(blobs, 'hil-blob-corruptions-1', ['tiny-dense', 'tiny-block4x4', 'tiny-csr', 'tiny-mixed'], count),
     ...mutations(blobs, 'hil-blob-corruptions-2', ['tiny-int16out'], FUZZ_CASES_INT16),
     ...dtypeFlips(blobs.get('tiny-int16out')!),
+    ...mutations(blobs, 'hil-blob-corruptions-3', ['tiny-csr4'], FUZZ_CASES_CSR4),
+    ...csr4Edits(blobs.get('tiny-csr4')!),
   ];
 }
 
@@ -208,6 +216,44 @@ function dtypeFlips(blob: Uint8Array): Mutation[] {
   });
 }
 const FUZZ_CASES_INT16 = 200;
+
+/**
+ * The CSR4 code faults random bytes seldom make, on the first FC row that can show each: a nonzero pad
+ * nibble, a row ending in an escape, and an escape turned into a weight code (one weight more than nnz).
+ */
+function csr4Edits(blob: Uint8Array): Mutation[] {
+  const op = parseBlob(blob).ops.find((o) => o.op === 'FC' && o.weights.encoding === 'csr4');
+  if (op?.op !== 'FC' || op.weights.encoding !== 'csr4') throw new Error('tiny-csr4 has no CSR4 layer');
+  const { rowCodes, codes } = op.weights;
+  const base = op.weightsOffset + Math.ceil(rowCodes.length / 2) * 4;
+  const code = (at: number, e: number) => (codes[at + (e >> 1)] >> (4 * (e & 1))) & 15;
+  const edit = (at: number, e: number, v: number): Mutation => {
+    const b = at + (e >> 1);
+    const byte = e & 1 ? (codes[b] & 0x0f) | (v << 4) : (codes[b] & 0xf0) | v;
+    return { base: 'tiny-csr4', truncate: -1, fixCrc: true, writes: [[base + b, byte]] };
+  };
+  const found: Mutation[] = [];
+  const want = [
+    (n: number) => (n & 1 ? { e: n, v: 1 } : null),
+    (n: number) => (n > 0 ? { e: n - 1, v: 0 } : null),
+    (n: number, at: number) => {
+      for (let e = 0; e + 1 < n; e++) if (code(at, e) === 0) return { e, v: 1 };
+      return null;
+    },
+  ];
+  for (const f of want) {
+    for (let o = 0, at = 0; o < rowCodes.length; at += Math.ceil(rowCodes[o] / 2), o++) {
+      const hit = f(rowCodes[o], at);
+      if (hit) {
+        found.push(edit(at, hit.e, hit.v));
+        break;
+      }
+    }
+  }
+  return found;
+}
+/** CSR4's row table and codes: both loaders must refuse each malformed field with the same reason. */
+const FUZZ_CASES_CSR4 = 200;
 
 function mutations(blobs: Map<string, Uint8Array>, seed: string, bases: string[], count: number): Mutation[] {
   const rng = seedrandom(seed);

@@ -28,16 +28,20 @@
 static int8_t g_y_ref[4096 + GUARD], g_y_mve[4096 + GUARD];
 static uint32_t g_cases, g_failures;
 
-enum { ENC_DENSE, ENC_BLOCK };
+/* ENC_CSR4: the CSR4 kernel this build runs (kernels.h: the scalar one on every core) against the dense
+ * scalar kernel on the same matrix. */
+enum { ENC_DENSE, ENC_BLOCK, ENC_CSR4 };
 
 static void check(const layer_t *L, int enc, const char *what) {
   hil_fc_args_t a = L->args;
   memset(g_y_ref, 0x5A, sizeof g_y_ref);
   memset(g_y_mve, 0x5A, sizeof g_y_mve);
   a.y = g_y_ref;
-  if (enc == ENC_DENSE) hil_fc_dense_scalar(&a, L->dense); else hil_fc_block_scalar(&a, &L->block);
+  if (enc == ENC_BLOCK) hil_fc_block_scalar(&a, &L->block); else hil_fc_dense_scalar(&a, L->dense);
   a.y = g_y_mve;
-  if (enc == ENC_DENSE) hil_fc_dense_opt(&a, L->dense); else hil_fc_block_opt(&a, &L->block);
+  if (enc == ENC_DENSE) hil_fc_dense_opt(&a, L->dense);
+  else if (enc == ENC_BLOCK) hil_fc_block_opt(&a, &L->block);
+  else hil_fc_csr4(&a, &L->csr4);
   g_cases++;
   for (uint32_t o = 0; o < L->out + GUARD; o++) {
     if (g_y_ref[o] != g_y_mve[o]) {
@@ -313,6 +317,16 @@ int main(void) {
         sh_exit(2);
       check(&L, ENC_BLOCK, "block");
     }
+  /* CSR4: empty and full rows, gaps over 15 (escapes) and 255, odd and even code counts, every
+   * requantisation mode. */
+  static const uint32_t keep4[] = {0, 30, 100, 300, 700, 1000};
+  for (uint32_t rep = 0; rep < 96; rep++) {
+    pool.used = 0;
+    const uint16_t in = (uint16_t)rng_range(&rng, 1, rep < 48 ? 300 : 1024);
+    const uint16_t out = (uint16_t)rng_range(&rng, 1, 140);
+    if (layer_make(&L, &pool, &rng, in, out, 1, 1, keep4[rep % 6u], rng_range(&rng, 0, 1), (int)(rep & 3u))) sh_exit(2);
+    check(&L, ENC_CSR4, "csr4");
+  }
   requant_edges(&pool, &rng);
 #if HIL_KERNELS_MVE
   dsp_selftest(&rng);

@@ -105,6 +105,46 @@ int layer_make(layer_t *L, pool_t *pool, rng_t *rng, uint16_t in, uint16_t out, 
   L->nnz = nnz;
   L->csr = (hil_fc_csr_t){row_nnz, delta, value};
 
+  /* CSR4 (docs/model-format.md §6): escapes (code 0, +15 columns) bridge gaps over 15; rows are byte-aligned. */
+  uint32_t code_bytes = 0, nnz4 = 0;
+  for (uint32_t o = 0; o < out; o++) {
+    uint32_t codes = 0, prev = UINT32_MAX;
+    for (uint32_t i = 0; i < in; i++) {
+      if (!L->dense[o * in + i]) continue;
+      codes += (i - prev - 1u) / 15u + 1u;
+      nnz4++;
+      prev = i;
+    }
+    code_bytes += (codes + 1u) / 2u;
+  }
+  uint16_t *row_codes = pool_take(pool, 2u * out);
+  uint8_t *codes = pool_take(pool, code_bytes + 1u);
+  int8_t *value4 = pool_take(pool, nnz4 + 1u);
+  const uint32_t words = (in + 31u) / 32u;
+  uint32_t *bitmap = pool_take(pool, 4u * words * out);
+  if (!row_codes || !codes || !value4 || !bitmap) return -1;
+  uint32_t cb = 0, v4 = 0;
+  for (uint32_t o = 0; o < out; o++) {
+    uint32_t n = 0, prev = UINT32_MAX;
+    for (uint32_t i = 0; i < in; i++) {
+      if (!L->dense[o * in + i]) continue;
+      uint32_t gap = i - prev;
+      for (; gap > 15u; gap -= 15u) n++; /* an escape: code 0, already zero in the pool */
+      codes[cb + n / 2u] |= (uint8_t)(gap << (4u * (n & 1u)));
+      n++;
+      value4[v4++] = L->dense[o * in + i];
+      bitmap[o * words + i / 32u] |= 1u << (i % 32u);
+      prev = i;
+    }
+    row_codes[o] = (uint16_t)n;
+    cb += (n + 1u) / 2u;
+  }
+  L->nnz4 = nnz4;
+  L->csr4_code_bytes = code_bytes;
+  L->csr4 = (hil_fc_csr4_t){row_codes, codes, value4};
+  L->bitmap = bitmap;
+  L->bitmap_value = value4; /* the same nonzero values in the same order */
+
   for (uint32_t i = 0; i < in; i++) L->x[i] = (int8_t)rng_range(rng, -128, 127);
   const uint32_t nq = per_channel ? out : 1u;
   for (uint32_t o = 0; o < out; o++)

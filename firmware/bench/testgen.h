@@ -1,4 +1,4 @@
-/* Random FC layers for the kernel self-test and benchmark: dense, block-sparse and CSR encodings of one
+/* Random FC layers for the kernel self-test and benchmark: dense, block-sparse, CSR and CSR4 encodings of one
  * int8 matrix, laid out as docs/model-format.md §6 has them. Deterministic (xorshift32). */
 #ifndef TESTGEN_H
 #define TESTGEN_H
@@ -23,6 +23,12 @@ typedef struct {
   int has_block;
   hil_fc_csr_t csr;
   uint32_t nnz;
+  hil_fc_csr4_t csr4;       /* the same matrix with 4-bit deltas (encoding 3) */
+  uint32_t nnz4, csr4_code_bytes;
+  /* The bitmap prototype bench.c measures against CSR4 (not a format encoding): per row ceil(in / 32)
+   * uint32 words, bit i of word j set iff column 32j + i is stored, then the nonzero values in order. */
+  const uint32_t *bitmap;
+  const int8_t *bitmap_value;
   int8_t *x;                /* in + 16 slack bytes, slack zero */
   int32_t *bias, *mult;
   int8_t *shift;

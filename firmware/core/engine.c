@@ -87,6 +87,8 @@ static uint64_t block_index_bytes(uint32_t nbr, uint32_t nnzb) {
   return ((2u * ((uint64_t)nbr + 1u + nnzb)) + 15u) & ~(uint64_t)15u;
 }
 static uint64_t csr_index_bytes(uint32_t out) { return ((2u * (uint64_t)out) + 3u) & ~(uint64_t)3u; }
+/* CSR4's codes are each row's ceil(codes / 2) bytes; escapes (code 0) move the column this far. */
+#define CSR4_ESCAPE_STEP 15u
 
 static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, uint32_t data_start) {
   const uint8_t *b = m->blob;
@@ -157,6 +159,35 @@ static int validate_fc(why_t *w, hil_model_t *m, uint32_t i, const uint8_t *r, u
         if (col >= in) return fail(w, ERR_INVALID, "op %u (FC): CSR column out of range in row %u", i, o);
       }
     }
+  } else if (enc == HIL_ENC_CSR4) {
+    const uint64_t index = csr_index_bytes(out);
+    if (w_bytes < index + nnz)
+      return fail(w, ERR_INVALID, "op %u (FC): weights bytes %u too few for the CSR4 row table and nnz %u values", i, w_bytes, nnz);
+    uint64_t code_bytes = 0;
+    for (uint32_t o = 0; o < out; o++) code_bytes += (rd16(wt + 2u * o) + 1u) / 2u;
+    expected = index + code_bytes + nnz;
+    if (w_bytes != expected)
+      return fail(w, ERR_INVALID, "op %u (FC): weights bytes %u (expected %u for CSR4)", i, w_bytes, (uint32_t)expected);
+    const uint8_t *codes = wt + index;
+    uint32_t values = 0;
+    for (uint32_t o = 0; o < out; o++) {
+      const uint32_t n = rd16(wt + 2u * o);
+      uint32_t col = UINT32_MAX; /* column -1: a first code d is column d - 1 */
+      for (uint32_t e = 0; e < n; e++) {
+        const uint32_t code = (codes[e >> 1] >> (4u * (e & 1u))) & 15u;
+        if (code == 0u) {
+          if (e + 1u == n) return fail(w, ERR_INVALID, "op %u (FC): CSR4 row %u ends in an escape code", i, o);
+          col += CSR4_ESCAPE_STEP;
+        } else {
+          col += code;
+          values++;
+          if (col >= in) return fail(w, ERR_INVALID, "op %u (FC): CSR4 column out of range in row %u", i, o);
+        }
+      }
+      if ((n & 1u) && (codes[n >> 1] >> 4)) return fail(w, ERR_INVALID, "op %u (FC): CSR4 row %u pad nibble not zero", i, o);
+      codes += (n + 1u) / 2u;
+    }
+    if (values != nnz) return fail(w, ERR_INVALID, "op %u (FC): CSR4 codes hold %u weights (expected nnz %u)", i, values, nnz);
   } else {
     return fail(w, ERR_INVALID, "op %u (FC): unknown encoding %u", i, (uint32_t)enc);
   }
@@ -473,6 +504,19 @@ static void run_fc(hil_model_t *m, const uint8_t *r, uint32_t *macs, uint32_t *w
       hil_fc_block(&a, &bw);
       *macs = nnz * bw.br * bw.bc;
       *weight_bytes = nnz * bw.br * bw.bc + 2u * (nbr + 1u + nnz);
+      break;
+    }
+    case HIL_ENC_CSR4: {
+      /* weights_bytes = row table (padded to 4) + codes + values (validated), so the values are its last nnz
+       * bytes and the kernel reads all of it but the row table's padding. */
+      const uint32_t w_bytes = rd32(r + HIL_OP_FC_WEIGHTS_BYTES), index = (uint32_t)csr_index_bytes(out);
+      hil_fc_csr4_t cw;
+      cw.row_codes = (const uint16_t *)(const void *)wt;
+      cw.codes = wt + index;
+      cw.value = (const int8_t *)(wt + w_bytes - nnz);
+      hil_fc_csr4(&a, &cw);
+      *macs = nnz;
+      *weight_bytes = w_bytes - (index - 2u * out);
       break;
     }
     default: { /* HIL_ENC_CSR: the loader accepts no other encoding */

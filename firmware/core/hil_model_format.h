@@ -43,6 +43,7 @@ enum {
   HIL_ENC_DENSE = 0,
   HIL_ENC_BLOCK = 1,
   HIL_ENC_CSR = 2,
+  HIL_ENC_CSR4 = 3,
 };
 enum {
   HIL_LUT_OTHER = 0,

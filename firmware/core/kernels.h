@@ -38,6 +38,15 @@ typedef struct {
   const int8_t *value;      /* [nnz] */
 } hil_fc_csr_t;
 
+/* CSR with 4-bit column deltas (encoding 3, docs/model-format.md §6): per row, codes packed two to a byte,
+ * low nibble first, each row starting on a byte (an odd row ends in a zero pad nibble). Code d in 1..15
+ * moves the column d on and multiplies the next value; code 0 (escape) moves it 15 on and uses no value. */
+typedef struct {
+  const uint16_t *row_codes; /* [out_features]: codes of each row, escapes included */
+  const uint8_t *codes;      /* [sum of ceil(row_codes / 2)] */
+  const int8_t *value;       /* [nnz] */
+} hil_fc_csr4_t;
+
 /* The requantisation step every FC variant ends with, for output o. */
 static inline int8_t hil_fc_requant(const hil_fc_args_t *a, uint32_t o, int32_t dot) {
   const uint32_t c = a->per_channel ? o : 0u;
@@ -49,12 +58,14 @@ static inline int8_t hil_fc_requant(const hil_fc_args_t *a, uint32_t o, int32_t 
 void hil_fc_dense_scalar(const hil_fc_args_t *a, const int8_t *w);
 void hil_fc_block_scalar(const hil_fc_args_t *a, const hil_fc_block_t *w);
 void hil_fc_csr_scalar(const hil_fc_args_t *a, const hil_fc_csr_t *w);
+void hil_fc_csr4_scalar(const hil_fc_args_t *a, const hil_fc_csr4_t *w);
 
 /* Helium (MVE) variants (kernels_mve.c), on cores that have integer MVE, e.g. the Cortex-M55. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define HIL_KERNELS_MVE 1
 void hil_fc_dense_mve(const hil_fc_args_t *a, const int8_t *w);
 void hil_fc_block_mve(const hil_fc_args_t *a, const hil_fc_block_t *w); /* falls back for widths not 4/8/16 */
+void hil_fc_csr4_mve(const hil_fc_args_t *a, const hil_fc_csr4_t *w);
 #else
 #define HIL_KERNELS_MVE 0
 #endif
@@ -89,6 +100,15 @@ static inline void hil_fc_block(const hil_fc_args_t *a, const hil_fc_block_t *w)
 #endif
 }
 static inline void hil_fc_csr(const hil_fc_args_t *a, const hil_fc_csr_t *w) { hil_fc_csr_scalar(a, w); }
+/* CSR4's 4-bit deltas are prefix-summed 16 at a time on MVE (kernels_mve.c); DSP builds run the scalar
+ * kernel, whose escape-free words already go without a branch per code. */
+static inline void hil_fc_csr4(const hil_fc_args_t *a, const hil_fc_csr4_t *w) {
+#if HIL_KERNELS_MVE
+  hil_fc_csr4_mve(a, w);
+#else
+  hil_fc_csr4_scalar(a, w);
+#endif
+}
 
 /* The 16x8 FC (TFLite's int16 FULLY_CONNECTED, CMSIS-NN's arm_fully_connected_s16): int16 input and
  * output (zero point 0), int8 dense weights [out][in], int64 bias, an int64 accumulator and the 64-bit

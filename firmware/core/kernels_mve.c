@@ -28,7 +28,8 @@
  *  - 16x1: one x value times a 16-row column per block, accumulated lane-wise (VMLA), four vectors of
  *    four rows.
  * Other block shapes with a width of 4, 8 or 16 use the general passes below; the remaining widths and
- * CSR (whose column deltas form a serial prefix sum) use the scalar kernels. `npm run bench:kernels`
+ * CSR (whose 8-bit column deltas form a serial prefix sum) use the scalar kernels. CSR4 prefix-sums its
+ * 4-bit deltas 16 at a time with whole-vector shifts and gathers x and its values (hil_fc_csr4_mve). `npm run bench:kernels`
  * measures them all; its figures are emulated instruction counts, in which a gather counts once
  * although it takes several beats on silicon. */
 #include "kernels.h"
@@ -954,6 +955,59 @@ void hil_fully_connected_s16_mve(const hil_fc_s16_params_t *p) {
       a0 = vmlaldavaq_p_s16(a0, vldrhq_z_s16(x + i, pr), vldrbq_z_s16(w0 + i, pr), pr);
     }
     p->y[o] = hil_fc_s16_requant(p, o, a0);
+  }
+}
+
+/* ---- CSR4 ---- */
+
+/* Inclusive prefix sum over the 16 byte lanes: whole-vector shifts (VSHLC) by 1, 2, 4 and 8 lanes.
+ * Sixteen codes sum to at most 240, so no lane wraps. */
+INLINE uint8x16_t scan_u8(uint8x16_t s) {
+  uint32_t carry = 0;
+  s = vaddq_u8(s, vshlcq_u8(s, &carry, 8));
+  carry = 0;
+  s = vaddq_u8(s, vshlcq_u8(s, &carry, 16));
+  carry = 0;
+  s = vaddq_u8(s, vshlcq_u8(s, &carry, 32));
+  carry = 0;
+  uint8x16_t t = vshlcq_u8(s, &carry, 32);
+  carry = 0;
+  t = vshlcq_u8(t, &carry, 32);
+  return vaddq_u8(s, t);
+}
+
+/* Sixteen codes at a time, with no branch per code: the nibbles are narrowed into 16 byte lanes; each
+ * lane's step (its code, or 15 for an escape) and weight flag are prefix-summed, which gives every
+ * weight's column relative to the chunk's start (at most 240, so a byte offset) and its index among the
+ * chunk's values; two 16-lane byte gathers fetch x and the values, predicated on the weight lanes, and one
+ * VMLADAVA sums the products. Escape and tail lanes read nothing. */
+void hil_fc_csr4_mve(const hil_fc_args_t *a, const hil_fc_csr4_t *w) {
+  const uint8_t *c = w->codes;
+  const int8_t *v = w->value;
+  const uint8x16_t zero = vdupq_n_u8(0), one = vdupq_n_u8(1), fifteen = vdupq_n_u8(15);
+  const uint16x8_t low = vdupq_n_u16(15);
+  for (uint32_t o = 0; o < a->out_features; o++) {
+    const uint32_t n = w->row_codes[o];
+    /* xb = x + col + 1, col starting at -1: a weight lane at inclusive step sum P reads xb[P - 1]. */
+    const int8_t *xb = a->x;
+    int32_t acc = 0;
+    for (uint32_t k = 0; k < n; k += 16) {
+      const uint32_t m = n - k < 16u ? n - k : 16u;
+      const uint16x8_t bytes = vldrbq_z_u16(c + k / 2u, vctp16q((m + 1u) / 2u));
+      const uint8x16_t codes = vmovntq_u16(vmovnbq_u16(zero, vandq_u16(bytes, low)), vshrq_n_u16(bytes, 4));
+      const mve_pred16_t live = vctp8q(m);
+      const mve_pred16_t wt = vcmpneq_m_n_u8(codes, 0, live);
+      const uint8x16_t pos = scan_u8(vpselq_u8(codes, vpselq_u8(fifteen, zero, live), wt));
+      const uint8x16_t idx = scan_u8(vpselq_u8(one, zero, wt));
+      const int8x16_t xs = vldrbq_gather_offset_z_s8(xb, vsubq_n_u8(pos, 1), wt);
+      const int8x16_t vs = vldrbq_gather_offset_z_s8(v, vsubq_n_u8(idx, 1), wt);
+      acc = vmladavaq_s8(acc, xs, vs);
+      /* Lanes past m add nothing, so lane 15 holds the chunk's totals. */
+      xb += vgetq_lane_u8(pos, 15);
+      v += vgetq_lane_u8(idx, 15);
+    }
+    c += (n + 1u) / 2u;
+    a->y[o] = hil_fc_requant(a, o, acc);
   }
 }
 

@@ -111,7 +111,8 @@ static void test_recorded_corruptions(void) {
 }
 
 static void test_random_corruptions(void) {
-  static const char *bases[] = {"tiny-dense", "tiny-block4x4", "tiny-block1x16", "tiny-csr", "tiny-mixed", "tiny-hop128", "tiny-int16out"};
+  static const char *bases[] = {"tiny-dense", "tiny-block4x4", "tiny-block1x16", "tiny-csr", "tiny-mixed", "tiny-hop128", "tiny-int16out",
+                                "tiny-csr4"};
   int refused = 0, accepted = 0;
   for (unsigned bi = 0; bi < sizeof bases / sizeof bases[0]; bi++) {
     vec_file_t orig = base_blob(bases[bi]);

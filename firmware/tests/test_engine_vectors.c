@@ -1,5 +1,5 @@
 /* The C engine reproduces the TypeScript engine's outputs, counters, modelled cycles and arena size
- * exactly, for every blob in test/vectors/engine (dense, block 4x4 and 1x16, CSR with gaps over 255,
+ * exactly, for every blob in test/vectors/engine (dense, block 4x4 and 1x16, CSR with gaps over 255, CSR4,
  * unit-pruned, hop 128, mixed encodings). Also: a stream reset restarts the stream bit-exactly, a model
  * runs in an arena of exactly arena_bytes at any alignment, and the cost model matches
  * test/vectors/cost-model.json. */

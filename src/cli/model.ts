@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .argument('<model.json>', 'float model')
     .requiredOption('--out <file>', 'file to write (.hilm, or .tflite with --format tflite)')
     .option('--format <fmt>', 'hilm (the device blob) | tflite (standard int8 TFLite step graph, docs/tflite.md)', 'hilm')
-    .option('--encoding <enc>', 'blob weight encoding: dense | csr | auto | blockRxC (e.g. block4x4)', 'auto')
+    .option('--encoding <enc>', 'blob weight encoding: dense | csr | csr4 | auto | blockRxC (e.g. block4x4)', 'auto')
     .option('--weights <scales>', 'FC weight scales: per-channel | per-tensor (what Arm NN 20.08 CpuRef runs)', 'per-channel')
     .option('--output-bits <bits>', 'output layer (fc_out and the mask) activations: 8 | 16 (TFLite 16x8, docs/model-format.md §5)', '8')
     .action(

@@ -60,6 +60,7 @@ export const EncodingChoiceSchema = Type.Union([
   Type.Object({ kind: Type.Literal('dense') }),
   Type.Object({ kind: Type.Literal('block'), br: Type.Integer(), bc: Type.Integer() }),
   Type.Object({ kind: Type.Literal('csr') }),
+  Type.Object({ kind: Type.Literal('csr4') }),
   Type.Object({ kind: Type.Literal('auto') }),
 ]);
 
@@ -221,7 +222,7 @@ export function parseProfile(json: unknown, file: string, opts: ProfileOptions =
   let encoding: EncodingChoice;
   const enc = raw.encoding ?? defaultEncodingName(s);
   if (enc === 'block') {
-    if (!block) throw bad('encoding', `"block" needs a block shape, which structure "${s}" has none of`, 'write blockBRxBC (e.g. block8x8), csr, dense or auto');
+    if (!block) throw bad('encoding', `"block" needs a block shape, which structure "${s}" has none of`, 'write blockBRxBC (e.g. block8x8), csr, csr4, dense or auto');
     encoding = { kind: 'block', br: block[0], bc: block[1] };
   } else encoding = parseEncoding(enc);
 

@@ -106,7 +106,15 @@ export interface FcWeightsCsr {
   delta: Uint8Array;
   values: Int8Array;
 }
-export type FcWeights = FcWeightsDense | FcWeightsBlock | FcWeightsCsr;
+/** Encoding 3: codes two to a byte, low nibble first, each row from a new byte (§6). */
+export interface FcWeightsCsr4 {
+  encoding: 'csr4';
+  /** Codes per row, escapes included. */
+  rowCodes: Uint16Array;
+  codes: Uint8Array;
+  values: Int8Array;
+}
+export type FcWeights = FcWeightsDense | FcWeightsBlock | FcWeightsCsr | FcWeightsCsr4;
 
 /** What the int8 FC and the 16x8 FC records share. */
 interface FcFields {
@@ -220,6 +228,11 @@ export function blockFcCounters(nbr: number, nnz: number, br: number, bc: number
   return { macs: nnz * br * bc, weightBytes: nnz * br * bc + 2 * (nbr + 1 + nnz), elements: 0 };
 }
 
+/** CSR4's work (§6): escapes cost no MAC; the kernel reads the row table, the codes and the values. */
+export function csr4FcCounters(outF: number, codeBytes: number, nnz: number): OpCounters {
+  return { macs: nnz, weightBytes: 2 * outF + codeBytes + nnz, elements: 0 };
+}
+
 export function round16(v: number): number {
   return Math.ceil(v / 16) * 16;
 }
@@ -228,6 +241,15 @@ export function blockIndexBytes(nbr: number, nnzb: number): number {
 }
 export function csrIndexBytes(out: number): number {
   return Math.ceil((2 * out) / 4) * 4;
+}
+
+/** CSR4's escape code (0) moves the column this far on without a weight. */
+export const CSR4_ESCAPE_STEP = 15;
+/** Bytes of CSR4's packed codes: each row's codes from a new byte. */
+export function csr4CodeBytes(rowCodes: ArrayLike<number>): number {
+  let n = 0;
+  for (let o = 0; o < rowCodes.length; o++) n += Math.ceil(rowCodes[o] / 2);
+  return n;
 }
 
 /** Arena layout of §8 for the tensors' sizes in bytes (length × element size). */
@@ -499,6 +521,36 @@ export function parseBlob(input: Uint8Array, options: ParseOptions = {}): ModelB
       }
       weights = { encoding: 'csr', rowNnz, delta, values: new Int8Array(bytes.buffer.slice(dOff + nnz, dOff + 2 * nnz)) };
       counters = { macs: nnz, weightBytes: 2 * nnz + 2 * outF, elements: 0 };
+    } else if (enc === ENCODINGS.csr4) {
+      const index = csrIndexBytes(outF);
+      if (wBytes < index + nnz) fail(`op ${i} (FC): weights bytes ${wBytes} too few for the CSR4 row table and nnz ${nnz} values`);
+      const rowCodes = Uint16Array.from({ length: outF }, (_, o) => u16(wOff + 2 * o));
+      const codeBytes = csr4CodeBytes(rowCodes);
+      const expected = index + codeBytes + nnz;
+      if (wBytes !== expected) fail(`op ${i} (FC): weights bytes ${wBytes} (expected ${expected >>> 0} for CSR4)`);
+      const cOff = wOff + index;
+      const codes = new Uint8Array(bytes.buffer.slice(cOff, cOff + codeBytes));
+      let at = 0, values = 0;
+      for (let o = 0; o < outF; o++) {
+        const n = rowCodes[o];
+        let col = -1;
+        for (let e = 0; e < n; e++) {
+          const code = (codes[at + (e >> 1)] >> (4 * (e & 1))) & 15;
+          if (code === 0) {
+            if (e + 1 === n) fail(`op ${i} (FC): CSR4 row ${o} ends in an escape code`);
+            col += CSR4_ESCAPE_STEP;
+          } else {
+            col += code;
+            values++;
+            if (col >= inF) fail(`op ${i} (FC): CSR4 column out of range in row ${o}`);
+          }
+        }
+        if (n & 1 && codes[at + (n >> 1)] >> 4) fail(`op ${i} (FC): CSR4 row ${o} pad nibble not zero`);
+        at += Math.ceil(n / 2);
+      }
+      if (values !== nnz) fail(`op ${i} (FC): CSR4 codes hold ${values} weights (expected nnz ${nnz})`);
+      weights = { encoding: 'csr4', rowCodes, codes, values: new Int8Array(bytes.buffer.slice(cOff + codeBytes, cOff + codeBytes + nnz)) };
+      counters = csr4FcCounters(outF, codeBytes, nnz);
     } else {
       fail(`op ${i} (FC): unknown encoding ${enc}`);
     }

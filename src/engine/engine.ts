@@ -3,7 +3,7 @@
  * firmware/core/engine.c. Buffers live in one arena laid out as §8 says (tensors get the same 16 bytes of
  * zeroed slack the block kernels may read), and nothing is allocated per frame.
  */
-import { type BlobFc16Op, type BlobFcOp, type BlobOp, type ModelBlob, type OpCounters, parseBlob } from './blob.js';
+import { type BlobFc16Op, type BlobFcOp, type BlobOp, CSR4_ESCAPE_STEP, type ModelBlob, type OpCounters, parseBlob } from './blob.js';
 import { type CostParams, opCycles } from './costModel.js';
 import { fft, log2q } from './dsp.js';
 import { lut16, mbqm, mbqm64 } from './primitives.js';
@@ -329,6 +329,23 @@ export class Engine {
           const o = rb * br + r;
           if (o < outF) y[o] = requant(o, dot[r]);
         }
+      }
+    } else if (w.encoding === 'csr4') {
+      const { rowCodes, codes, values } = w;
+      let at = 0, k = 0;
+      for (let o = 0; o < outF; o++) {
+        const n = rowCodes[o];
+        let col = -1, dot = 0;
+        for (let e = 0; e < n; e++) {
+          const code = (codes[at + (e >> 1)] >> (4 * (e & 1))) & 15;
+          if (code === 0) col += CSR4_ESCAPE_STEP;
+          else {
+            col += code;
+            dot += values[k++] * x[col];
+          }
+        }
+        at += (n + 1) >> 1;
+        y[o] = requant(o, dot);
       }
     } else {
       const { rowNnz, delta, values } = w;

@@ -2,6 +2,7 @@
 export {
   parseBlob,
   blockFcCounters,
+  csr4FcCounters,
   arenaLayout,
   BlobError,
   ERR_ARENA_TOO_SMALL,

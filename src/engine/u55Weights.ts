@@ -15,7 +15,7 @@
  * One divisor per stream (Vela may switch per slice, so this is an upper bound on that count) and each
  * stream rounded up to 16 bytes. Figures it produces are `modelled`.
  */
-import type { BlobFcOp, FcWeights, ModelBlob } from './blob.js';
+import { type BlobFcOp, CSR4_ESCAPE_STEP, type FcWeights, type ModelBlob } from './blob.js';
 
 export const U55_IFM_DEPTH_MULTIPLE = 32;
 export const U55_OFM_DEPTH_MULTIPLE = 8;
@@ -151,6 +151,18 @@ export function denseWeights(op: Pick<BlobFcOp, 'outFeatures' | 'inFeatures' | '
             const row = rb * enc.br + r, col = enc.colIdx[k] * enc.bc + c;
             if (row < op.outFeatures && col < inF) w[row * inF + col] = enc.blocks[(k * enc.br + r) * enc.bc + c];
           }
+    return w;
+  }
+  if (enc.encoding === 'csr4') {
+    for (let o = 0, at = 0, k = 0; o < op.outFeatures; o++) {
+      const n = enc.rowCodes[o];
+      for (let e = 0, col = -1; e < n; e++) {
+        const code = (enc.codes[at + (e >> 1)] >> (4 * (e & 1))) & 15;
+        col += code === 0 ? CSR4_ESCAPE_STEP : code;
+        if (code !== 0) w[o * inF + col] = enc.values[k++];
+      }
+      at += (n + 1) >> 1;
+    }
     return w;
   }
   let k = 0;

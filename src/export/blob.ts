@@ -1,12 +1,12 @@
 /**
  * QuantGraph → model blob bytes (docs/model-format.md §6–7), with a weight encoding chosen per FC:
- * dense, block-sparse br×bc, CSR with 8-bit column deltas, or `auto` (the smallest weight stream).
+ * dense, block-sparse br×bc, CSR with 8-bit or 4-bit (CSR4) column deltas, or `auto` (the smallest weight stream).
  * Layout: header, tensor table, op table, then every array 16-byte aligned: win_a, win_s, and per FC its
  * weights, bias_eff, multipliers and shifts. The CRC covers bytes [16, end).
  */
 import { crc32 } from 'node:zlib';
 import { HilError } from '../util/errors.js';
-import { blockIndexBytes, csrIndexBytes, round16 } from '../engine/blob.js';
+import { blockIndexBytes, CSR4_ESCAPE_STEP, csrIndexBytes, round16 } from '../engine/blob.js';
 import {
   ENCODINGS,
   FORMAT_VERSION,
@@ -27,7 +27,7 @@ import {
 } from '../spec/modelFormat.js';
 import type { QFc, QFc16, QLut16, QuantGraph } from './quantGraph.js';
 
-export type EncodingChoice = { kind: 'dense' } | { kind: 'block'; br: number; bc: number } | { kind: 'csr' } | { kind: 'auto' };
+export type EncodingChoice = { kind: 'dense' } | { kind: 'block'; br: number; bc: number } | { kind: 'csr' } | { kind: 'csr4' } | { kind: 'auto' };
 
 /** Block shapes `auto` tries besides dense and CSR. */
 export const AUTO_BLOCK_SHAPES: ReadonlyArray<[number, number]> = [
@@ -38,10 +38,10 @@ export const AUTO_BLOCK_SHAPES: ReadonlyArray<[number, number]> = [
 ];
 
 export interface EncodedWeights {
-  encoding: 'dense' | 'block' | 'csr';
+  encoding: 'dense' | 'block' | 'csr' | 'csr4';
   br: number;
   bc: number;
-  /** Stored weights (dense: out·in; CSR: entries incl. fillers) or stored blocks (block). */
+  /** Stored weights (dense: out·in; CSR: entries incl. fillers; CSR4: weights, escapes not counted) or stored blocks (block). */
   nnz: number;
   bytes: Uint8Array;
 }
@@ -122,6 +122,36 @@ export function encodeCsr(w: Int8Array, outF: number, inF: number): EncodedWeigh
   return { encoding: 'csr', br: 0, bc: 0, nnz, bytes };
 }
 
+/** Encoding 3 (§6): 4-bit column deltas 1..15, escape code 0 for 15 columns without a weight. */
+export function encodeCsr4(w: Int8Array, outF: number, inF: number): EncodedWeights {
+  const rowCodes: number[] = [];
+  const codes: number[] = [];
+  const values: number[] = [];
+  for (let o = 0; o < outF; o++) {
+    const row: number[] = [];
+    let prev = -1;
+    for (let i = 0; i < inF; i++) {
+      const v = w[o * inF + i];
+      if (v === 0) continue;
+      let gap = i - prev;
+      for (; gap > 15; gap -= CSR4_ESCAPE_STEP) row.push(0);
+      row.push(gap);
+      values.push(v);
+      prev = i;
+    }
+    // Codes never outnumber columns (each moves the column on by one or more), so a uint16 row length holds them.
+    rowCodes.push(row.length);
+    for (let e = 0; e < row.length; e += 2) codes.push(row[e] | ((row[e + 1] ?? 0) << 4));
+  }
+  const index = csrIndexBytes(outF);
+  const bytes = new Uint8Array(index + codes.length + values.length);
+  const dv = new DataView(bytes.buffer);
+  rowCodes.forEach((v, k) => dv.setUint16(2 * k, v, true));
+  bytes.set(codes, index);
+  values.forEach((v, k) => (bytes[index + codes.length + k] = v & 0xff));
+  return { encoding: 'csr4', br: 0, bc: 0, nnz: values.length, bytes };
+}
+
 export function encodeWeights(op: Pick<QFc, 'weights' | 'outFeatures' | 'inFeatures'>, choice: EncodingChoice): EncodedWeights {
   const { weights: w, outFeatures: outF, inFeatures: inF } = op;
   switch (choice.kind) {
@@ -131,10 +161,18 @@ export function encodeWeights(op: Pick<QFc, 'weights' | 'outFeatures' | 'inFeatu
       return encodeBlock(w, outF, inF, choice.br, choice.bc);
     case 'csr':
       return encodeCsr(w, outF, inF);
+    case 'csr4':
+      return encodeCsr4(w, outF, inF);
     case 'auto': {
       // Smallest flash footprint (weight bytes rounded to the 16-byte array alignment); ties keep the
-      // earlier candidate, so dense wins over an encoding that saves nothing.
-      const candidates = [encodeDense(w, outF, inF), ...AUTO_BLOCK_SHAPES.map(([br, bc]) => tryEncode(() => encodeBlock(w, outF, inF, br, bc))), tryEncode(() => encodeCsr(w, outF, inF))];
+      // earlier candidate, so dense wins over an encoding that saves nothing, and CSR4 (the newest, last)
+      // only replaces an older encoding where it saves at least one 16-byte line.
+      const candidates = [
+        encodeDense(w, outF, inF),
+        ...AUTO_BLOCK_SHAPES.map(([br, bc]) => tryEncode(() => encodeBlock(w, outF, inF, br, bc))),
+        tryEncode(() => encodeCsr(w, outF, inF)),
+        encodeCsr4(w, outF, inF),
+      ];
       let best: EncodedWeights = candidates[0] as EncodedWeights;
       for (const c of candidates) if (c && round16(c.bytes.length) < round16(best.bytes.length)) best = c;
       return best;
@@ -151,13 +189,13 @@ function tryEncode(fn: () => EncodedWeights): EncodedWeights | null {
   }
 }
 
-/** Parses "dense", "csr", "auto", "block4x4" / "block:4x4" (CLI and config spelling). */
+/** Parses "dense", "csr", "csr4", "auto", "block4x4" / "block:4x4" (CLI and config spelling). */
 export function parseEncoding(text: string): EncodingChoice {
   const t = text.trim().toLowerCase();
-  if (t === 'dense' || t === 'csr' || t === 'auto') return { kind: t };
+  if (t === 'dense' || t === 'csr' || t === 'csr4' || t === 'auto') return { kind: t };
   const m = /^block:?(\d+)x(\d+)$/.exec(t);
   if (m) return { kind: 'block', br: Number(m[1]), bc: Number(m[2]) };
-  throw new HilError(`unknown weight encoding "${text}"`, 'use dense, csr, auto or blockBRxBC (e.g. block4x4)');
+  throw new HilError(`unknown weight encoding "${text}"`, 'use dense, csr, csr4, auto or blockBRxBC (e.g. block4x4)');
 }
 
 export interface WriteBlobOptions {

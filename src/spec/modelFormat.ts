@@ -29,9 +29,9 @@ export const OP_CODES = { FC: 1, ADD: 2, SUB: 3, MUL: 4, LUT: 5, FC16: 6, QUANTI
 export type OpName = keyof typeof OP_CODES;
 export const OP_NAMES: Record<number, OpName> = { 1: 'FC', 2: 'ADD', 3: 'SUB', 4: 'MUL', 5: 'LUT', 6: 'FC16', 7: 'QUANTIZE', 8: 'LUT16' };
 export const OP_RECORD_BYTES: Record<number, number> = { 1: 44, 2: 32, 3: 32, 4: 20, 5: 268, 6: 36, 7: 16, 8: 16 };
-export const ENCODINGS = { dense: 0, block: 1, csr: 2 } as const;
+export const ENCODINGS = { dense: 0, block: 1, csr: 2, csr4: 3 } as const;
 export type EncodingName = keyof typeof ENCODINGS;
-export const ENCODING_NAMES: Record<number, EncodingName> = { 0: 'dense', 1: 'block', 2: 'csr' };
+export const ENCODING_NAMES: Record<number, EncodingName> = { 0: 'dense', 1: 'block', 2: 'csr', 3: 'csr4' };
 /** LUT kinds by code. */
 export const LUT_KINDS = ['other', 'logistic', 'tanh'] as const;
 

@@ -158,6 +158,21 @@ test('corstone-300 on QEMU: an LSTM model (tinylstm-tiny, states h and c) is bit
   t.diagnostic(`tinylstm-tiny hop 128, ${frames.length} frames: emulated M55 instructions for the network alone p50 ${net[net.length >> 1]}, min ${net[0]}, max ${net.at(-1)}; ${host.perFrame[0]!.macs} MACs per frame`);
 });
 
+test('corstone-300 on QEMU: a CSR4 model (4-bit column deltas, escapes, gaps over 255) is bit-exact with the host engine, counters equal', { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async (t) => {
+  const blob = new Uint8Array(readFileSync(join(REPO_ROOT, 'test/vectors/engine/tiny-csr4.hilm')));
+  const pcm = clip(1);
+  const host = runClipOnHost(blob, pcm, { cost: COST });
+  const frames = clipToFrames(pcm, 256, 512);
+  const cs = await runOn('corstone-300', blob, frames, true, { HIL_BACKEND: 'qemu' });
+  cs.frames.forEach((r, f) => {
+    assert.deepEqual(r.output, host.outFrames[f], `frame ${f}: output differs from the host engine`);
+    const c = host.perFrame[f]!;
+    assert.deepEqual([r.macs, r.weightBytes, r.elements, r.ops, r.modelledCycles], [c.macs, c.weightBytes, c.elements, c.ops, c.modelledCycles], `frame ${f} counters`);
+  });
+  const net = cs.frames.map((r) => Number(r.networkLatency)).sort((a, b) => a - b);
+  t.diagnostic(`tiny-csr4, ${frames.length} frames: emulated M55 instructions for the network alone p50 ${net[net.length >> 1]}; ${host.perFrame[0]!.macs} MACs per frame`);
+});
+
 test('corstone-300 firmware with the interrupt-driven UART (the MPS3 path) under QEMU: pipelined frames bit-exact', { skip: !HAVE_TOOLS && 'needs qemu-system-arm and arm-none-eabi-gcc (bash scripts/setup.sh)' }, async () => {
   // Silicon's RX handler and ring buffer, forced on (firmware/bench builds this variant): the host keeps
   // frames in flight, so bytes arrive while the core computes and must wait in the ring.

@@ -68,6 +68,58 @@ test('targeted corruptions are refused with the reason that names them', () => {
   }
 });
 
+test('CSR4 (encoding 3): each malformed field is refused with its own reason, and the counters follow §6', () => {
+  const good = blob('tiny-csr4');
+  const p = parseBlob(good);
+  const op = p.ops.find((o) => o.op === 'FC' && o.weights.encoding === 'csr4');
+  assert.ok(op?.op === 'FC' && op.weights.encoding === 'csr4');
+  const { rowCodes, codes } = op.weights;
+  const r = op.recordOffset, w = op.weightsOffset, index = Math.ceil(op.outFeatures / 2) * 4;
+  // weights_bytes = row table (padded to 4) + ceil(codes / 2) per row + nnz; the work counts no escape.
+  const codeBytes = [...rowCodes].reduce((s, n) => s + Math.ceil(n / 2), 0);
+  assert.equal(op.weightsBytes, index + codeBytes + op.nnz);
+  assert.deepEqual(op.counters, { macs: op.nnz, weightBytes: 2 * op.outFeatures + codeBytes + op.nnz, elements: 0 });
+  assert.ok(codes.some((c) => (c & 15) === 0 || c >> 4 === 0), 'the vector has escapes');
+  const mut = (f: (b: Uint8Array, dv: DataView) => void) => {
+    const b = new Uint8Array(good);
+    f(b, new DataView(b.buffer));
+    return fixCrc(b);
+  };
+  const rec = (field: number, v: number) => mut((_, dv) => dv.setUint32(r + field, v, true));
+  const i = op.index;
+  assert.equal(reason(rec(40, op.nnz + 1)), `op ${i} (FC): weights bytes ${op.weightsBytes} (expected ${op.weightsBytes + 1} for CSR4)`);
+  assert.equal(reason(rec(40, op.weightsBytes)), `op ${i} (FC): weights bytes ${op.weightsBytes} too few for the CSR4 row table and nnz ${op.weightsBytes} values`);
+  // One more code in row 0: a byte more when its count was even; else the count check of the codes fails.
+  const even = rowCodes[0] % 2 === 0;
+  const more = reason(mut((_, dv) => dv.setUint16(w, rowCodes[0] + 1, true)));
+  assert.match(more, even ? /weights bytes \d+ \(expected \d+ for CSR4\)/ : /CSR4 /);
+  // The last nonempty row's codes all made 15: a column past in_features.
+  let o = rowCodes.length - 1;
+  while (rowCodes[o] === 0) o--;
+  const at = index + [...rowCodes.slice(0, o)].reduce((s, n) => s + Math.ceil(n / 2), 0);
+  const e = rowCodes[o] - 1;
+  const far = mut((b) => {
+    for (let k = 0; k <= e; k++) b[w + at + (k >> 1)] |= 15 << (4 * (k & 1));
+  });
+  assert.ok(15 * rowCodes[o] - 1 >= op.inFeatures, `row ${o} is long enough`);
+  assert.equal(reason(far), `op ${i} (FC): CSR4 column out of range in row ${o}`);
+  // The three code faults the recorded corruptions also hold (scripts/vectors.ts csr4Edits), here by construction.
+  const odd = [...rowCodes].findIndex((n) => n % 2 === 1);
+  const oddAt = index + [...rowCodes.slice(0, odd)].reduce((s, n) => s + Math.ceil(n / 2), 0) + (rowCodes[odd] >> 1);
+  assert.equal(reason(mut((b) => (b[w + oddAt] |= 0x10))), `op ${i} (FC): CSR4 row ${odd} pad nibble not zero`);
+  assert.equal(reason(mut((b) => (b[w + oddAt] &= 0xf0))), `op ${i} (FC): CSR4 row ${odd} ends in an escape code`);
+  // An escape made a weight code: one weight more than nnz.
+  let escRow = -1, escAt = 0, escE = 0;
+  for (let k = 0, base = index; k < rowCodes.length && escRow < 0; base += Math.ceil(rowCodes[k] / 2), k++)
+    for (let j = 0; j + 1 < rowCodes[k]; j++)
+      if (((good[w + base + (j >> 1)] >> (4 * (j & 1))) & 15) === 0) {
+        [escRow, escAt, escE] = [k, base, j];
+        break;
+      }
+  assert.ok(escRow >= 0, 'the vector has an escape inside a row');
+  assert.equal(reason(mut((b) => (b[w + escAt + (escE >> 1)] |= 1 << (4 * (escE & 1))))), `op ${i} (FC): CSR4 codes hold ${op.nnz + 1} weights (expected nnz ${op.nnz})`);
+});
+
 test('the recorded corruptions (test/vectors/engine/corruptions.txt) give the recorded outcome', () => {
   const lines = readFileSync(new URL('corruptions.txt', dir), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
   assert.ok(lines.length >= 300);
