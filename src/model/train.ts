@@ -59,6 +59,13 @@ export interface TrainOptions {
   kernelFixes?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * Train exactly this many steps: the last epoch ends early, and schedules (learning rate, QAT, the
+   * hooks' totalSteps) run over these steps. Absent (or ≥ epochs × steps per epoch): every step of every
+   * epoch. A compression profile's `fine_tune.steps` on a corpus whose epoch is longer than the budget
+   * (the real corpus: 575 steps) needs it; on a corpus whose epochs divide it, it changes nothing.
+   */
+  steps?: number;
   /** Stop after this many epochs in this call (tests use it to simulate an interruption). */
   stopAfterEpochs?: number;
   /** Validate every this many epochs (and after the last); default: about 20 validations per run. */
@@ -321,7 +328,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const info = await initTf({ backend: opts.backend, kernelFixes: opts.kernelFixes });
   const corpus = opts.corpus;
   const perEpoch = stepsPerEpoch(corpus, batchSize);
-  const totalSteps = perEpoch * opts.epochs;
+  const capped = opts.steps !== undefined && opts.steps < perEpoch * opts.epochs;
+  const totalSteps = capped ? opts.steps! : perEpoch * opts.epochs;
   const sched = qatSchedule(opts.qat, totalSteps);
   const fingerprint = {
     arch: opts.arch,
@@ -341,6 +349,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     ...(useNorm ? { featureNorm: 'per-bin' } : {}),
     ...(levelDb[0] !== LEGACY_LEVEL_DB[0] || levelDb[1] !== LEGACY_LEVEL_DB[1] ? { levelDb } : {}),
     ...(opts.distill ? { distill: { teacher: modelSha(opts.distill.teacher), weight: opts.distill.weight } } : {}),
+    ...(capped ? { steps: totalSteps } : {}),
     // Only callers that pass it (hil compress) add it, so `hil train` checkpoints keep resuming as before.
     ...opts.extraFingerprint,
   };
@@ -428,6 +437,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       const te = Date.now();
       let si = 0;
       for (const batch of epochBatches(corpus, { seed: opts.seed, epoch, batchSize, frames, hop, levelDb })) {
+        if (step >= totalSteps) break;
         opts.hooks?.beforeStep?.(ctx(epoch, si));
         if (step === sched.freezeStep) observer.frozen = true;
         const mode = quantModeAt(opts.qat, sched, step, observer);
@@ -442,9 +452,10 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         n++;
         step++;
         si++;
-        if (si % 10 === 0 || si === perEpoch) {
+        const inEpoch = Math.min(perEpoch, totalSteps - epoch * perEpoch);
+        if (si % 10 === 0 || si === inEpoch) {
           const sps = si / ((Date.now() - te) / 1000);
-          log(`epoch ${epoch + 1}/${opts.epochs} step ${si}/${perEpoch} loss ${(lossSum / n).toFixed(5)} ${sps.toFixed(2)} steps/s`);
+          log(`epoch ${epoch + 1}/${opts.epochs} step ${si}/${inEpoch} loss ${(lossSum / n).toFixed(5)} ${sps.toFixed(2)} steps/s`);
         }
       }
       const stepsPerSec = n / ((Date.now() - te) / 1000);

@@ -10,7 +10,7 @@ import { initTf, tf } from '../../src/model/tfBackend.js';
 import { FLOAT_MODE, fakeQuantWeight, initWeights, SeNet } from '../../src/model/tfModel.js';
 import { Adam } from '../../src/model/trainAdam.js';
 import { spectralLoss, train, trainStep, type StepContext } from '../../src/model/train.js';
-import { epochBatches, loadTrainCorpus } from '../../src/model/dataset.js';
+import { epochBatches, loadTrainCorpus, stepsPerEpoch } from '../../src/model/dataset.js';
 import { istft, stft } from '../../src/model/stft.js';
 import { fakeQuantWeightsJs, quantParamsForRange, RangeObserver, observedActivationNames } from '../../src/model/qat.js';
 import { makeSyntheticCorpus } from './trainFixture.js';
@@ -167,3 +167,20 @@ test('activation ranges map to TFLite int8 parameters (0 exact, scale over 255 s
   assert.deepEqual(quantParamsForRange(0.5, 2), { scale: Math.fround(2 / 255), zeroPoint: -128 });
   assert.equal(quantParamsForRange(-4, -1).zeroPoint, 127);
 });
+
+test('a step budget shorter than the epochs ends the last epoch early, and schedules run over the budget', async () => {
+  const common = { arch: 'se-tiny' as const, corpus, seed: 7, qat: { enabled: false }, batchSize: 2, frames: 20 };
+  const perEpoch = stepsPerEpoch(corpus, 2);
+  assert.ok(perEpoch >= 3, `the fixture has ${perEpoch} steps per epoch`);
+  const seen: { step: number; total: number }[] = [];
+  const hooks = { beforeStep: (ctx: StepContext) => void seen.push({ step: ctx.step, total: ctx.totalSteps }) };
+  const capped = await train({ ...common, epochs: 1, steps: perEpoch - 1, outDir: join(tmp, 'capped'), hooks });
+  assert.equal(capped.history.at(-1)!.step, perEpoch - 1);
+  assert.deepEqual(seen.map((s) => s.step), Array.from({ length: perEpoch - 1 }, (_, i) => i));
+  assert.ok(seen.every((s) => s.total === perEpoch - 1));
+  // A budget the epochs already meet is the same run as none: same fingerprint, same weights.
+  const whole = await train({ ...common, epochs: 1, outDir: join(tmp, 'whole') });
+  const same = await train({ ...common, epochs: 1, steps: perEpoch, outDir: join(tmp, 'whole-budget') });
+  for (const [name, t] of Object.entries(whole.model.weights)) assert.deepEqual(same.model.weights[name].data, t.data, name);
+});
+
