@@ -219,7 +219,7 @@ async function compressLocked(opts: CompressOptions, baseline: FloatModel, bPath
         // A step budget ends mid-epoch on a corpus whose epoch is longer (the real corpus: 575 steps), so
         // the profile's 240 steps are 240 there too; where the epochs divide it (the small corpus: 12 per
         // epoch, 20 epochs) it is the same run as before.
-        ...(opts.epochs === undefined && ft.epochs === undefined && ft.steps ? { steps: ft.steps } : {}),
+        ...(opts.epochs === undefined && ft.epochs === null && ft.steps ? { steps: ft.steps } : {}),
         seed: opts.seed,
         // The start (trainStart): a fine-tuned baseline is trained (with QAT ranges), so fake quantization
         // from the first step, ranges re-observed while the structure changes and frozen at 80 % for the

@@ -12,7 +12,7 @@ import seedrandom from 'seedrandom';
 import { ARCHS } from '../../src/model/arch.js';
 import { initFloatModel } from '../../src/model/init.js';
 import { loadFloatModel, saveFloatModel, type FloatModel } from '../../src/model/floatModel.js';
-import { loadTrainCorpus } from '../../src/model/dataset.js';
+import { loadTrainCorpus, stepsPerEpoch } from '../../src/model/dataset.js';
 import { initTf } from '../../src/model/tfBackend.js';
 import { train, type StepContext } from '../../src/model/train.js';
 import { lowerToQuantGraph } from '../../src/export/lower.js';
@@ -281,7 +281,7 @@ async function run(structure: string, raw: Record<string, unknown>, dir = struct
   runs.set(dir, m);
   return m;
 }
-const learned = { fine_tune: { steps: 6, lr: 0.005 }, schedule: { start: 0, end: 0.5, every: 1 } };
+const learned = { fine_tune: { steps: 5, lr: 0.005 }, schedule: { start: 0, end: 0.5, every: 1 } };
 
 test('compress, weight: the target sparsity per matrix, a CSR blob smaller than dense that does less work', async () => {
   const m = await run('weight', { sparsity: 0.8, ...learned });
@@ -297,9 +297,13 @@ test('compress, weight: the target sparsity per matrix, a CSR blob smaller than 
   assert.ok(a.perFrame[0].macs < b.perFrame[0].macs * 0.3 && a.perFrame[0].weightBytes < b.perFrame[0].weightBytes * 0.7);
   assert.ok(Number.isFinite(m.validation.int8.sdr) && Number.isFinite(m.validation.float.sdr));
   assert.equal(m.validation.items, corpus.val.length);
-  assert.ok(m.training && m.training.steps >= 6);
-  // The budget the profile asked for and what training ran (whole epochs), recorded for bench:compress.
-  assert.deepEqual(m.budget, { steps: 6, epochs: null, epochsRun: m.training.epochs, stepsRun: m.training.steps, source: 'profile' });
+  // fine_tune.steps is an exact budget: the fixture's epoch is 2 steps, so 5 end half-way through the third.
+  assert.equal(stepsPerEpoch(corpus, 4), 2);
+  assert.ok(m.training);
+  assert.equal(m.training.steps, 5);
+  assert.equal(m.training.epochs, 3);
+  // The budget the profile asked for and what training ran, recorded for bench:compress.
+  assert.deepEqual(m.budget, { steps: 5, epochs: null, epochsRun: m.training.epochs, stepsRun: m.training.steps, source: 'profile' });
 });
 
 test('compress, block: every pruned 4x4 block entirely zero, a block blob smaller than dense with fewer MACs', async () => {
