@@ -33,7 +33,8 @@ import { loadBoard } from '../src/board/registry.js';
 import { clipToFrames, ETHOS_U55_128, runClipOnHost } from '../src/engine/index.js';
 
 const ROOT = repoRoot();
-const MODELS = ['se-paper', 'se-small'];
+/** Every committed baseline with compressed models (tinylstm-paper's weight profiles as far as they are built). */
+const MODELS = ['se-paper', 'se-small', 'tinylstm-paper'];
 /** csr4-mve: the MVE kernel the M55 runs (firmware/core/kernels_mve.c); the other cores have none. */
 const KERNELS = ['csr-scalar', 'csr4-scalar', 'csr4-mve', 'bitmap-scalar'] as const;
 const SPARSITIES = [0.5, 0.7, 0.8, 0.9, 0.95];
