@@ -436,8 +436,10 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       let n = 0;
       const te = Date.now();
       let si = 0;
+      // A step budget (`steps`) ends the last epoch early.
+      const inEpoch = Math.min(perEpoch, totalSteps - epoch * perEpoch);
       for (const batch of epochBatches(corpus, { seed: opts.seed, epoch, batchSize, frames, hop, levelDb })) {
-        if (step >= totalSteps) break;
+        if (si >= inEpoch) break;
         opts.hooks?.beforeStep?.(ctx(epoch, si));
         if (step === sched.freezeStep) observer.frozen = true;
         const mode = quantModeAt(opts.qat, sched, step, observer);
@@ -452,7 +454,6 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
         n++;
         step++;
         si++;
-        const inEpoch = Math.min(perEpoch, totalSteps - epoch * perEpoch);
         if (si % 10 === 0 || si === inEpoch) {
           const sps = si / ((Date.now() - te) / 1000);
           log(`epoch ${epoch + 1}/${opts.epochs} step ${si}/${inEpoch} loss ${(lossSum / n).toFixed(5)} ${sps.toFixed(2)} steps/s`);
