@@ -9,8 +9,8 @@
  *
  * Flash, MACs, cycles and sparsity are read off the blob itself (parsed by the host engine); SDR is the
  * compress run's host-engine score of that exact blob (the manifest records the blob's SHA-256, checked
- * here), or rescored from the blob with --rescore. The float row is the baseline's float forward, computed
- * here on the same val mixtures.
+ * here), or rescored from the blob with --rescore, and always when the corpus here is not the one the
+ * manifest records. The float row is the baseline's float forward, computed here on the same val mixtures.
  *
  * With --board <name> (e.g. corstone-300), each blob also runs one clip on that board (one sweep of every
  * profile, src/sweep, the code path of `hil run`), and the table gains the board's network latency per
@@ -228,6 +228,11 @@ for (const arch of archs) {
   let valIds: string | null = null;
   let valItems = 0;
   let corpusDir = '';
+  // A corpus rebuilt by another hil or on another machine can keep the val ids with other audio: then the
+  // manifests' scores and a float baseline scored here would be on different mixtures, so every row is
+  // rescored on the corpus that is here, and the table says so.
+  const corpusHere = new Map<string, string>();
+  let rescoredHere: { recorded: string; here: string } | null = null;
   for (const p of current) {
     const dir = join(MODELS, arch, 'compressed', p.name);
     const m = readCompressManifest(join(dir, 'manifest.json'));
@@ -243,7 +248,11 @@ for (const arch of archs) {
     const full = Object.keys(baseline.weights).filter((n) => weightShape(ARCHS[arch], n).length === 2).reduce((s, n) => s + baseline.weights[n].data.length, 0);
     let sdr = m.validation.int8.sdr;
     let sisdr = m.validation.int8.sisdr;
-    if (values.rescore) {
+    const manifestPath = join(m.corpus.dir, 'manifest.json');
+    if (!corpusHere.has(m.corpus.dir) && existsSync(manifestPath)) corpusHere.set(m.corpus.dir, sha256(readFileSync(manifestPath)));
+    const here = corpusHere.get(m.corpus.dir);
+    if (here && here !== m.corpus.manifestSha256) rescoredHere = { recorded: m.corpus.manifestSha256, here };
+    if (values.rescore || (here && here !== m.corpus.manifestSha256)) {
       const val = loadTrainCorpus(m.corpus.dir).val.slice(0, m.validation.items);
       const s = scoreBlob(blob, val);
       sdr = s.sdr;
@@ -282,6 +291,8 @@ for (const arch of archs) {
   const float32Bytes = 4 * params;
 
   console.log(`\n${arch}: baseline ${join(values.models ?? 'models', arch, 'model.json')} (${params} parameters, float32 ${(float32Bytes / 1024).toFixed(1)} kB), ${val.length} val mixtures of ${corpusDir}`);
+  if (rescoredHere)
+    console.log(`corpus: the one here (manifest ${rescoredHere.here.slice(0, 8)}…) is not the one the models were compressed and scored on (${rescoredHere.recorded.slice(0, 8)}…): same val ids, other audio, so every SDR below is rescored here from the blob, not read from its manifest`);
   console.log(`val SDR: noisy ${fmt(noisy.sdr)} dB, float baseline ${fmt(float.sdr)} dB (SI-SDR ${fmt(noisy.sisdr)} → ${fmt(float.sisdr)} dB)`);
   const bl = dense?.board;
   const boardNote = bl ? `; speedup (${bl.kind}): ${values.board}'s network latency per frame, one clip` : '';
