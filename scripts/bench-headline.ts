@@ -17,7 +17,12 @@
  * Losses are mean paired ΔSDR over the clips with a 95 % bootstrap interval; a profile is "within" a loss
  * when the mean is, as the sweep report decides (the interval is shown beside it).
  *
- * Usage: npm run bench:headline -- --sweep runs/tinylstm-paper-real [--m55 runs/tinylstm-paper-m55] [--model tinylstm-paper]
+ * --attribute splits each loss in two where the profile's fine-tuned float model is here
+ * (`compressed/<profile>/model.json`, written by hil compress but not committed): fine-tuning (that float
+ * model against the baseline's, both float64 forwards) and int8 inference (the device's audio against that
+ * float model), paired on the same clips. About 20 s of float forward per profile for 60 clips.
+ *
+ * Usage: npm run bench:headline -- --sweep runs/tinylstm-paper-real [--m55 runs/tinylstm-paper-m55] [--model tinylstm-paper] [--attribute]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { fromInt16, readPcm16 } from '../src/data/wav.js';
 import { Engine, ETHOS_U55_128_CALIBRATED, frameCycles } from '../src/engine/index.js';
 import { scorePair } from '../src/metrics/index.js';
-import { loadFloatModel } from '../src/model/floatModel.js';
+import { type FloatModel, loadFloatModel } from '../src/model/floatModel.js';
 import { floatForward, FloatStream } from '../src/model/forward.js';
 import { pairedDifference, type Interval } from '../src/report/confidence.js';
 import { readSweep, type SweepRow } from '../src/sweep/sweep.js';
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     sweep: { type: 'string' },
     m55: { type: 'string' },
     model: { type: 'string' },
+    attribute: { type: 'boolean' },
   },
 });
 if (!values.sweep) {
@@ -69,14 +75,19 @@ for (const base of sweep.meta.baselines) {
   const floatBytes = 4 * Object.values(model.weights).reduce((s, w) => s + w.data.length, 0);
   const clips = [...new Set(rows.map((r) => r.clip))].sort();
   err(`bench:headline: ${base.name}: float forward on ${clips.length} clips of ${sweep.meta.audioDir}`);
-  const stream = new FloatStream(model);
-  const floatSdr = new Map<string, number>();
-  for (const clip of clips) {
-    const noisy = readPcm16(join(sweep.meta.audioDir, clip), 16000).samples;
-    const clean = fromInt16(readPcm16(join(sweep.meta.cleanDir, clip), 16000).samples);
-    const out = floatForward(model, noisy, stream).output.map((v) => v / 32768);
-    floatSdr.set(clip, scorePair(clean, out).sdr);
-  }
+  const audioDir = sweep.meta.audioDir;
+  const cleanDir = sweep.meta.cleanDir;
+  const floatScores = (m: FloatModel): Map<string, number> => {
+    const stream = new FloatStream(m);
+    const sdr = new Map<string, number>();
+    for (const clip of clips) {
+      const noisy = readPcm16(join(audioDir, clip), 16000).samples;
+      const clean = fromInt16(readPcm16(join(cleanDir, clip), 16000).samples);
+      sdr.set(clip, scorePair(clean, floatForward(m, noisy, stream).output.map((v) => v / 32768)).sdr);
+    }
+    return sdr;
+  };
+  const floatSdr = floatScores(model);
 
   const profiles = [...new Set(rows.map((r) => r.profile))];
   const byProfile = (p: string, rs: SweepRow[]) => new Map(rs.filter((r) => r.profile === p).map((r) => [r.clip, r.sdrOut!]));
@@ -157,6 +168,26 @@ for (const base of sweep.meta.baselines) {
   for (const s of ['weight', 'block', 'unit', 'offline']) {
     const pool = lines.filter((l) => l.structure === s || l.structure === 'none');
     console.log(`| ${s} | ${cell(best(pool, 'u55', SPEEDUP_LOSS_DB), 'u55')} | ${m55 ? cell(best(pool, 'm55', SPEEDUP_LOSS_DB), 'm55') : 'no --m55 sweep'} |`);
+  }
+
+  if (values.attribute) {
+    console.log(`
+Where each loss against the float model comes from (paired on the same clips; "own float" is the profile's float model after pruning and fine-tuning (offline: pruning only), float64 forward):
+`);
+    console.log('| profile | ΔSDR vs float | pruning + fine-tuning (own float − baseline float) | int8 inference (device − own float) |');
+    console.log('|---|---:|---:|---:|');
+    for (const l of lines) {
+      const path = join(base.dir, 'compressed', l.profile, 'model.json');
+      if (!existsSync(path)) {
+        console.log(`| ${l.profile} | ${signed(l.vsFloat.mean)} | – (no ${l.profile}/model.json here) | – |`);
+        continue;
+      }
+      err(`bench:headline: ${base.name} ${l.profile}: its own float model on ${clips.length} clips`);
+      const own = floatScores(loadFloatModel(path));
+      const tune = pairedDifference(floatSdr, own, { seed: `${l.profile}:tune` });
+      const quant = pairedDifference(own, byProfile(l.profile, rows), { seed: `${l.profile}:int8` });
+      console.log(`| ${l.profile} | ${signed(l.vsFloat.mean)} | ${withCi(tune)} | ${withCi(quant)} |`);
+    }
   }
 }
 err(`bench:headline: wall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
