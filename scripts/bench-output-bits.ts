@@ -12,7 +12,10 @@
  * directories do not keep: --dir points at `hil compress` outputs that still hold model.json (e.g.
  * hil compress --model models/se-small --profile weight-90 --out DIR/weight-90).
  *
- *   npm run bench:outbits -- [--dir DIR] [--arch se-small] [--profiles baseline,dense-int8,weight-90,offline-50,offline-70,offline-90] [--limit N]
+ * --corpus/--split pick another built-in corpus's split, e.g. `--corpus real --split real-test` (held-out
+ * real speech) for a baseline trained on the real corpus.
+ *
+ *   npm run bench:outbits -- [--dir DIR] [--arch se-small] [--profiles baseline,dense-int8,weight-90,offline-50,offline-70,offline-90] [--limit N] [--corpus small --split test]
  * (`baseline` is models/<arch>/model.json itself, post-training quantized, dense.)
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     profiles: { type: 'string', default: 'baseline,dense-int8,weight-90,offline-50,offline-70,offline-90' },
     limit: { type: 'string' },
+    corpus: { type: 'string', default: 'small' },
+    split: { type: 'string', default: 'test' },
   },
 });
 
@@ -60,9 +65,10 @@ const row = (label: string, a: Figures, b: Figures): string[] => [
 ];
 
 async function main(): Promise<void> {
-  const corpus = await ensureCorpus({ size: 'small', seed: 1 });
-  const noisy = join(corpus.dir, 'test', 'noisy');
-  const clean = join(corpus.dir, 'test', 'clean');
+  const corpus = await ensureCorpus({ size: values.corpus as Parameters<typeof ensureCorpus>[0]['size'], seed: 1 });
+  const noisy = join(corpus.dir, values.split, 'noisy');
+  const clean = join(corpus.dir, values.split, 'clean');
+  if (!existsSync(noisy)) throw new HilError(`bench:outbits: the ${values.corpus} corpus has no split ${values.split} (${noisy})`, 'name a split it has, e.g. test, or real-test for the real sizes');
   const limit = values.limit ? Number(values.limit) : undefined;
   const rows: string[][] = [['profile', 'ΔSDR int8 out', 'ΔSDR int16 out', 'diff', 'ΔSI-SDR int8', 'ΔSI-SDR int16', 'diff', 'flash int8', 'flash int16', 'MACs int8', 'MACs int16']];
   for (const profile of values.profiles.split(',')) {
