@@ -42,7 +42,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHS, type ArchName } from '../src/model/arch.js';
 import { loadFloatModel } from '../src/model/floatModel.js';
-import { loadTrainCorpus } from '../src/model/dataset.js';
+import { loadTrainCorpus, type ValItem } from '../src/model/dataset.js';
 import { weightShape } from '../src/model/tfModel.js';
 import { Engine, ETHOS_U55_128_CALIBRATED, frameCycles } from '../src/engine/index.js';
 import { blobMemoryFigures } from '../src/engine/u55Weights.js';
@@ -231,8 +231,17 @@ for (const arch of archs) {
   // A corpus rebuilt by another hil or on another machine can keep the val ids with other audio: then the
   // manifests' scores and a float baseline scored here would be on different mixtures, so every row is
   // rescored on the corpus that is here, and the table says so.
-  const corpusHere = new Map<string, string>();
   let rescoredHere: { recorded: string; here: string } | null = null;
+  const corpusShaHere = new Map<string, string | null>();
+  const shaHere = (dir: string): string | null => {
+    if (!corpusShaHere.has(dir)) corpusShaHere.set(dir, existsSync(join(dir, 'manifest.json')) ? sha256(readFileSync(join(dir, 'manifest.json'))) : null);
+    return corpusShaHere.get(dir)!;
+  };
+  const valCache = new Map<string, ValItem[]>();
+  const valOf = (dir: string): ValItem[] => {
+    if (!valCache.has(dir)) valCache.set(dir, loadTrainCorpus(dir).val);
+    return valCache.get(dir)!;
+  };
   for (const p of current) {
     const dir = join(MODELS, arch, 'compressed', p.name);
     const m = readCompressManifest(join(dir, 'manifest.json'));
@@ -248,13 +257,11 @@ for (const arch of archs) {
     const full = Object.keys(baseline.weights).filter((n) => weightShape(ARCHS[arch], n).length === 2).reduce((s, n) => s + baseline.weights[n].data.length, 0);
     let sdr = m.validation.int8.sdr;
     let sisdr = m.validation.int8.sisdr;
-    const manifestPath = join(m.corpus.dir, 'manifest.json');
-    if (!corpusHere.has(m.corpus.dir) && existsSync(manifestPath)) corpusHere.set(m.corpus.dir, sha256(readFileSync(manifestPath)));
-    const here = corpusHere.get(m.corpus.dir);
-    if (here && here !== m.corpus.manifestSha256) rescoredHere = { recorded: m.corpus.manifestSha256, here };
-    if (values.rescore || (here && here !== m.corpus.manifestSha256)) {
-      const val = loadTrainCorpus(m.corpus.dir).val.slice(0, m.validation.items);
-      const s = scoreBlob(blob, val);
+    const here = shaHere(m.corpus.dir);
+    const otherCorpus = here !== null && here !== m.corpus.manifestSha256;
+    if (otherCorpus) rescoredHere = { recorded: m.corpus.manifestSha256, here };
+    if (values.rescore || otherCorpus) {
+      const s = scoreBlob(blob, valOf(m.corpus.dir).slice(0, m.validation.items));
       sdr = s.sdr;
       sisdr = s.sisdr;
     }
@@ -280,7 +287,7 @@ for (const arch of archs) {
     continue;
   }
   if (!existsSync(join(corpusDir, 'manifest.json'))) throw new Error(`the models were scored on ${corpusDir}, which is not here: build it (hil data build) or rebuild the models`);
-  const val = loadTrainCorpus(corpusDir).val.slice(0, valItems);
+  const val = valOf(corpusDir).slice(0, valItems);
   if (sha256(val.map((v) => v.id).join('\n')) !== valIds) throw new Error(`${corpusDir}: the val mixtures differ from those the models were scored on`);
   err(`bench:compress: ${arch}: scoring the float baseline on ${val.length} val mixtures`);
   const float = scoreFloat(baseline, val);

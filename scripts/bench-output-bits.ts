@@ -21,7 +21,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureCorpus } from '../src/data/corpus.js';
+import { ensureCorpus, SIZES } from '../src/data/corpus.js';
 import { Engine } from '../src/engine/index.js';
 import { writeBlob } from '../src/export/blob.js';
 import { floatModelDigest, lowerToQuantGraph, type OutputBits } from '../src/export/lower.js';
@@ -65,10 +65,11 @@ const row = (label: string, a: Figures, b: Figures): string[] => [
 ];
 
 async function main(): Promise<void> {
-  const corpus = await ensureCorpus({ size: values.corpus as Parameters<typeof ensureCorpus>[0]['size'], seed: 1 });
+  if (!Object.hasOwn(SIZES, values.corpus)) throw new HilError(`--corpus ${values.corpus} is not a built-in corpus size`, `use one of ${Object.keys(SIZES).join(', ')}`);
+  const corpus = await ensureCorpus({ size: values.corpus as keyof typeof SIZES, seed: 1 });
   const noisy = join(corpus.dir, values.split, 'noisy');
   const clean = join(corpus.dir, values.split, 'clean');
-  if (!existsSync(noisy)) throw new HilError(`bench:outbits: the ${values.corpus} corpus has no split ${values.split} (${noisy})`, 'name a split it has, e.g. test, or real-test for the real sizes');
+  if (!existsSync(noisy)) throw new HilError(`the ${values.corpus} corpus has no split ${values.split} (${noisy})`, 'name a split it has, e.g. test, or real-test for the real sizes');
   const limit = values.limit ? Number(values.limit) : undefined;
   const rows: string[][] = [['profile', 'ΔSDR int8 out', 'ΔSDR int16 out', 'diff', 'ΔSI-SDR int8', 'ΔSI-SDR int16', 'diff', 'flash int8', 'flash int16', 'MACs int8', 'MACs int16']];
   for (const profile of values.profiles.split(',')) {
