@@ -414,9 +414,12 @@ export class ProtocolClient {
     if (p.lastChance || since + this.budgetMs(p) <= t) {
       // On a loaded host a later request's timer can fire before an earlier one's. When the earlier one's
       // budget has run out too, it is the request that failed (the later ones only wait behind it), so it
-      // is the one reported and the rest are abandoned after it.
+      // is the one reported and the rest are abandoned after it. Its deadline is compared with this one's,
+      // not only with the clock: this timer may be the early-firing last chance, and two requests sent in
+      // the same millisecond share a deadline.
+      const deadline = (q: Pending) => Math.max(q.firstSentAt, this.progressAt) + this.budgetMs(q);
       const oldest = this.inFlight.values().next().value as Pending | undefined;
-      const root = oldest && oldest !== p && Math.max(oldest.firstSentAt, this.progressAt) + this.budgetMs(oldest) <= t ? oldest : p;
+      const root = oldest && oldest !== p && deadline(oldest) <= Math.max(t, deadline(p)) ? oldest : p;
       const rootSince = Math.max(root.firstSentAt, this.progressAt);
       return this.giveUp(root, t - rootSince, rootSince === root.firstSentAt);
     }
