@@ -166,7 +166,7 @@ function prepare(options: BuildOptions): Context {
   let recorded: RecordedFile[] | null = null;
   if (!noise && spec.recorded) {
     requireRecorded(size);
-    recorded = listRecorded();
+    recorded = listRecorded({ real: spec.real !== undefined });
   }
   let real: RealInputs | null = null;
   if (spec.real) {

@@ -2,7 +2,11 @@
  * Recorded ambiences from Debian game-data packages (the `noise-data` group of scripts/deps.json): what
  * each package contributes, under which category and licence. The licences are those of the packages'
  * /usr/share/doc/<package>/copyright, checked file by file where a package licenses its sounds unevenly.
- * Only ambiences and workshop/crowd/animal sounds are taken; interface clicks, alarms and music are not.
+ * Ambiences and workshop/crowd/animal sounds are taken for every size that has recorded noise; music,
+ * instrument loops and sound effects only for the real sizes (`realOnly`), whose real-test split holds out
+ * music, instruments and effects of other packages (Asterisk's music on hold, Tux Paint): without their
+ * like in train, a network trained there treats tonal noise as speech. Interface clicks and alarms are never
+ * taken, nor anything with a voice in it.
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,6 +20,8 @@ export interface RecordedSource {
   /** Category of a file from its path relative to `root`, or null to leave it out. */
   category(rel: string): string | null;
   licence(rel: string): string;
+  /** Only the real sizes take it; `paper` keeps the catalogue it was built with. */
+  realOnly?: boolean;
 }
 
 const AUDIO = /\.(ogg|wav|flac)$/i;
@@ -70,6 +76,41 @@ export const RECORDED_SOURCES: RecordedSource[] = [
     licence: (rel) => (SONIC_PI_CC0.has(rel.replace(AUDIO, '')) ? 'CC0-1.0' : 'MIT'),
   },
   {
+    package: 'sonic-pi-samples',
+    short: 'sonicpi',
+    root: '/usr/share/sonic-pi/samples',
+    realOnly: true,
+    // The first entry's categories (ambiences, hiss, machinery) come first, so no file is in both.
+    category: (rel) =>
+      firstMatch(
+        rel,
+        [
+          [/^(ambi_|vinyl_hiss|loop_(3d_printer|industrial)|mehackit_robot|glitch_robot)/, null],
+          [/^(loop_|guit_|bass_|tabla_|drum_roll)/, 'instrument'],
+          [/^(mehackit_phone|perc_|vinyl_|glitch_|misc_|elec_)/, 'effects'],
+        ],
+        null,
+      ),
+    licence: (rel) => (SONIC_PI_CC0.has(rel.replace(AUDIO, '')) ? 'CC0-1.0' : 'MIT'),
+  },
+  {
+    package: 'widelands-data',
+    short: 'widelandsmusic',
+    root: '/usr/share/games/widelands/data/music',
+    realOnly: true,
+    category: () => 'music',
+    // debian/copyright names three tracks by Stuart Marshall under CC-BY-SA-3.0; the rest fall under `Files: *`.
+    licence: (rel) => (/^ingame_2[456]\./.test(rel) ? 'CC-BY-SA-3.0' : 'GPL-2+'),
+  },
+  {
+    package: 'lincity-ng-data',
+    short: 'lincitymusic',
+    root: '/usr/share/games/lincity-ng/music',
+    realOnly: true,
+    category: () => 'music',
+    licence: () => 'GPL-2+',
+  },
+  {
     package: 'lincity-ng-data',
     short: 'lincity',
     root: '/usr/share/games/lincity-ng/sounds',
@@ -122,11 +163,14 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** Every catalogued file, in a fixed order, symlinks and duplicates included (deduplication comes later). */
-export function listRecorded(): RecordedFile[] {
+/**
+ * Every catalogued file, in a fixed order, symlinks and duplicates included (deduplication comes later);
+ * `realOnly` sources only when `real` (the default lists everything).
+ */
+export function listRecorded(opts: { real?: boolean } = {}): RecordedFile[] {
   const out: RecordedFile[] = [];
   for (const source of RECORDED_SOURCES) {
-    if (!existsSync(source.root)) continue;
+    if (!existsSync(source.root) || (source.realOnly && opts.real === false)) continue;
     for (const path of walk(source.root)) {
       const rel = relative(source.root, path);
       const category = source.category(rel);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { MIX_PEAK, mixAtSnr, snrDb } from '../../src/data/mix.js';
 import { RECORDED_SOURCES, listRecorded, requireRecorded } from '../../src/data/recorded.js';
+import { realTestNoise } from '../../src/data/realSources.js';
 import { rngFor } from '../../src/data/rng.js';
 import { SYNTHETIC_CATEGORIES, synthRecipe } from '../../src/data/synthNoise.js';
 import { isCleanSentence, sentencesFromFortunes } from '../../src/data/text.js';
@@ -171,5 +172,18 @@ describe('recorded ambiences', () => {
         assert.ok(new RegExp(`^License: ${licence.replace(/[+.]/g, '\\$&')}\\s*$`, 'm').test(copyright), `${s.package}: ${licence} not in its copyright file`);
       }
     }
+  });
+
+  const realOnly = installed.filter((s) => s.realOnly);
+  it('adds music, instruments and effects for the real sizes only, from packages real-test never reads', { skip: realOnly.length === 0 && 'noise-data packages not installed' }, () => {
+    const paper = listRecorded({ real: false });
+    const real = listRecorded({ real: true });
+    assert.ok(paper.every((f) => !f.source.realOnly), 'paper keeps the catalogue it was built with');
+    const extra = real.filter((f) => f.source.realOnly);
+    assert.deepEqual([...new Set(extra.map((f) => f.category))].sort(), ['effects', 'instrument', 'music']);
+    assert.equal(new Set(real.map((f) => f.path)).size, real.length, 'no file is catalogued twice');
+    // realTestNoise() lists nothing where the speech-data group is not installed: name its packages too.
+    const heldOut = new Set(['tuxpaint-stamps-default', 'asterisk-moh-opsound-g722', ...realTestNoise().map((f) => f.package)]);
+    for (const f of real) assert.ok(!heldOut.has(f.source.package), `${f.path}: ${f.source.package} is real-test's`);
   });
 });

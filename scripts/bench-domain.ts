@@ -1,0 +1,102 @@
+/**
+ * Where a model loses on held-out real speech (issue 14), in two measurements on a real corpus:
+ *
+ * 1. The ceiling: an ideal amplitude mask (|clean| / |noisy| per bin, clipped to [0, 1], the noisy phase,
+ *    the model's STFT at hop 256) applied to each mixture of val and real-test. No network with a [0, 1]
+ *    magnitude mask can beat it; the bar (+5 / +6 dB ΔSDR) reads against it.
+ * 2. Speech or noise: each mixture is split into its clean target and its noise residual (noisy − clean,
+ *    which carries the mixture's channel), and the residuals of val and real-test are swapped at the SNR of
+ *    the speech's own mixture. The model (int8, on the host engine: what every board returns bit for bit)
+ *    runs on all four pairings, so the val→real-test drop splits into a speech part and a noise part.
+ *
+ * Uses val (model selection's split) and real-test only for measurement; nothing here tunes a model.
+ *
+ * Usage: npm run bench:domain -- [--model models/se-small/compressed/dense-int8] [--corpus real] [--limit 120]
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCorpus } from '../src/data/manifest.js';
+import { resolveCorpusDir } from '../src/data/resolveCorpus.js';
+import { fromInt16, readPcm16 } from '../src/data/wav.js';
+import { Engine, runClipOnHost } from '../src/engine/index.js';
+import { scorePair } from '../src/metrics/index.js';
+import { istft, stft } from '../src/model/stft.js';
+import { meanInterval } from '../src/report/confidence.js';
+import { breakdown, breakdownTable, withInterval, type ClipScore } from '../src/report/corpusBreakdown.js';
+import { resolveModel } from '../src/run/resolveModel.js';
+
+const { values } = parseArgs({ options: { model: { type: 'string' }, corpus: { type: 'string' }, limit: { type: 'string' } } });
+const model = values.model ?? 'models/se-small/compressed/dense-int8';
+const limit = Number(values.limit ?? 120);
+if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number of clips, got ${values.limit}`);
+const dir = await resolveCorpusDir(values.corpus ?? 'real');
+const HOP = 256;
+const t0 = Date.now();
+
+interface Pair {
+  name: string;
+  clean: Int16Array;
+  noisy: Int16Array;
+}
+function pairs(split: string, n = Infinity): Pair[] {
+  const noisyDir = join(dir, split, 'noisy');
+  return readdirSync(noisyDir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort()
+    .slice(0, n)
+    .map((f) => ({ name: f.replace(/\.wav$/, ''), noisy: readPcm16(join(noisyDir, f), 16000).samples, clean: readPcm16(join(dir, split, 'clean', f), 16000).samples }));
+}
+
+function idealMask(p: Pair): ClipScore {
+  const X = stft(p.noisy, HOP);
+  const S = stft(p.clean, HOP);
+  const mask = new Float32Array(X.re.length);
+  for (let i = 0; i < mask.length; i++) {
+    const x = Math.hypot(X.re[i], X.im[i]);
+    mask[i] = x > 0 ? Math.min(1, Math.hypot(S.re[i], S.im[i]) / x) : 0;
+  }
+  const y = istft(X, HOP, p.noisy.length, mask).map((v) => v / 32768);
+  const ref = fromInt16(p.clean);
+  const before = scorePair(ref, fromInt16(p.noisy));
+  const after = scorePair(ref, y);
+  return { clip: p.name, sdrNoisy: before.sdr, sdrImprovement: after.sdr - before.sdr, sisdrImprovement: after.sisdr - before.sisdr };
+}
+
+console.log(`# Ideal amplitude mask on ${dir} (the ceiling of a [0, 1] magnitude mask at hop ${HOP})\n`);
+const manifest = loadCorpus(dir).manifest;
+for (const split of ['val', 'real-test']) {
+  const b = breakdown(pairs(split).map(idealMask), manifest);
+  console.log(`${split}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB\n`);
+  if (split === 'real-test') console.log(`${breakdownTable('noise', b.byNoise)}\n\n${breakdownTable('SNR', b.bySnr)}\n`);
+}
+
+const energy = (a: ArrayLike<number>, n = a.length) => {
+  let e = 0;
+  for (let i = 0; i < n; i++) e += a[i % a.length] * a[i % a.length];
+  return e;
+};
+const engine = new Engine(resolveModel(model).blob);
+/** ΔSDR of the model on `speech` plus `residual` (looped to length) at the SNR of `speech`'s own mixture. */
+function gain(speech: Pair, residualOf: Pair): number {
+  const residual = (p: Pair) => Float64Array.from(p.noisy, (v, i) => v - p.clean[i]);
+  const own = residual(speech);
+  const r = residual(residualOf);
+  const g = Math.sqrt(energy(own) / energy(r, speech.clean.length));
+  const noisy = new Int16Array(speech.clean.length);
+  for (let i = 0; i < noisy.length; i++) noisy[i] = Math.max(-32768, Math.min(32767, Math.round(speech.clean[i] + g * r[i % r.length])));
+  const ref = fromInt16(speech.clean);
+  return scorePair(ref, fromInt16(runClipOnHost(engine, noisy).output)).sdr - scorePair(ref, fromInt16(noisy)).sdr;
+}
+const val = pairs('val', limit);
+const test = pairs('real-test', limit);
+const n = Math.min(val.length, test.length);
+console.log(`# ${model} (int8, host engine) with the noise residuals of val and real-test swapped: first ${n} mixtures of each\n`);
+console.log('| speech | noise | ΔSDR [95 % CI] |\n|---|---|---:|');
+for (const [sLabel, sp] of [['val', val], ['real-test', test]] as const) {
+  for (const [nLabel, np] of [['val', val], ['real-test', test]] as const) {
+    const d = meanInterval(Array.from({ length: n }, (_, i) => gain(sp[i], np[i])), { seed: `domain:${sLabel}:${nLabel}` });
+    console.log(`| ${sLabel} | ${nLabel} | ${withInterval(d)} |`);
+  }
+}
+console.log(`\nwall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
