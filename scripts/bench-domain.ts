@@ -9,6 +9,10 @@
  *    the speech's own mixture. The model (int8, on the host engine: what every board returns bit for bit)
  *    runs on all four pairings, so the val→real-test drop splits into a speech part and a noise part.
  *
+ * 3. Which noise: the model's ΔSDR per noise category and SNR band on all of val and of real-test, side by
+ *    side, so a category both splits have (music, instruments, animals, babble) shows whether it is hard in
+ *    itself or only when held out.
+ *
  * Uses val (model selection's split) and real-test only for measurement; nothing here tunes a model.
  *
  * Usage: npm run bench:domain -- [--model models/se-small/compressed/dense-int8] [--corpus real] [--limit 120]
@@ -21,9 +25,10 @@ import { resolveCorpusDir } from '../src/data/resolveCorpus.js';
 import { fromInt16, readPcm16 } from '../src/data/wav.js';
 import { Engine, runClipOnHost } from '../src/engine/index.js';
 import { scorePair } from '../src/metrics/index.js';
+import { scoreSetOnHost } from '../src/run/hostScore.js';
 import { istft, stft } from '../src/model/stft.js';
 import { meanInterval } from '../src/report/confidence.js';
-import { breakdown, breakdownTable, withInterval, type ClipScore } from '../src/report/corpusBreakdown.js';
+import { breakdown, breakdownTable, signedDb, withInterval, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
 import { resolveModel } from '../src/run/resolveModel.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, corpus: { type: 'string' }, limit: { type: 'string' } } });
@@ -76,7 +81,8 @@ const energy = (a: ArrayLike<number>, n = a.length) => {
   for (let i = 0; i < n; i++) e += a[i % a.length] * a[i % a.length];
   return e;
 };
-const engine = new Engine(resolveModel(model).blob);
+const blob = resolveModel(model).blob;
+const engine = new Engine(blob);
 /** ΔSDR of the model on `speech` plus `residual` (looped to length) at the SNR of `speech`'s own mixture. */
 function gain(speech: Pair, residualOf: Pair): number {
   const residual = (p: Pair) => Float64Array.from(p.noisy, (v, i) => v - p.clean[i]);
@@ -99,4 +105,15 @@ for (const [sLabel, sp] of [['val', val], ['real-test', test]] as const) {
     console.log(`| ${sLabel} | ${nLabel} | ${withInterval(d)} |`);
   }
 }
+
+const bySplit = ['val', 'real-test'].map((split) => breakdown(scoreSetOnHost(blob, join(dir, split, 'noisy'), join(dir, split, 'clean')), manifest));
+console.log(`\n# ${model} per noise category and SNR band, all of val and of real-test\n`);
+console.log('| group | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|');
+const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
+for (const key of ['byNoise', 'bySnr'] as const) {
+  const groups = [...new Set(bySplit.flatMap((b) => b[key].map((r) => r.group)))];
+  if (key === 'byNoise') groups.sort();
+  for (const g of groups) console.log(`| ${g} | ${bySplit.map((b) => cell(b[key].find((r) => r.group === g))).join(' | ')} |`);
+}
+console.log(`| all | ${bySplit.map((b) => cell(b.all)).join(' | ')} |`);
 console.log(`\nwall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
