@@ -1,5 +1,5 @@
 /**
- * Where a model loses on held-out real speech (issue 14), in two measurements on a real corpus:
+ * Where a model loses on held-out real speech (issue 14), in three measurements on a real corpus:
  *
  * 1. The ceiling: an ideal amplitude mask (|clean| / |noisy| per bin, clipped to [0, 1], the noisy phase,
  *    the model's STFT at hop 256) applied to each mixture of val and real-test. No network with a [0, 1]
@@ -8,7 +8,6 @@
  *    which carries the mixture's channel), and the residuals of val and real-test are swapped at the SNR of
  *    the speech's own mixture. The model (int8, on the host engine: what every board returns bit for bit)
  *    runs on all four pairings, so the val→real-test drop splits into a speech part and a noise part.
- *
  * 3. Which noise: the model's ΔSDR per noise category and SNR band on all of val and of real-test, side by
  *    side, so a category both splits have (music, instruments, animals, babble) shows whether it is hard in
  *    itself or only when held out.
@@ -17,7 +16,7 @@
  *
  * Usage: npm run bench:domain -- [--model models/se-small/compressed/dense-int8] [--corpus real] [--limit 120]
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpus } from '../src/data/manifest.js';
@@ -30,12 +29,11 @@ import { istft, stft } from '../src/model/stft.js';
 import { meanInterval } from '../src/report/confidence.js';
 import { breakdown, breakdownTable, signedDb, withInterval, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
 import { resolveModel } from '../src/run/resolveModel.js';
+import { HilError } from '../src/util/errors.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, corpus: { type: 'string' }, limit: { type: 'string' } } });
 const model = values.model ?? 'models/se-small/compressed/dense-int8';
 const limit = Number(values.limit ?? 120);
-if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a whole number of clips, got ${values.limit}`);
-const dir = await resolveCorpusDir(values.corpus ?? 'real');
 const HOP = 256;
 const t0 = Date.now();
 
@@ -44,7 +42,7 @@ interface Pair {
   clean: Int16Array;
   noisy: Int16Array;
 }
-function pairs(split: string, n = Infinity): Pair[] {
+function pairs(dir: string, split: string, n = Infinity): Pair[] {
   const noisyDir = join(dir, split, 'noisy');
   return readdirSync(noisyDir)
     .filter((f) => f.endsWith('.wav'))
@@ -68,52 +66,66 @@ function idealMask(p: Pair): ClipScore {
   return { clip: p.name, sdrNoisy: before.sdr, sdrImprovement: after.sdr - before.sdr, sisdrImprovement: after.sisdr - before.sisdr };
 }
 
-console.log(`# Ideal amplitude mask on ${dir} (the ceiling of a [0, 1] magnitude mask at hop ${HOP})\n`);
-const manifest = loadCorpus(dir).manifest;
-for (const split of ['val', 'real-test']) {
-  const b = breakdown(pairs(split).map(idealMask), manifest);
-  console.log(`${split}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB\n`);
-  if (split === 'real-test') console.log(`${breakdownTable('noise', b.byNoise)}\n\n${breakdownTable('SNR', b.bySnr)}\n`);
-}
-
-const energy = (a: ArrayLike<number>, n = a.length) => {
-  let e = 0;
-  for (let i = 0; i < n; i++) e += a[i % a.length] * a[i % a.length];
-  return e;
-};
-const blob = resolveModel(model).blob;
-const engine = new Engine(blob);
-/** ΔSDR of the model on `speech` plus `residual` (looped to length) at the SNR of `speech`'s own mixture. */
-function gain(speech: Pair, residualOf: Pair): number {
-  const residual = (p: Pair) => Float64Array.from(p.noisy, (v, i) => v - p.clean[i]);
-  const own = residual(speech);
-  const r = residual(residualOf);
-  const g = Math.sqrt(energy(own) / energy(r, speech.clean.length));
-  const noisy = new Int16Array(speech.clean.length);
-  for (let i = 0; i < noisy.length; i++) noisy[i] = Math.max(-32768, Math.min(32767, Math.round(speech.clean[i] + g * r[i % r.length])));
-  const ref = fromInt16(speech.clean);
-  return scorePair(ref, fromInt16(runClipOnHost(engine, noisy).output)).sdr - scorePair(ref, fromInt16(noisy)).sdr;
-}
-const val = pairs('val', limit);
-const test = pairs('real-test', limit);
-const n = Math.min(val.length, test.length);
-console.log(`# ${model} (int8, host engine) with the noise residuals of val and real-test swapped: first ${n} mixtures of each\n`);
-console.log('| speech | noise | ΔSDR [95 % CI] |\n|---|---|---:|');
-for (const [sLabel, sp] of [['val', val], ['real-test', test]] as const) {
-  for (const [nLabel, np] of [['val', val], ['real-test', test]] as const) {
-    const d = meanInterval(Array.from({ length: n }, (_, i) => gain(sp[i], np[i])), { seed: `domain:${sLabel}:${nLabel}` });
-    console.log(`| ${sLabel} | ${nLabel} | ${withInterval(d)} |`);
+async function main(): Promise<void> {
+  if (!Number.isInteger(limit) || limit < 1) throw new HilError(`--limit ${values.limit} is not a number of clips`, 'pass a whole number of 1 or more, e.g. --limit 120');
+  const dir = await resolveCorpusDir(values.corpus ?? 'real');
+  for (const split of ['val', 'real-test'])
+    if (!existsSync(join(dir, split, 'noisy'))) throw new HilError(`the corpus ${dir} has no ${split} split`, 'use a real corpus (--corpus real or real-small; build it with `hil data build --size real`)');
+  const blob = resolveModel(model).blob; // a bad --model fails here, before the long part
+  console.log(`# Ideal amplitude mask on ${dir} (the ceiling of a [0, 1] magnitude mask at hop ${HOP})\n`);
+  const manifest = loadCorpus(dir).manifest;
+  for (const split of ['val', 'real-test']) {
+    const b = breakdown(pairs(dir, split).map(idealMask), manifest);
+    console.log(`${split}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB\n`);
+    if (split === 'real-test') console.log(`${breakdownTable('noise', b.byNoise)}\n\n${breakdownTable('SNR', b.bySnr)}\n`);
   }
+
+  const energy = (a: ArrayLike<number>, n = a.length) => {
+    let e = 0;
+    for (let i = 0; i < n; i++) e += a[i % a.length] * a[i % a.length];
+    return e;
+  };
+  const engine = new Engine(blob);
+  /** ΔSDR of the model on `speech` plus `residual` (looped to length) at the SNR of `speech`'s own mixture. */
+  function gain(speech: Pair, residualOf: Pair): number {
+    const residual = (p: Pair) => Float64Array.from(p.noisy, (v, i) => v - p.clean[i]);
+    const own = residual(speech);
+    const r = residual(residualOf);
+    const g = Math.sqrt(energy(own) / energy(r, speech.clean.length));
+    const noisy = new Int16Array(speech.clean.length);
+    for (let i = 0; i < noisy.length; i++) noisy[i] = Math.max(-32768, Math.min(32767, Math.round(speech.clean[i] + g * r[i % r.length])));
+    const ref = fromInt16(speech.clean);
+    return scorePair(ref, fromInt16(runClipOnHost(engine, noisy).output)).sdr - scorePair(ref, fromInt16(noisy)).sdr;
+  }
+  const val = pairs(dir, 'val', limit);
+  const test = pairs(dir, 'real-test', limit);
+  const n = Math.min(val.length, test.length);
+  console.log(`# ${model} (int8, host engine) with the noise residuals of val and real-test swapped: first ${n} mixtures of each\n`);
+  console.log('| speech | noise | ΔSDR [95 % CI] |\n|---|---|---:|');
+  for (const [sLabel, sp] of [['val', val], ['real-test', test]] as const) {
+    for (const [nLabel, np] of [['val', val], ['real-test', test]] as const) {
+      const d = meanInterval(Array.from({ length: n }, (_, i) => gain(sp[i], np[i])), { seed: `domain:${sLabel}:${nLabel}` });
+      console.log(`| ${sLabel} | ${nLabel} | ${withInterval(d)} |`);
+    }
+  }
+
+  const bySplit = ['val', 'real-test'].map((split) => breakdown(scoreSetOnHost(blob, join(dir, split, 'noisy'), join(dir, split, 'clean')), manifest));
+  console.log(`\n# ${model} per noise category and SNR band, all of val and of real-test\n`);
+  console.log('| group | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|');
+  const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
+  for (const key of ['byNoise', 'bySnr'] as const) {
+    const groups = [...new Set(bySplit.flatMap((b) => b[key].map((r) => r.group)))];
+    if (key === 'byNoise') groups.sort();
+    for (const g of groups) console.log(`| ${g} | ${bySplit.map((b) => cell(b[key].find((r) => r.group === g))).join(' | ')} |`);
+  }
+  console.log(`| all | ${bySplit.map((b) => cell(b.all)).join(' | ')} |`);
+  console.log(`\nwall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-const bySplit = ['val', 'real-test'].map((split) => breakdown(scoreSetOnHost(blob, join(dir, split, 'noisy'), join(dir, split, 'clean')), manifest));
-console.log(`\n# ${model} per noise category and SNR band, all of val and of real-test\n`);
-console.log('| group | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|');
-const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
-for (const key of ['byNoise', 'bySnr'] as const) {
-  const groups = [...new Set(bySplit.flatMap((b) => b[key].map((r) => r.group)))];
-  if (key === 'byNoise') groups.sort();
-  for (const g of groups) console.log(`| ${g} | ${bySplit.map((b) => cell(b[key].find((r) => r.group === g))).join(' | ')} |`);
-}
-console.log(`| all | ${bySplit.map((b) => cell(b.all)).join(' | ')} |`);
-console.log(`\nwall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+main().catch((e: unknown) => {
+  if (e instanceof HilError) {
+    process.stderr.write(`bench:domain: ${e.line()}\n`);
+    process.exit(2);
+  }
+  throw e;
+});
