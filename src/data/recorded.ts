@@ -34,6 +34,8 @@ function firstMatch(rel: string, rules: [RegExp, string | null][], fallback: str
 /** sonic-pi-samples' copyright lists each freesound.org sample as CC0; the rest fall under its `Files: *` (MIT). */
 const SONIC_PI_CC0 = new Set(['ambi_dark_woosh', 'ambi_drone', 'ambi_glass_hum', 'ambi_glass_rub', 'ambi_haunted_hum', 'ambi_lunar_land', 'ambi_piano', 'ambi_soft_buzz', 'ambi_swoosh', 'loop_industrial', 'vinyl_hiss']);
 
+const sonicPiLicence = (rel: string): string => (SONIC_PI_CC0.has(rel.replace(AUDIO, '')) ? 'CC0-1.0' : 'MIT');
+
 export const RECORDED_SOURCES: RecordedSource[] = [
   {
     package: 'megaglest-data',
@@ -73,7 +75,7 @@ export const RECORDED_SOURCES: RecordedSource[] = [
     short: 'sonicpi',
     root: '/usr/share/sonic-pi/samples',
     category: (rel) => firstMatch(rel, [[/^ambi_choir/, null], [/^ambi_/, 'ambient'], [/^vinyl_hiss/, 'hiss'], [/^loop_(3d_printer|industrial)/, 'machinery']], null),
-    licence: (rel) => (SONIC_PI_CC0.has(rel.replace(AUDIO, '')) ? 'CC0-1.0' : 'MIT'),
+    licence: sonicPiLicence,
   },
   {
     package: 'sonic-pi-samples',
@@ -91,7 +93,7 @@ export const RECORDED_SOURCES: RecordedSource[] = [
         ],
         null,
       ),
-    licence: (rel) => (SONIC_PI_CC0.has(rel.replace(AUDIO, '')) ? 'CC0-1.0' : 'MIT'),
+    licence: sonicPiLicence,
   },
   {
     package: 'widelands-data',
