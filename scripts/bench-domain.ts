@@ -10,7 +10,9 @@
  *    runs on all four pairings, so the val→real-test drop splits into a speech part and a noise part.
  * 3. Which noise: the model's ΔSDR per noise category and SNR band on all of val and of real-test, side by
  *    side, so a category both splits have (music, instruments, animals, babble) shows whether it is hard in
- *    itself or only when held out.
+ *    itself or only when held out; and on a train subset (every TRAIN_STRIDE-th train mixture, at most
+ *    TRAIN_CLIPS), which says whether the model overfits its training noise (train far above val) or
+ *    underfits it (train near val).
  *
  * Uses val (model selection's split) and real-test only for measurement; nothing here tunes a model.
  *
@@ -35,6 +37,8 @@ const { values } = parseArgs({ options: { model: { type: 'string' }, corpus: { t
 const model = values.model ?? 'models/se-small/compressed/dense-int8';
 const limit = Number(values.limit ?? 120);
 const HOP = 256;
+const TRAIN_STRIDE = 9;
+const TRAIN_CLIPS = 500;
 const t0 = Date.now();
 
 interface Pair {
@@ -69,7 +73,7 @@ function idealMask(p: Pair): ClipScore {
 async function main(): Promise<void> {
   if (!Number.isInteger(limit) || limit < 1) throw new HilError(`--limit ${values.limit} is not a number of clips`, 'pass a whole number of 1 or more, e.g. --limit 120');
   const dir = await resolveCorpusDir(values.corpus ?? 'real');
-  for (const split of ['val', 'real-test'])
+  for (const split of ['train', 'val', 'real-test'])
     if (!existsSync(join(dir, split, 'noisy'))) throw new HilError(`the corpus ${dir} has no ${split} split`, 'use a real corpus (--corpus real or real-small; build it with `hil data build --size real`)');
   const blob = resolveModel(model).blob; // a bad --model fails here, before the long part
   console.log(`# Ideal amplitude mask on ${dir} (the ceiling of a [0, 1] magnitude mask at hop ${HOP})\n`);
@@ -77,7 +81,8 @@ async function main(): Promise<void> {
   for (const split of ['val', 'real-test']) {
     const b = breakdown(pairs(dir, split).map(idealMask), manifest);
     console.log(`${split}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB\n`);
-    if (split === 'real-test') console.log(`${breakdownTable('noise', b.byNoise)}\n\n${breakdownTable('SNR', b.bySnr)}\n`);
+    console.log(`${breakdownTable('noise', b.byNoise)}\n`);
+    if (split === 'real-test') console.log(`${breakdownTable('SNR', b.bySnr)}\n`);
   }
 
   const energy = (a: ArrayLike<number>, n = a.length) => {
@@ -109,9 +114,13 @@ async function main(): Promise<void> {
     }
   }
 
-  const bySplit = ['val', 'real-test'].map((split) => breakdown(scoreSetOnHost(blob, join(dir, split, 'noisy'), join(dir, split, 'clean')), manifest));
-  console.log(`\n# ${model} per noise category and SNR band, all of val and of real-test\n`);
-  console.log('| group | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|');
+  const trainSubset = { stride: TRAIN_STRIDE, limit: TRAIN_CLIPS };
+  const bySplit = [
+    breakdown(scoreSetOnHost(blob, join(dir, 'train', 'noisy'), join(dir, 'train', 'clean'), trainSubset), manifest),
+    ...['val', 'real-test'].map((split) => breakdown(scoreSetOnHost(blob, join(dir, split, 'noisy'), join(dir, split, 'clean')), manifest)),
+  ];
+  console.log(`\n# ${model} per noise category and SNR band: every ${TRAIN_STRIDE}th train mixture (at most ${TRAIN_CLIPS}), all of val and of real-test\n`);
+  console.log('| group | train clips | train ΔSDR | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|---:|---:|');
   const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
   for (const key of ['byNoise', 'bySnr'] as const) {
     const groups = [...new Set(bySplit.flatMap((b) => b[key].map((r) => r.group)))];

@@ -10,11 +10,13 @@ import { Engine, runClipOnHost } from '../engine/index.js';
 import { scorePair } from '../metrics/index.js';
 import type { ClipScore } from '../report/corpusBreakdown.js';
 
-export function scoreSetOnHost(blob: Uint8Array, noisyDir: string, cleanDir: string, opts: { limit?: number } = {}): ClipScore[] {
+export function scoreSetOnHost(blob: Uint8Array, noisyDir: string, cleanDir: string, opts: { limit?: number; stride?: number } = {}): ClipScore[] {
   const engine = new Engine(blob);
+  const stride = opts.stride ?? 1;
   const names = readdirSync(noisyDir)
     .filter((f) => f.toLowerCase().endsWith('.wav'))
     .sort()
+    .filter((_, i) => i % stride === 0)
     .slice(0, opts.limit);
   return names.map((name) => {
     const noisy = readPcm16(join(noisyDir, name), 16000).samples;
