@@ -24,9 +24,9 @@ import { parseArgs } from 'node:util';
 import { loadCorpus } from '../src/data/manifest.js';
 import { resolveCorpusDir } from '../src/data/resolveCorpus.js';
 import { fromInt16, readPcm16 } from '../src/data/wav.js';
-import { Engine, runClipOnHost } from '../src/engine/index.js';
+import { Engine } from '../src/engine/index.js';
 import { scorePair } from '../src/metrics/index.js';
-import { scoreSetOnHost } from '../src/run/hostScore.js';
+import { scoreClipOnHost, scoreSetOnHost } from '../src/run/hostScore.js';
 import { istft, stft } from '../src/model/stft.js';
 import { meanInterval } from '../src/report/confidence.js';
 import { breakdown, breakdownTable, signedDb, withInterval, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
@@ -46,12 +46,11 @@ interface Pair {
   clean: Int16Array;
   noisy: Int16Array;
 }
-function pairs(dir: string, split: string, n = Infinity): Pair[] {
+function pairs(dir: string, split: string): Pair[] {
   const noisyDir = join(dir, split, 'noisy');
   return readdirSync(noisyDir)
     .filter((f) => f.endsWith('.wav'))
     .sort()
-    .slice(0, n)
     .map((f) => ({ name: f.replace(/\.wav$/, ''), noisy: readPcm16(join(noisyDir, f), 16000).samples, clean: readPcm16(join(dir, split, 'clean', f), 16000).samples }));
 }
 
@@ -78,8 +77,10 @@ async function main(): Promise<void> {
   const blob = resolveModel(model).blob; // a bad --model fails here, before the long part
   console.log(`# Ideal amplitude mask on ${dir} (the ceiling of a [0, 1] magnitude mask at hop ${HOP})\n`);
   const manifest = loadCorpus(dir).manifest;
-  for (const split of ['val', 'real-test']) {
-    const b = breakdown(pairs(dir, split).map(idealMask), manifest);
+  // Read once: the ceiling, the swap and the per-category table all use these clips.
+  const held = { val: pairs(dir, 'val'), 'real-test': pairs(dir, 'real-test') };
+  for (const split of ['val', 'real-test'] as const) {
+    const b = breakdown(held[split].map(idealMask), manifest);
     console.log(`${split}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB\n`);
     console.log(`${breakdownTable('noise', b.byNoise)}\n`);
     if (split === 'real-test') console.log(`${breakdownTable('SNR', b.bySnr)}\n`);
@@ -99,11 +100,10 @@ async function main(): Promise<void> {
     const g = Math.sqrt(energy(own) / energy(r, speech.clean.length));
     const noisy = new Int16Array(speech.clean.length);
     for (let i = 0; i < noisy.length; i++) noisy[i] = Math.max(-32768, Math.min(32767, Math.round(speech.clean[i] + g * r[i % r.length])));
-    const ref = fromInt16(speech.clean);
-    return scorePair(ref, fromInt16(runClipOnHost(engine, noisy).output)).sdr - scorePair(ref, fromInt16(noisy)).sdr;
+    return scoreClipOnHost(engine, speech.name, noisy, speech.clean).sdrImprovement;
   }
-  const val = pairs(dir, 'val', limit);
-  const test = pairs(dir, 'real-test', limit);
+  const val = held.val.slice(0, limit);
+  const test = held['real-test'].slice(0, limit);
   const n = Math.min(val.length, test.length);
   console.log(`# ${model} (int8, host engine) with the noise residuals of val and real-test swapped: first ${n} mixtures of each\n`);
   console.log('| speech | noise | ΔSDR [95 % CI] |\n|---|---|---:|');
@@ -117,9 +117,9 @@ async function main(): Promise<void> {
   const trainSubset = { stride: TRAIN_STRIDE, limit: TRAIN_CLIPS };
   const bySplit = [
     breakdown(scoreSetOnHost(blob, join(dir, 'train', 'noisy'), join(dir, 'train', 'clean'), trainSubset), manifest),
-    ...['val', 'real-test'].map((split) => breakdown(scoreSetOnHost(blob, join(dir, split, 'noisy'), join(dir, split, 'clean')), manifest)),
+    ...[held.val, held['real-test']].map((set) => breakdown(set.map((p) => scoreClipOnHost(engine, p.name, p.noisy, p.clean)), manifest)),
   ];
-  console.log(`\n# ${model} per noise category and SNR band: every ${TRAIN_STRIDE}th train mixture (at most ${TRAIN_CLIPS}), all of val and of real-test\n`);
+  console.log(`\n# ${model} (int8, host engine) per noise category and SNR band: every ${TRAIN_STRIDE}th train mixture (at most ${TRAIN_CLIPS}), all of val and of real-test\n`);
   console.log('| group | train clips | train ΔSDR | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|---:|---:|');
   const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
   for (const key of ['byNoise', 'bySnr'] as const) {

@@ -10,6 +10,14 @@ import { Engine, runClipOnHost } from '../engine/index.js';
 import { scorePair } from '../metrics/index.js';
 import type { ClipScore } from '../report/corpusBreakdown.js';
 
+/** One clip through `engine`: its SDR and SI-SDR before and after, against `clean`. */
+export function scoreClipOnHost(engine: Engine, clip: string, noisy: Int16Array, clean: Int16Array): ClipScore {
+  const ref = fromInt16(clean);
+  const before = scorePair(ref, fromInt16(noisy));
+  const after = scorePair(ref, fromInt16(runClipOnHost(engine, noisy).output));
+  return { clip, sdrNoisy: before.sdr, sdrImprovement: after.sdr - before.sdr, sisdrImprovement: after.sisdr - before.sisdr };
+}
+
 export function scoreSetOnHost(blob: Uint8Array, noisyDir: string, cleanDir: string, opts: { limit?: number; stride?: number } = {}): ClipScore[] {
   const engine = new Engine(blob);
   const stride = opts.stride ?? 1;
@@ -18,12 +26,7 @@ export function scoreSetOnHost(blob: Uint8Array, noisyDir: string, cleanDir: str
     .sort()
     .filter((_, i) => i % stride === 0)
     .slice(0, opts.limit);
-  return names.map((name) => {
-    const noisy = readPcm16(join(noisyDir, name), 16000).samples;
-    const clean = fromInt16(readPcm16(join(cleanDir, name), 16000).samples);
-    const out = runClipOnHost(engine, noisy).output;
-    const before = scorePair(clean, fromInt16(noisy));
-    const after = scorePair(clean, fromInt16(out));
-    return { clip: name.replace(/\.wav$/i, ''), sdrNoisy: before.sdr, sdrImprovement: after.sdr - before.sdr, sisdrImprovement: after.sisdr - before.sisdr };
-  });
+  return names.map((name) =>
+    scoreClipOnHost(engine, name.replace(/\.wav$/i, ''), readPcm16(join(noisyDir, name), 16000).samples, readPcm16(join(cleanDir, name), 16000).samples),
+  );
 }
