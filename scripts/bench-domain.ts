@@ -29,7 +29,7 @@ import { scorePair } from '../src/metrics/index.js';
 import { scoreClipOnHost, scoreSetOnHost } from '../src/run/hostScore.js';
 import { istft, stft } from '../src/model/stft.js';
 import { meanInterval } from '../src/report/confidence.js';
-import { breakdown, breakdownTable, signedDb, withInterval, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
+import { breakdown, breakdownTable, signedDb, snrRows, withInterval, type Breakdown, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
 import { resolveModel } from '../src/run/resolveModel.js';
 import { HilError } from '../src/util/errors.js';
 
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const b = breakdown(held[split].map(idealMask), manifest);
     console.log(`${split}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB\n`);
     console.log(`${breakdownTable('noise', b.byNoise)}\n`);
-    if (split === 'real-test') console.log(`${breakdownTable('SNR', b.bySnr)}\n`);
+    console.log(`${breakdownTable('SNR', snrRows(b))}\n`);
   }
 
   const energy = (a: ArrayLike<number>, n = a.length) => {
@@ -122,10 +122,10 @@ async function main(): Promise<void> {
   console.log(`\n# ${model} (int8, host engine) per noise category and SNR band: every ${TRAIN_STRIDE}th train mixture (at most ${TRAIN_CLIPS}), all of val and of real-test\n`);
   console.log('| group | train clips | train ΔSDR | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|---:|---:|');
   const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
-  for (const key of ['byNoise', 'bySnr'] as const) {
-    const groups = [...new Set(bySplit.flatMap((b) => b[key].map((r) => r.group)))];
-    if (key === 'byNoise') groups.sort();
-    for (const g of groups) console.log(`| ${g} | ${bySplit.map((b) => cell(b[key].find((r) => r.group === g))).join(' | ')} |`);
+  for (const rows of [(b: Breakdown) => b.byNoise, snrRows]) {
+    const groups = [...new Set(bySplit.flatMap((b) => rows(b).map((r) => r.group)))];
+    if (rows !== snrRows) groups.sort();
+    for (const g of groups) console.log(`| ${g} | ${bySplit.map((b) => cell(rows(b).find((r) => r.group === g))).join(' | ')} |`);
   }
   console.log(`| all | ${bySplit.map((b) => cell(b.all)).join(' | ')} |`);
   console.log(`\nwall time ${((Date.now() - t0) / 1000).toFixed(0)} s`);

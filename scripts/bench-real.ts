@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { resolveCorpusDir } from '../src/data/resolveCorpus.js';
 import { loadCorpus } from '../src/data/manifest.js';
 import { VARIANTS, writeVariantSet } from '../src/data/variants.js';
-import { breakdown, breakdownTable, signedDb, withInterval, type ClipScore } from '../src/report/corpusBreakdown.js';
+import { breakdown, breakdownTable, signedDb, snrRows, withInterval, type ClipScore } from '../src/report/corpusBreakdown.js';
 import { meanInterval } from '../src/report/confidence.js';
 import { runBenchmark } from '../src/run/benchmark.js';
 import { scoreSetOnHost } from '../src/run/hostScore.js';
@@ -75,7 +75,7 @@ for (const model of models) {
     const b = breakdown(scores, loadCorpus(set.corpusDir).manifest);
     console.log(`### ${set.label}: ${b.all.n} clips, noisy SDR ${b.all.sdrNoisy.toFixed(2)} dB, ΔSDR ${withInterval(b.all.sdrImprovement)} dB, ΔSI-SDR ${signedDb(b.all.sisdrImprovement.mean)} dB\n`);
     if (set.split === 'real-test') {
-      console.log(`${breakdownTable('speech source', b.bySource)}\n\n${breakdownTable('noise', b.byNoise)}\n\n${breakdownTable('SNR', b.bySnr)}\n`);
+      console.log(`${breakdownTable('speech source', b.bySource)}\n\n${breakdownTable('noise', b.byNoise)}\n\n${breakdownTable('SNR', snrRows(b))}\n`);
     }
     if (values.variants) {
       const lines = ['| variant | clips | ΔSDR [95 % CI] | ΔSI-SDR [95 % CI] |', '|---|---:|---:|---:|'];
