@@ -29,7 +29,7 @@ import { scorePair } from '../src/metrics/index.js';
 import { scoreClipOnHost, scoreSetOnHost } from '../src/run/hostScore.js';
 import { istft, stft } from '../src/model/stft.js';
 import { meanInterval } from '../src/report/confidence.js';
-import { breakdown, breakdownTable, signedDb, snrRows, withInterval, type Breakdown, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
+import { breakdown, breakdownTable, signedDb, SNR_BAND_LABELS, snrRows, withInterval, type Breakdown, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
 import { resolveModel } from '../src/run/resolveModel.js';
 import { HilError } from '../src/util/errors.js';
 
@@ -122,9 +122,14 @@ async function main(): Promise<void> {
   console.log(`\n# ${model} (int8, host engine) per noise category and SNR band: every ${TRAIN_STRIDE}th train mixture (at most ${TRAIN_CLIPS}), all of val and of real-test\n`);
   console.log('| group | train clips | train ΔSDR | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|---:|---:|');
   const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
-  for (const rows of [(b: Breakdown) => b.byNoise, snrRows]) {
-    const groups = [...new Set(bySplit.flatMap((b) => rows(b).map((r) => r.group)))];
-    if (rows !== snrRows) groups.sort();
+  // Noise categories in name order; SNR bands in SNR order (a split may lack one), the −6…9 dB summary last.
+  const snrRank = (g: string) => (SNR_BAND_LABELS.includes(g) ? SNR_BAND_LABELS.indexOf(g) : SNR_BAND_LABELS.length);
+  const sections: [(b: Breakdown) => GroupRow[], (a: string, b: string) => number][] = [
+    [(b) => b.byNoise, (a, b) => a.localeCompare(b)],
+    [snrRows, (a, b) => snrRank(a) - snrRank(b)],
+  ];
+  for (const [rows, order] of sections) {
+    const groups = [...new Set(bySplit.flatMap((b) => rows(b).map((r) => r.group)))].sort(order);
     for (const g of groups) console.log(`| ${g} | ${bySplit.map((b) => cell(rows(b).find((r) => r.group === g))).join(' | ')} |`);
   }
   console.log(`| all | ${bySplit.map((b) => cell(b.all)).join(' | ')} |`);

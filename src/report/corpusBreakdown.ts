@@ -41,6 +41,9 @@ export const SNR_BANDS: readonly [number, number][] = [
   [15, Infinity],
 ];
 
+/** The band labels in SNR order. */
+export const SNR_BAND_LABELS: readonly string[] = SNR_BANDS.map(([lo]) => snrBand(lo === -Infinity ? -100 : lo));
+
 /**
  * The SNR range of the figure issue 14 calls the class of result a user expects (a tiny LSTM's ≈ +8 dB SDR
  * on CHiME-2, whose mixtures are at −6, −3, 0, 3, 6 and 9 dB). Our splits span −6…+20 dB, where the
@@ -64,7 +67,7 @@ function row(group: string, scores: ClipScore[]): GroupRow {
   };
 }
 
-function grouped(scores: ClipScore[], key: (s: ClipScore) => string | undefined, order?: string[]): GroupRow[] {
+function grouped(scores: ClipScore[], key: (s: ClipScore) => string | undefined, order?: readonly string[]): GroupRow[] {
   const groups = new Map<string, ClipScore[]>();
   for (const s of scores) {
     const k = key(s);
@@ -80,7 +83,6 @@ export function breakdown(scores: ClipScore[], manifest: Pick<CorpusManifest, 'm
   const speech = new Map(manifest.speech.map((s) => [s.id, s]));
   const noise = new Map(manifest.noise.map((n) => [n.id, n]));
   const mix = (s: ClipScore) => mixtures.get(s.clip);
-  const bandOrder = SNR_BANDS.map(([lo]) => snrBand(lo === -Infinity ? -100 : lo));
   return {
     all: row('all', scores),
     bySource: grouped(scores, (s) => {
@@ -88,7 +90,7 @@ export function breakdown(scores: ClipScore[], manifest: Pick<CorpusManifest, 'm
       return sp ? (sp.package ?? sp.engine) : undefined;
     }),
     byNoise: grouped(scores, (s) => noise.get(mix(s)?.noise ?? '')?.category),
-    bySnr: grouped(scores, (s) => (mix(s) ? snrBand(mix(s)!.snrDb) : undefined), bandOrder),
+    bySnr: grouped(scores, (s) => (mix(s) ? snrBand(mix(s)!.snrDb) : undefined), SNR_BAND_LABELS),
     inReferenceRange: (() => {
       const [lo, hi] = REFERENCE_SNR_DB;
       const inRange = scores.filter((s) => {

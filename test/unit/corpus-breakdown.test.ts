@@ -2,7 +2,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CorpusManifest } from '../../src/data/manifest.js';
-import { breakdown, snrRows, type ClipScore } from '../../src/report/corpusBreakdown.js';
+import { breakdown, SNR_BAND_LABELS, snrRows, type ClipScore } from '../../src/report/corpusBreakdown.js';
 
 type Slice = Pick<CorpusManifest, 'mixtures' | 'speech' | 'noise'>;
 // Only the fields breakdown reads; the rest of an entry does not matter to it.
@@ -25,6 +25,7 @@ it('groups by speech source, noise category and SNR band; unknown clips count on
   assert.deepEqual(b.bySource.map((r) => [r.group, r.n]), [['flite', 2], ['pkg-a', 2]]);
   assert.deepEqual(b.byNoise.map((r) => [r.group, r.sdrImprovement.mean]), [['babble', 1], ['music', 2.5]]);
   assert.deepEqual(b.bySnr.map((r) => r.group), ['< 0 dB', '5…10 dB', '≥ 15 dB']);
+  assert.deepEqual(SNR_BAND_LABELS, ['< 0 dB', '0…5 dB', '5…10 dB', '10…15 dB', '≥ 15 dB']);
 });
 
 it('the reference-range row holds exactly the clips mixed at −6…9 dB, ends included', () => {
