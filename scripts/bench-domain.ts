@@ -23,10 +23,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpus } from '../src/data/manifest.js';
 import { resolveCorpusDir } from '../src/data/resolveCorpus.js';
-import { fromInt16, readPcm16 } from '../src/data/wav.js';
+import { readPcm16 } from '../src/data/wav.js';
 import { Engine } from '../src/engine/index.js';
-import { scorePair } from '../src/metrics/index.js';
-import { scoreClipOnHost, scoreSetOnHost } from '../src/run/hostScore.js';
+import { scoreClipOnHost, scoreEnhanced, scoreSetOnHost } from '../src/run/hostScore.js';
 import { istft, stft } from '../src/model/stft.js';
 import { meanInterval } from '../src/report/confidence.js';
 import { breakdown, breakdownTable, signedDb, SNR_BAND_LABELS, snrRows, withInterval, type Breakdown, type ClipScore, type GroupRow } from '../src/report/corpusBreakdown.js';
@@ -62,11 +61,7 @@ function idealMask(p: Pair): ClipScore {
     const x = Math.hypot(X.re[i], X.im[i]);
     mask[i] = x > 0 ? Math.min(1, Math.hypot(S.re[i], S.im[i]) / x) : 0;
   }
-  const y = istft(X, HOP, p.noisy.length, mask).map((v) => v / 32768);
-  const ref = fromInt16(p.clean);
-  const before = scorePair(ref, fromInt16(p.noisy));
-  const after = scorePair(ref, y);
-  return { clip: p.name, sdrNoisy: before.sdr, sdrImprovement: after.sdr - before.sdr, sisdrImprovement: after.sisdr - before.sisdr };
+  return scoreEnhanced(p.name, p.noisy, p.clean, istft(X, HOP, p.noisy.length, mask).map((v) => v / 32768));
 }
 
 async function main(): Promise<void> {
@@ -123,7 +118,10 @@ async function main(): Promise<void> {
   console.log('| group | train clips | train ΔSDR | val clips | val ΔSDR | real-test clips | real-test ΔSDR |\n|---|---:|---:|---:|---:|---:|---:|');
   const cell = (r: GroupRow | undefined) => (r ? `${r.n} | ${signedDb(r.sdrImprovement.mean)}` : '0 | –');
   // Noise categories in name order; SNR bands in SNR order (a split may lack one), the −6…9 dB summary last.
-  const snrRank = (g: string) => (SNR_BAND_LABELS.includes(g) ? SNR_BAND_LABELS.indexOf(g) : SNR_BAND_LABELS.length);
+  const snrRank = (g: string) => {
+    const i = SNR_BAND_LABELS.indexOf(g);
+    return i < 0 ? SNR_BAND_LABELS.length : i;
+  };
   const sections: [(b: Breakdown) => GroupRow[], (a: string, b: string) => number][] = [
     [(b) => b.byNoise, (a, b) => a.localeCompare(b)],
     [snrRows, (a, b) => snrRank(a) - snrRank(b)],

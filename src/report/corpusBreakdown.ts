@@ -78,6 +78,15 @@ function grouped(scores: ClipScore[], key: (s: ClipScore) => string | undefined,
   return keys.map((k) => row(k, groups.get(k)!));
 }
 
+function referenceRangeRow(scores: ClipScore[], snrOf: (s: ClipScore) => number | undefined): GroupRow | undefined {
+  const [lo, hi] = REFERENCE_SNR_DB;
+  const inRange = scores.filter((s) => {
+    const snr = snrOf(s);
+    return snr !== undefined && snr >= lo && snr <= hi;
+  });
+  return inRange.length > 0 ? row(`${lo}…${hi} dB (CHiME-2's range)`, inRange) : undefined;
+}
+
 export function breakdown(scores: ClipScore[], manifest: Pick<CorpusManifest, 'mixtures' | 'speech' | 'noise'>): Breakdown {
   const mixtures = new Map(manifest.mixtures.map((m) => [m.id, m]));
   const speech = new Map(manifest.speech.map((s) => [s.id, s]));
@@ -91,14 +100,7 @@ export function breakdown(scores: ClipScore[], manifest: Pick<CorpusManifest, 'm
     }),
     byNoise: grouped(scores, (s) => noise.get(mix(s)?.noise ?? '')?.category),
     bySnr: grouped(scores, (s) => (mix(s) ? snrBand(mix(s)!.snrDb) : undefined), SNR_BAND_LABELS),
-    inReferenceRange: (() => {
-      const [lo, hi] = REFERENCE_SNR_DB;
-      const inRange = scores.filter((s) => {
-        const snr = mix(s)?.snrDb;
-        return snr !== undefined && snr >= lo && snr <= hi;
-      });
-      return inRange.length > 0 ? row(`${lo}…${hi} dB (CHiME-2's range)`, inRange) : undefined;
-    })(),
+    inReferenceRange: referenceRangeRow(scores, (s) => mix(s)?.snrDb),
     unmatched: scores.filter((s) => !mixtures.has(s.clip)).map((s) => s.clip),
   };
 }

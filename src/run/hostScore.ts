@@ -10,12 +10,17 @@ import { Engine, runClipOnHost } from '../engine/index.js';
 import { scorePair } from '../metrics/index.js';
 import type { ClipScore } from '../report/corpusBreakdown.js';
 
-/** One clip through `engine`: its SDR and SI-SDR before and after, against `clean`. */
-export function scoreClipOnHost(engine: Engine, clip: string, noisy: Int16Array, clean: Int16Array): ClipScore {
+/** A clip's SDR and SI-SDR before and after enhancement (`enhanced` in [−1, 1] full scale), against `clean`. */
+export function scoreEnhanced(clip: string, noisy: Int16Array, clean: Int16Array, enhanced: Float64Array): ClipScore {
   const ref = fromInt16(clean);
   const before = scorePair(ref, fromInt16(noisy));
-  const after = scorePair(ref, fromInt16(runClipOnHost(engine, noisy).output));
+  const after = scorePair(ref, enhanced);
   return { clip, sdrNoisy: before.sdr, sdrImprovement: after.sdr - before.sdr, sisdrImprovement: after.sisdr - before.sisdr };
+}
+
+/** One clip through `engine`, scored as `scoreEnhanced` does. */
+export function scoreClipOnHost(engine: Engine, clip: string, noisy: Int16Array, clean: Int16Array): ClipScore {
+  return scoreEnhanced(clip, noisy, clean, fromInt16(runClipOnHost(engine, noisy).output));
 }
 
 export function scoreSetOnHost(blob: Uint8Array, noisyDir: string, cleanDir: string, opts: { limit?: number; stride?: number } = {}): ClipScore[] {
